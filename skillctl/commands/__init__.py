@@ -1,0 +1,1 @@
+"""Lazily-loaded click subcommands, one module per command (see skillctl.cli)."""

@@ -1,0 +1,56 @@
+"""Options and helpers every subcommand shares, so users learn them once."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from skillctl.errors import InputError
+from skillctl.repo import find_repo_root
+from skillctl.report import to_json
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def repo_option(func: F) -> F:
+    """``--repo PATH`` on the subcommand too (``skillctl validate --repo x`` reads naturally)."""
+    return click.option("--repo", "repo", type=click.Path(file_okay=False), default=None,
+                        help="Skills repo root (default: nearest skills.lock upwards, else cwd).")(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, default=False,
+                        help="Machine-readable JSON output.")(func)
+
+
+def common_options(func: F) -> F:
+    """--repo and --json, merged with the group-level flags of the same names."""
+
+    @repo_option
+    @json_option
+    @click.pass_context
+    @functools.wraps(func)
+    def wrapper(ctx: click.Context, *args: Any, repo: str | None, as_json: bool, **kwargs: Any) -> Any:
+        obj = ctx.find_root().obj or {}
+        kwargs["root"] = resolve_repo(repo or obj.get("repo"))
+        kwargs["as_json"] = as_json or bool(obj.get("json"))
+        return ctx.invoke(func, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve_repo(repo: str | None) -> Path:
+    if repo is None:
+        return find_repo_root()
+    path = Path(repo)
+    if not path.is_dir():
+        raise InputError("repository path does not exist or is not a directory", path=path, code="SK007")
+    return path.resolve()
+
+
+def echo_json(data: Any) -> None:
+    click.echo(to_json(data))

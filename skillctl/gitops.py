@@ -1,0 +1,64 @@
+"""The git operations skillctl performs itself (gitpython, imported lazily)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skillctl.errors import GitError
+
+
+def open_repo(root: Path):  # type: ignore[no-untyped-def]
+    """The git repository containing *root*, or None when *root* is not in one."""
+    import git
+
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def head_commit(root: Path) -> str | None:
+    """Short sha of HEAD, or None outside git / before the first commit."""
+    repo = open_repo(root)
+    if repo is None:
+        return None
+    try:
+        return repo.head.commit.hexsha[:7]
+    except ValueError:
+        return None
+
+
+def commit_paths(root: Path, paths: list[Path], message: str) -> str | None:
+    """Commit exactly *paths* (nothing else the user has staged) and return the new sha.
+
+    Returns None outside a git repo or when the paths have no changes. Other staged changes
+    stay staged: skillctl only ever records its own verdicts.
+    """
+    import git
+
+    repo = open_repo(root)
+    if repo is None:
+        return None
+    top = Path(repo.working_tree_dir).resolve()
+    rels = [Path(p).resolve().relative_to(top).as_posix() for p in paths]
+    try:
+        repo.git.add("--", *rels)
+        if not repo.git.diff("--cached", "--name-only", "--", *rels).strip():
+            return None
+        repo.git.commit("-m", message, "--only", "--no-verify", "--", *rels)
+        return repo.head.commit.hexsha[:7]
+    except git.GitCommandError as exc:
+        raise GitError(f"git commit failed: {exc.stderr.strip() or exc}", path=root) from None
+
+
+def resolve_ref(root: Path, ref: str):  # type: ignore[no-untyped-def]
+    """A commit object for *ref*, or a clear GitError naming the ref."""
+    import git
+
+    repo = open_repo(root)
+    if repo is None:
+        raise GitError("not a git repository", path=root, code="SC031")
+    try:
+        return repo.commit(ref)
+    except (git.BadName, ValueError, git.GitCommandError):
+        raise GitError(f"unknown git ref {ref!r}", path=root, code="SC032") from None

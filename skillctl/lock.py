@@ -1,0 +1,242 @@
+"""``skills.lock``: read, write (atomically, under a file lock) and digest skill folders.
+
+The lock is committed and reviewed, so its text must be stable: skills sorted by name, entry
+fields in a fixed order, flow style only for the small ``checks``/``env`` maps, timestamps as
+``YYYY-MM-DDTHH:MM:SSZ``. Writing an unchanged lock yields a byte-identical file. A lock we
+cannot understand is never overwritten: the user's history matters more than our update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from skillctl.clock import format_ts
+from skillctl.errors import InputError, LockError
+from skillctl.model import Lock, LockEntry
+from skillctl.repo import LOCK_NAME
+
+LOCK_VERSION = 1
+MAX_LOCK_BYTES = 64 * 1024 * 1024
+ENTRY_ORDER = (
+    "version", "path", "digest", "status", "reason", "since", "verified_at", "verified_commit",
+    "expires_at", "checks", "env", "findings", "notes", "approval",
+)
+FLOW_MAPS = frozenset({"checks", "env"})
+HEADER = "# skills.lock: lifecycle state of every skill, written by skillctl. Review, don't hand-edit.\n"
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def lock_path(root: Path) -> Path:
+    return Path(root) / LOCK_NAME
+
+
+def read_lock(root: Path, *, missing_ok: bool = True) -> Lock:
+    """Parse the lock. Missing -> empty lock (or LockError if not *missing_ok*); corrupt -> LockError."""
+    path = lock_path(root)
+    if not path.exists():
+        if missing_ok:
+            return Lock()
+        raise LockError("no skills.lock here (run `skillctl init`?)", path=path, code="SC021")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_LOCK_BYTES + 1)
+    except OSError as exc:
+        raise LockError(f"cannot read lock: {exc.strerror}", path=path, code="SC022") from None
+    if len(raw) > MAX_LOCK_BYTES:
+        raise LockError("lock file is implausibly large; refusing to read it", path=path, code="SC022")
+    return parse_lock(raw, path)
+
+
+def parse_lock(raw: bytes, path: Path) -> Lock:
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)
+    except UnicodeDecodeError:
+        raise LockError("lock is not valid UTF-8; it is corrupt", path=path, code="SC023") from None
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise LockError(f"lock is corrupt: YAML error: {exc.problem}", path=path, line=line,
+                        code="SC023") from None
+    except yaml.YAMLError as exc:
+        raise LockError(f"lock is corrupt: {exc}", path=path, code="SC023") from None
+    if not isinstance(data, dict):
+        raise LockError("lock is corrupt: expected a mapping with 'version' and 'skills'", path=path,
+                        code="SC023")
+    if data.get("version") != LOCK_VERSION:
+        raise LockError(
+            f"unknown lock version {data.get('version')!r} (this skillctl understands {LOCK_VERSION}); "
+            "upgrade skillctl - the file is left untouched", path=path, code="SC024")
+    skills = data.get("skills") or {}
+    if not isinstance(skills, dict):
+        raise LockError("lock is corrupt: 'skills' must be a mapping", path=path, code="SC023")
+    try:
+        return Lock(version=1, skills={str(k): LockEntry.model_validate(v or {}) for k, v in skills.items()})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise LockError(f"lock is corrupt: {where}: {first['msg']}", path=path, code="SC023") from None
+
+
+def _scalar(value: Any) -> str:
+    """A YAML scalar that reads back as exactly *value* (quoted only when it must be)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_ts(value)
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    if text and text.strip() == text and "\n" not in text and text.isprintable():
+        try:
+            if yaml.load(text, Loader=_Loader) == text:
+                return text
+        except yaml.YAMLError:
+            pass
+    return json.dumps(text, ensure_ascii=False)
+
+
+def dump_lock(lock: Lock) -> str:
+    """Serialise deterministically (see module docstring)."""
+    out = [HEADER, f"version: {LOCK_VERSION}\n"]
+    if not lock.skills:
+        out.append("skills: {}\n")
+        return "".join(out)
+    out.append("skills:\n")
+    for name in sorted(lock.skills):
+        out.append(f"  {_scalar(name)}:\n")
+        data = lock.skills[name].model_dump(mode="python")
+        for key in ENTRY_ORDER:
+            value = data.get(key)
+            if value is None or (key in ("notes", "path") and not value):
+                continue
+            if key in FLOW_MAPS:
+                items = ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in sorted(value.items()))
+                out.append(f"    {key}: {{{items}}}\n")
+            elif isinstance(value, list):
+                if not value:
+                    out.append(f"    {key}: []\n")
+                else:
+                    out.append(f"    {key}:\n")
+                    out.extend(f"      - {_scalar(v)}\n" for v in value)
+            elif isinstance(value, dict):
+                out.append(f"    {key}:\n")
+                out.extend(f"      {k}: {_scalar(v)}\n" for k, v in value.items() if v is not None)
+            else:
+                out.append(f"    {key}: {_scalar(value)}\n")
+    return "".join(out)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory + fsync + rename: old or new, never a mix."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, _target_mode(path))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _target_mode(path: Path) -> int:
+    """Keep an existing file's mode; new files get the usual 0666 & ~umask, not mkstemp's 0600."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def file_lock(root: Path) -> Iterator[None]:
+    """Exclusive advisory lock serialising every writer of this repo's lock (CLI, scheduler)."""
+    state = Path(root) / ".skillctl"
+    try:
+        state.mkdir(exist_ok=True)
+        fh = open(state / "lock.flock", "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise LockError(f"cannot create the lock guard: {exc.strerror}", path=state, code="SC025") from None
+    with fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def write_lock(root: Path, lock: Lock) -> bool:
+    """Write *lock* (under the file lock). Returns False when the text was already identical."""
+    with file_lock(root):
+        return _write_unlocked(root, lock)
+
+
+def _write_unlocked(root: Path, lock: Lock) -> bool:
+    path = lock_path(root)
+    text = dump_lock(lock)
+    if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
+        return False
+    atomic_write(path, text)
+    return True
+
+
+@contextlib.contextmanager
+def lock_transaction(root: Path) -> Iterator[Lock]:
+    """Read-modify-write the lock while holding the file lock, so concurrent writers lose nothing.
+
+    The lock is written only if the block completes; an exception leaves the old file.
+    """
+    with file_lock(root):
+        lock = read_lock(root)
+        yield lock
+        _write_unlocked(root, lock)
+
+
+def skill_digest(folder: Path) -> str:
+    """sha256 over sorted relative paths + contents of every file in the folder (``.git`` ignored).
+
+    Symlinks are hashed by their target text, not followed, so a link swapped to point
+    elsewhere changes the digest without skillctl ever reading outside the folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("skill folder does not exist", path=folder, code="SK007")
+    entries: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        base = Path(dirpath)
+        for d in dirnames:
+            if (base / d).is_symlink():
+                entries.append(((base / d).relative_to(folder).as_posix(), base / d))
+        for f in filenames:
+            entries.append(((base / f).relative_to(folder).as_posix(), base / f))
+    h = hashlib.sha256()
+    for rel, path in sorted(entries):
+        h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        if path.is_symlink():
+            h.update(b"symlink\0" + os.readlink(path).encode("utf-8", "surrogateescape"))
+        else:
+            try:
+                h.update(b"file\0" + path.read_bytes())
+            except OSError as exc:
+                raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
+        h.update(b"\0")
+    return "sha256:" + h.hexdigest()

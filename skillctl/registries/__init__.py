@@ -1,0 +1,1 @@
+"""Pin resolvers, one module per datasource behind one interface (see base.py)."""

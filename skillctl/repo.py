@@ -1,0 +1,52 @@
+"""Finding the skills repo and the skill folders inside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from skillctl.errors import InputError
+
+LOCK_NAME = "skills.lock"
+SKILL_FILE = "SKILL.md"
+# Directories that never hold skills a repo manages. Dot-directories in general are *not*
+# skipped: real collections keep skills under `.curated/` and `.system/`.
+SKIP_DIRS = frozenset({".git", ".skillctl", "node_modules", "__pycache__", ".venv", ".hg", ".svn"})
+
+
+def find_repo_root(start: Path | None = None) -> Path:
+    """Walk up from *start* to the directory holding ``skills.lock``; else *start* itself."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / LOCK_NAME).is_file():
+            return candidate
+    return here
+
+
+def discover_skills(root: Path) -> list[Path]:
+    """Every folder under *root* that holds a SKILL.md, sorted, without following symlinks.
+
+    A folder that is itself a skill is not searched further: nested SKILL.md files inside a
+    skill's references are part of that skill, not skills of their own.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise InputError("path does not exist", path=root, code="SK007")
+    if (root / SKILL_FILE).is_file():
+        return [root]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if SKILL_FILE in filenames and Path(dirpath) != root:
+            found.append(Path(dirpath))
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+    return sorted(found)
+
+
+def relpath(path: Path, root: Path) -> str:
+    """*path* relative to *root* when inside it (POSIX separators), else as given."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,118 @@
+"""What every sandbox backend shares: resource limits, privilege drop, and the launch plan.
+
+Backends (``sandbox_bwrap``, ``sandbox_fallback``) only decide *how* a command is wrapped; the
+limits and the unprivileged identity are the same for both, so a check behaves the same way
+whichever isolation this machine allows. Kept apart from ``sandbox.py`` so backends can import it
+without a cycle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import pwd
+import resource
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+CLONE_NEWNET = 0x40000000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Ceilings for one sandboxed command. Defaults contain a 1 GB allocation and a fork bomb."""
+
+    timeout: float = 60.0
+    memory_mb: int = 1024
+    file_size_mb: int = 64
+    processes: int = 256
+    output_bytes: int = 64 * 1024
+    tmpfs_mb: int = 256
+
+
+@dataclass
+class Plan:
+    """How a backend wants a command started: the final argv plus what to do in the child."""
+
+    argv: list[str]
+    isolation: str
+    detail: str
+    preexec: Callable[[], None] | None = None
+    env_overrides: dict[str, str] = field(default_factory=dict)
+
+
+def unprivileged_ids() -> tuple[int, int] | None:
+    """The uid/gid to drop to when skillctl runs as root (``nobody``), else None.
+
+    Running checks as root would make RLIMIT_NPROC a no-op (root is exempt) and make every
+    root-owned secret readable, so root always hands the command to ``nobody``.
+    """
+    if os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwnam("nobody")
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def process_budget(limits: Limits, drop_to: tuple[int, int] | None) -> int:
+    """RLIMIT_NPROC counts every process of the uid, not just ours: add what already runs."""
+    if drop_to is not None:
+        return limits.processes
+    return limits.processes + _processes_of(os.getuid())
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if os.stat(entry.path).st_uid == uid:
+                    count += 1
+            except OSError:
+                continue
+    return count
+
+
+def unshare_network() -> None:
+    """Enter a fresh, empty network namespace (loopback down): no host, no internet."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if libc.unshare(CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def make_preexec(
+    limits: Limits,
+    *,
+    nproc: int,
+    drop_to: tuple[int, int] | None,
+    isolate_network: bool = False,
+    cpu: bool = True,
+) -> Callable[[], None]:
+    """Build the function the child runs between fork and exec.
+
+    Order matters: the network namespace needs root's capability, so it is entered before the
+    privilege drop; rlimits are set last so they bind the final identity.
+    """
+    mem = limits.memory_mb * 1024 * 1024
+    fsize = limits.file_size_mb * 1024 * 1024
+    cpu_seconds = max(1, int(limits.timeout) + 1)
+
+    def preexec() -> None:
+        if isolate_network:
+            unshare_network()
+        if drop_to is not None:
+            os.setgroups([])
+            os.setgid(drop_to[1])
+            os.setuid(drop_to[0])
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        if cpu:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+
+    return preexec
