@@ -7,7 +7,7 @@ from pathlib import Path
 from skillctl.config import CONFIG_NAME
 from skillctl.errors import InputError
 from skillctl.lock import atomic_write, dump_lock, lock_path
-from skillctl.model import Lock
+from skillctl.lockmodel import Lock
 
 CONFIG_TEMPLATE = """\
 # skillctl.yaml: defaults for every skill in this repo (a skill's metadata.skillctl wins).

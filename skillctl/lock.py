@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from skillctl.clock import format_ts
 from skillctl.errors import InputError, LockError
-from skillctl.model import Lock, LockEntry
+from skillctl.lockmodel import Lock, LockEntry
 from skillctl.repo import LOCK_NAME
 
 LOCK_VERSION = 1
@@ -80,12 +80,23 @@ def parse_lock(raw: bytes, path: Path) -> Lock:
     skills = data.get("skills") or {}
     if not isinstance(skills, dict):
         raise LockError("lock is corrupt: 'skills' must be a mapping", path=path, code="SC023")
-    try:
-        return Lock(version=1, skills={str(k): LockEntry.model_validate(v or {}) for k, v in skills.items()})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise LockError(f"lock is corrupt: {where}: {first['msg']}", path=path, code="SC023") from None
+    entries: dict[str, LockEntry] = {}
+    for name, value in skills.items():
+        try:
+            entries[str(name)] = LockEntry.model_validate(value or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in (name, *first["loc"]))
+            raise LockError(f"lock is corrupt: {where}: {first['msg']}", path=path,
+                            line=_line_of(raw, f"  {name}:"), code="SC023") from None
+    return Lock(version=1, skills=entries)
+
+
+def _line_of(raw: bytes, prefix: str) -> int | None:
+    for i, line in enumerate(raw.decode("utf-8", "replace").splitlines(), 1):
+        if line.startswith(prefix):
+            return i
+    return None
 
 
 def _scalar(value: Any) -> str:

@@ -1,20 +1,27 @@
-"""The data skillctl reasons about, as pydantic models.
+"""The data skillctl reasons about.
 
 Parsing (``parse.py``) turns files into these; everything downstream (validate, scan, verify,
-lock, loader) consumes them. Models are deliberately permissive about what they *hold* (a
-lenient parse must be able to represent a messy real-world skill) and ``validate.py`` is where
-rules are enforced, with a diagnostic per problem instead of one pydantic error.
+lock, loader) consumes them. They are deliberately permissive about what they *hold* (a
+lenient parse must represent a messy real-world skill); ``validate.py`` enforces the rules,
+with a diagnostic per problem instead of one validation exception.
+
+Two kinds of model live here. The records on the hot path of ``validate``/``scan`` (Skill,
+Frontmatter, Lifecycle, Pin, Check, Diagnostic, Finding) are stdlib dataclasses: importing
+pydantic alone costs ~100 ms, more than the whole reference validator's start-up, and these
+records are built by our own parser, not from untrusted dicts. The persisted models that *are*
+read from untrusted files (Lock, LockEntry, Approval) are pydantic, defined in ``lockmodel.py``
+and imported from here lazily. pydantic can still validate the dataclasses via TypeAdapter.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from dataclasses import asdict, dataclass, field, replace
 
 DATASOURCES = ("pypi", "npm", "github-releases", "docker", "helm", "tool", "url")
 ORIGINS = ("human", "synthesized", "imported")
@@ -35,10 +42,38 @@ class Severity(str, Enum):
     info = "info"
 
 
-class Diagnostic(BaseModel):
-    """One problem found in a file, with a stable code a user can search for."""
+class Record:
+    """The two pydantic-style conveniences callers use on records: dump and copy."""
 
-    model_config = ConfigDict(frozen=True)
+    def model_dump(self, mode: str = "python", exclude_none: bool = False) -> dict[str, Any]:
+        data = asdict(self)  # type: ignore[call-overload]
+        if mode == "json":
+            data = _jsonable(data)
+        if exclude_none:
+            data = {k: v for k, v in data.items() if v is not None}
+        return data
+
+    def model_copy(self, update: dict[str, Any] | None = None) -> Any:
+        return replace(self, **(update or {}))  # type: ignore[type-var]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnostic(Record):
+    """One problem found in a file, with a stable code a user can search for."""
 
     code: str
     severity: Severity
@@ -65,7 +100,8 @@ def parse_ttl(value: object) -> timedelta | None:
     return timedelta(seconds=int(m.group(1)) * _TTL_UNITS[m.group(2)])
 
 
-class Pin(BaseModel):
+@dataclass(kw_only=True)
+class Pin(Record):
     """An outside thing a skill depends on, pinned so rot can be detected."""
 
     datasource: str
@@ -74,7 +110,8 @@ class Pin(BaseModel):
     line: int | None = None
 
 
-class Lifecycle(BaseModel):
+@dataclass(kw_only=True)
+class Lifecycle(Record):
     """The ``metadata.skillctl`` block: what skillctl needs to manage a skill's life."""
 
     version: str | None = None
@@ -82,21 +119,22 @@ class Lifecycle(BaseModel):
     ttl: str | None = None
     origin: str | None = None
     trust: str | None = None
-    pins: list[Pin] = Field(default_factory=list)
+    pins: list[Pin] = field(default_factory=list)
 
     def ttl_delta(self) -> timedelta | None:
         return parse_ttl(self.ttl)
 
 
-class Check(BaseModel):
+@dataclass(kw_only=True)
+class Check(Record):
     """One verification step: a fenced block in the ``## Verification`` section."""
 
     id: str | None
     language: str
-    attributes: dict[str, str] = Field(default_factory=dict)
     code: str
-    expected_output: str | None = None
     line: int
+    attributes: dict[str, str] = field(default_factory=dict)
+    expected_output: str | None = None
 
     @property
     def timeout(self) -> float:
@@ -115,7 +153,8 @@ class Check(BaseModel):
         return [name for name in re.split(r"[,\s]+", raw) if name]
 
 
-class Frontmatter(BaseModel):
+@dataclass(kw_only=True)
+class Frontmatter(Record):
     """The spec fields of SKILL.md, as read (values may be of the wrong type; validate says so)."""
 
     name: Any = None
@@ -124,13 +163,12 @@ class Frontmatter(BaseModel):
     compatibility: Any = None
     metadata: Any = None
     allowed_tools: Any = None
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Skill(BaseModel):
+@dataclass(kw_only=True)
+class Skill(Record):
     """A parsed skill folder."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name: str
     folder: Path
@@ -139,9 +177,9 @@ class Skill(BaseModel):
     lifecycle: Lifecycle | None = None
     body: str
     body_line: int
-    checks: list[Check] = Field(default_factory=list)
-    key_lines: dict[str, int] = Field(default_factory=dict)
-    diagnostics: list[Diagnostic] = Field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    key_lines: dict[str, int] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
     def description(self) -> str:
@@ -152,7 +190,8 @@ class Skill(BaseModel):
         return (self.lifecycle.trust if self.lifecycle and self.lifecycle.trust else "community")
 
 
-class Finding(BaseModel):
+@dataclass(kw_only=True)
+class Finding(Record):
     """A security finding from ``scan``."""
 
     rule_id: str
@@ -168,36 +207,13 @@ class Finding(BaseModel):
     blocking: bool = False
 
 
-class Approval(BaseModel):
-    """A human lifting a quarantine: who, when, why, and for which content digest."""
-
-    by: str
-    at: datetime
-    reason: str
-    digest: str | None = None
+_LAZY = ("Approval", "LockEntry", "Lock")
 
 
-class LockEntry(BaseModel):
-    """One skill's lifecycle verdict in ``skills.lock``."""
+def __getattr__(name: str) -> Any:
+    """``from skillctl.model import LockEntry`` loads pydantic only for code that needs it."""
+    if name in _LAZY:
+        from skillctl import lockmodel
 
-    version: str | None = None
-    digest: str | None = None
-    status: Status = "draft"
-    reason: str = ""
-    since: datetime | None = None
-    verified_at: datetime | None = None
-    verified_commit: str | None = None
-    expires_at: datetime | None = None
-    checks: dict[str, str] = Field(default_factory=dict)
-    env: dict[str, str] = Field(default_factory=dict)
-    findings: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    approval: Approval | None = None
-    path: str | None = None
-
-
-class Lock(BaseModel):
-    """The whole ``skills.lock``: the committed source of truth for lifecycle state."""
-
-    version: Literal[1] = 1
-    skills: dict[str, LockEntry] = Field(default_factory=dict)
+        return getattr(lockmodel, name)
+    raise AttributeError(f"module 'skillctl.model' has no attribute {name!r}")

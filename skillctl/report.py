@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from skillctl import __version__
 
@@ -102,7 +101,7 @@ def to_json(data: Any) -> str:
 
 
 def _default(obj: Any) -> Any:
-    if hasattr(obj, "model_dump"):
+    if hasattr(obj, "model_dump"):  # pydantic models and skillctl.model records
         return obj.model_dump(mode="json")
     if isinstance(obj, Path):
         return obj.as_posix()
@@ -125,6 +124,8 @@ class JUnitCase:
 
 def junit_xml(suite: str, cases: list[JUnitCase]) -> str:
     """JUnit XML (one testsuite) as CI test reporters expect it."""
+    from xml.sax.saxutils import escape, quoteattr
+
     failures = sum(1 for c in cases if c.failure is not None)
     skipped = sum(1 for c in cases if c.skipped is not None)
     total = sum(c.time for c in cases)

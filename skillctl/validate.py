@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
-
 from skillctl.errors import InputError
 from skillctl.model import (
     CHECK_ATTRIBUTES,
@@ -214,6 +212,7 @@ def _check_pins(r: _Report, pins: Any, key: str) -> None:
 
 def _pep440_ok(text: str) -> bool:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
 
     try:
         Version(text)

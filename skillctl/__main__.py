@@ -1,0 +1,5 @@
+"""``python -m skillctl`` runs the CLI."""
+
+from skillctl.cli import main
+
+main()

@@ -1,0 +1,111 @@
+"""Shared fixtures: real skill folders, real git repos, and the real CLI entry point."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from skillctl.cli import main
+
+CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
+if not CORPORA.is_dir():  # CI checkouts keep shared/ next to the repo too; allow an override
+    import os
+
+    CORPORA = Path(os.environ.get("SKILLCTL_CORPORA", "/work/shared/corpora"))
+
+
+def skill_text(name: str = "demo-skill", description: str = "Demo skill. Use when testing skillctl.",
+               lifecycle: str | None = "default", body: str | None = None, extra: str = "") -> str:
+    """A SKILL.md with an optional metadata.skillctl block and a passing check."""
+    if lifecycle == "default":
+        lifecycle = textwrap.dedent("""\
+            metadata:
+              skillctl:
+                version: 1.0.0
+                owner: tests
+                ttl: 30d
+                origin: human
+                trust: team
+                pins:
+                  - datasource: tool
+                    package: python3
+                    version: ">=3.10"
+            """)
+    if body is None:
+        body = textwrap.dedent("""\
+            # Demo
+
+            Say hello.
+
+            ## Verification
+            ```bash {check=says-hello timeout=10}
+            echo hello
+            ```
+            ```output {for=says-hello}
+            hello
+            ```
+            """)
+    fm = f"---\nname: {name}\ndescription: {description}\nlicense: MIT\n{extra}{lifecycle or ''}---\n"
+    return fm + body
+
+
+def make_skill(root: Path, name: str = "demo-skill", text: str | None = None, **kwargs) -> Path:
+    folder = root / "skills" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "SKILL.md").write_text(text if text is not None else skill_text(name, **kwargs), encoding="utf-8")
+    return folder
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run the real entry point (error mapping included) and capture what a user would see."""
+
+    def run(*args: str, cwd: Path | None = None) -> Result:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return Result(code, out, err)
+
+    return run
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An initialised skills repo (git, lock, config) with one committed skill."""
+    import git
+
+    from skillctl.init import init_repo
+
+    root = tmp_path / "repo"
+    init_repo(root)
+    make_skill(root)
+    r = git.Repo(root)
+    with r.config_writer() as cw:
+        cw.set_value("user", "name", "Test")
+        cw.set_value("user", "email", "test@example.invalid")
+    r.git.add("-A")
+    r.git.commit("-m", "initial")
+    return root
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under *root* with its bytes (to prove a command wrote nothing)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.parts}
