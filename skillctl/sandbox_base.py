@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import pwd
 import resource
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CLONE_NEWNET = 0x40000000
 
@@ -39,7 +40,7 @@ class Plan:
     isolation: str
     detail: str
     preexec: Callable[[], None] | None = None
-    env_overrides: dict[str, str] = field(default_factory=dict)
+    run_as: tuple[int, int] | None = None
 
 
 def unprivileged_ids() -> tuple[int, int] | None:
@@ -76,9 +77,14 @@ def _processes_of(uid: int) -> int:
     return count
 
 
-def unshare_network() -> None:
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    """Loaded before fork: ``find_library`` spawns helpers, which a preexec hook must not do."""
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _unshare_network(libc: ctypes.CDLL) -> None:
     """Enter a fresh, empty network namespace (loopback down): no host, no internet."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     if libc.unshare(CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -90,29 +96,38 @@ def make_preexec(
     nproc: int,
     drop_to: tuple[int, int] | None,
     isolate_network: bool = False,
-    cpu: bool = True,
 ) -> Callable[[], None]:
     """Build the function the child runs between fork and exec.
 
     Order matters: the network namespace needs root's capability, so it is entered before the
     privilege drop; rlimits are set last so they bind the final identity.
     """
-    mem = limits.memory_mb * 1024 * 1024
-    fsize = limits.file_size_mb * 1024 * 1024
-    cpu_seconds = max(1, int(limits.timeout) + 1)
+    wanted = {
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_AS: limits.memory_mb * 1024 * 1024,
+        resource.RLIMIT_FSIZE: limits.file_size_mb * 1024 * 1024,
+        resource.RLIMIT_NPROC: nproc,
+        resource.RLIMIT_CPU: max(1, int(limits.timeout) + 1),
+    }
+    settings = [(res, _within_hard_limit(res, value)) for res, value in wanted.items()]
+    libc = _libc() if isolate_network else None
 
     def preexec() -> None:
-        if isolate_network:
-            unshare_network()
+        if libc is not None:
+            _unshare_network(libc)
         if drop_to is not None:
             os.setgroups([])
             os.setgid(drop_to[1])
             os.setuid(drop_to[0])
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        if cpu:
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+        for res, value in settings:
+            resource.setrlimit(res, value)
 
     return preexec
+
+
+def _within_hard_limit(res: int, value: int) -> tuple[int, int]:
+    """A container may forbid raising hard limits even to root: never ask for more than it has."""
+    hard = resource.getrlimit(res)[1]
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    return value, value
