@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 _SEMVER_RE = re.compile(
-    r"^\s*(?:[A-Za-z][A-Za-z0-9_.]*?[-_/@])?[=v]?(\d+(?:\.\d+){0,3})([-.+]?[0-9A-Za-z.+-]*)\s*$"
+    r"^\s*(?:[A-Za-z][A-Za-z0-9_.]*?[-_/@])?[=v]?(\d+(?:\.\d+){0,3})((?:[-+]|(?=[A-Za-z]))[0-9A-Za-z.+-]*)?\s*$"
 )
-_DOCKER_RE = re.compile(r"^(\d+(?:\.\d+){0,3})([-_.+][0-9A-Za-z._+-]*)?$")
+_DOCKER_RE = re.compile(r"^(\d+(?:\.\d+){0,3})((?:[-_+]|(?=[A-Za-z]))[0-9A-Za-z._+-]*)?$")
 _DOCKER_PRE_RE = re.compile(r"^[-_.]?(rc|alpha|beta|pre|dev|a|b)\d*", re.I)
 _WILDCARD_RE = re.compile(r"^[=v]?(\d+)(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?$")
-_TOKEN_RE = re.compile(r"(\^|~>|~=|~|>=|<=|>|<|==|!=|=)?\s*([^\s,]+)")
+_TOKEN_RE = re.compile(r"\s*(\^|~>|~=|~|>=|<=|>|<|==|!=|=)?\s*([^\s,<>=^~!][^\s,]*)")
+CALVER_YEAR = 1990
 _ANY = frozenset({"", "*", "x", "X", "latest", "any"})
 
 
@@ -40,12 +41,13 @@ class Version:
     release: tuple[int, ...]
     prerelease: bool
     variant: str = ""
+    scheme: str = "semver"
 
     def comparable(self, other: Version) -> bool:
-        """Docker tags compare only within one variant and one number of components."""
-        return self.variant == other.variant and (
-            not self.variant and not other.variant or len(self.release) == len(other.release)
-        )
+        """Docker tags compare only within one variant and one shape (``3`` tracks, ``3.12.1`` pins)."""
+        if self.scheme != "docker" and other.scheme != "docker":
+            return True
+        return self.variant == other.variant and len(self.release) == len(other.release)
 
 
 def _pad(release: tuple[int, ...], size: int = 4) -> tuple[int, ...]:
@@ -68,14 +70,14 @@ def parse_version(text: str, scheme: str) -> Version | None:
             v = Pep440(text)
         except InvalidVersion:
             return None
-        return Version(text, v, tuple(v.release), v.is_prerelease or v.is_devrelease)
+        return Version(text, v, tuple(v.release), v.is_prerelease or v.is_devrelease, scheme="pep440")
     if scheme == "docker":
         m = _DOCKER_RE.match(text)
         if not m:
             return None
         release = tuple(int(p) for p in m.group(1).split("."))
         variant = m.group(2) or ""
-        return Version(text, (_pad(release),), release, bool(_DOCKER_PRE_RE.match(variant)), variant)
+        return Version(text, (_pad(release),), release, bool(_DOCKER_PRE_RE.match(variant)), variant, "docker")
     m = _SEMVER_RE.match(text)
     if not m:
         return None
@@ -87,12 +89,18 @@ def parse_version(text: str, scheme: str) -> Version | None:
 
 
 def behind(pinned: Version, latest: Version) -> str | None:
-    """How far *pinned* trails *latest*: ``major``, ``minor``, ``patch`` or None (not behind)."""
+    """How far *pinned* trails *latest*: ``major``, ``minor``, ``patch`` or None (not behind).
+
+    Calendar-versioned projects (``2024.9.11`` -> ``2026.1.2``: regex, certifi, pip) bump the
+    year without promising a break, so a new year counts as ``minor``, not ``major``.
+    """
     if not latest.key > pinned.key:
         return None
     a, b = _pad(pinned.release, 3), _pad(latest.release, 3)
-    if b[0] > a[0]:
+    if b[0] > a[0] and not (a[0] >= CALVER_YEAR and b[0] >= CALVER_YEAR):
         return "major"
+    if b[0] > a[0]:
+        return "minor"
     if b[:2] > a[:2]:
         return "minor"
     return "patch"
@@ -105,13 +113,11 @@ class Constraint:
     text: str
     exact: Version | None
     test: Callable[[Version], bool]
+    prerelease: bool = False
+    """The pin itself names a pre-release, so pre-releases count as candidates."""
 
     def allows(self, version: Version) -> bool:
         return self.test(version)
-
-    @property
-    def prerelease(self) -> bool:
-        return bool(self.exact and self.exact.prerelease) or bool(re.search(r"\d[-.]?[A-Za-z]", self.text))
 
 
 def parse_constraint(text: str, scheme: str) -> Constraint | None:
@@ -123,7 +129,8 @@ def parse_constraint(text: str, scheme: str) -> Constraint | None:
     if exact is not None and not any(ch in text for ch in "<>=^~*| ,") and not (
         scheme != "docker" and re.search(r"\.[xX*]", text)
     ):
-        return Constraint(text, exact, lambda v, e=exact: v.comparable(e) and v.key == e.key)
+        return Constraint(text, exact, lambda v, e=exact: v.comparable(e) and v.key == e.key,
+                          exact.prerelease)
     if scheme == "pep440" and not re.search(r"[\^|]|~(?!=)", text):
         pep = _pep440_specifier(text)
         if pep is not None:
@@ -134,7 +141,11 @@ def parse_constraint(text: str, scheme: str) -> Constraint | None:
         if tests is None:
             return None
         alternatives.append(tests)
-    return Constraint(text, None, lambda v: any(all(t(v) for t in alt) for alt in alternatives))
+    pre = any(
+        (v := parse_version(raw, scheme)) is not None and v.prerelease
+        for _, raw in _TOKEN_RE.findall(text.replace("||", " "))
+    )
+    return Constraint(text, None, lambda v: any(all(t(v) for t in alt) for alt in alternatives), pre)
 
 
 def _pep440_specifier(text: str) -> Constraint | None:
@@ -146,7 +157,7 @@ def _pep440_specifier(text: str) -> Constraint | None:
         return None
     if not len(spec):
         return None
-    return Constraint(text, None, lambda v: spec.contains(v.key, prereleases=True))
+    return Constraint(text, None, lambda v: spec.contains(v.key, prereleases=True), bool(spec.prereleases))
 
 
 def _bound(release: tuple[int, ...], scheme: str) -> Version:
@@ -189,7 +200,11 @@ def _parse_comparators(text: str, scheme: str) -> list[Callable[[Version], bool]
     for op, raw in tokens:
         wild = _WILDCARD_RE.match(raw)
         if wild is None:
-            return None
+            full = parse_version(raw, scheme)
+            if full is None or op in ("^", "~", "~>", "~="):
+                return None
+            tests.append(_COMPARE.get(op or "==", _COMPARE["=="])(full))
+            continue
         parts = [p for p in wild.groups() if p is not None]
         nums = tuple(int(p) for p in parts if p.isdigit())
         partial = len(nums) < len(parts) or len(nums) < 3
@@ -209,6 +224,8 @@ def _parse_comparators(text: str, scheme: str) -> list[Callable[[Version], bool]
 
 
 _COMPARE: dict[str, Callable[[Version], Callable[[Version], bool]]] = {
+    "==": lambda r: lambda v: v.key == r.key,
+    "=": lambda r: lambda v: v.key == r.key,
     ">=": lambda r: lambda v: v.key >= r.key,
     ">": lambda r: lambda v: v.key > r.key,
     "<=": lambda r: lambda v: v.key <= r.key,

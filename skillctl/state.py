@@ -1,0 +1,80 @@
+"""``.skillctl/state.db``: derived local state (registry cache, and more as others add tables).
+
+The database is rebuilt from nothing whenever it is missing or unreadable, so it never needs
+backing up and a corrupt file is deleted, not repaired. Its schema upgrades itself on open:
+``MIGRATIONS`` is an append-only list of functions, each applied once, in order, and recorded
+in ``_migrations`` by name. To add a table, append a function; never edit or reorder one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = ".skillctl"
+STATE_DB = "state.db"
+
+
+def _m001_registry_cache(db: Any) -> None:
+    db["registry_cache"].create(
+        {"key": str, "datasource": str, "package": str, "base_url": str, "fetched_at": str,
+         "outcome": str, "body": str},
+        pk="key", if_not_exists=True,
+    )
+
+
+MIGRATIONS: list[Callable[[Any], None]] = [
+    _m001_registry_cache,
+]
+
+
+def state_path(root: Path) -> Path:
+    return Path(root) / STATE_DIR / STATE_DB
+
+
+def open_state(root: Path) -> Any:
+    """Open (creating, migrating, or rebuilding if corrupt) the repo's state database."""
+    path = state_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _open(path)
+    except sqlite3.DatabaseError:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return _open(path)
+
+
+def _open(path: Path) -> Any:
+    import sqlite_utils
+
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA quick_check").fetchone()
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+    except BaseException:
+        conn.close()
+        raise
+    return db
+
+
+def migrate(db: Any) -> list[str]:
+    """Apply pending migrations in one write transaction (concurrent openers wait, then skip)."""
+    applied: list[str] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+        for fn in MIGRATIONS:
+            if fn.__name__ not in done:
+                fn(db)
+                db.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", [fn.__name__])
+                applied.append(fn.__name__)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return applied
