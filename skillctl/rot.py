@@ -221,7 +221,7 @@ def _judge_tool(pin: Pin, info: PinInfo, report: PinReport) -> str:
         report.findings.append(PinFinding("error", f"cannot compare {installed!r} with {pin.version!r}"))
         return ""
     if constraint.allows(have):
-        return f"{pin.package} {installed} is installed ({info.meta.get('path', 'on PATH')}), satisfies {pin.version}"
+        return f"{pin.package} {installed} installed, satisfies {pin.version}"
     exact = constraint.exact
     if exact is not None and have.key > exact.key:
         level = behind(exact, have) or "patch"

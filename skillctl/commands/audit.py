@@ -1,0 +1,114 @@
+"""``skillctl audit``: TTL expiry and pinned-dependency rot, as a table, JSON or SARIF."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from skillctl.commands._common import common_options, echo_json
+
+_MARK = {"ok": "ok", "outdated": "outdated", "yanked": "YANKED", "deprecated": "DEPRECATED",
+         "abandoned": "abandoned", "missing": "MISSING", "unreachable": "unreachable", "error": "ERROR"}
+
+
+@click.command("audit")
+@click.argument("skills", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--offline", is_flag=True, help="No network: judge pins from the registry cache only.")
+@click.option("--refresh", is_flag=True, help="Ignore fresh cache entries and ask the registries again.")
+@click.option("--apply", "apply", is_flag=True, help="Write active -> stale transitions to skills.lock and commit it.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Concurrent registry requests (default: audit.concurrency in skillctl.yaml, else 16).")
+@common_options
+def cmd(skills: tuple[str, ...], fmt: str, offline: bool, refresh: bool, apply: bool, jobs: int | None,
+        root: Path, as_json: bool) -> None:
+    """Audit skills for rot: expired TTLs and outdated, yanked, deprecated or missing pins.
+
+    Registry URLs come from skillctl.yaml `registries:` and SKILLCTL_REGISTRY_<DATASOURCE>
+    (which wins). Exit 0 when nothing is stale because of this audit, 1 otherwise.
+    """
+    from skillctl.audit import run_audit
+
+    report = run_audit(root, list(skills) or None, offline=offline, refresh=refresh, apply=apply, jobs=jobs)
+    fmt = "json" if as_json and fmt == "text" else fmt
+    if fmt == "json":
+        echo_json(report.to_json())
+    elif fmt == "sarif":
+        from skillctl.report import to_json
+
+        click.echo(to_json(sarif(report, root)))
+    else:
+        render(report)
+    raise SystemExit(report.exit_code)
+
+
+def _when(expires: datetime | None, now: datetime) -> str:
+    if expires is None:
+        return "never verified"
+    days = (expires - now).total_seconds() / 86400
+    if days <= 0:
+        return f"ttl expired {expires:%Y-%m-%d} ({-days:.0f}d ago)"
+    return f"expires {expires:%Y-%m-%d} (in {days:.0f}d)"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+def render(report) -> None:  # type: ignore[no-untyped-def]
+    """Grouped by skill: status now -> after, then one line per pin finding."""
+    policy = report.policy
+    labels = [f"{p.pin.package} {p.pin.version}" for s in report.skills for p in s.pins]
+    width = min(max((len(x) for x in labels), default=10), 44)
+    for s in report.skills:
+        status = f"{s.status_now} -> {s.status_after}" if s.changed else s.status_now
+        detail = f"ERROR {s.error}" if s.error else _when(s.expires_at, report.checked_at)
+        click.secho(f"{s.name:<28} {status:<18} {detail}", bold=s.changed)
+        for p in s.pins:
+            source, label = p.pin.datasource, _cut(f"{p.pin.package} {p.pin.version}", width)
+            for f in p.findings:
+                kind = _MARK[f.kind] + (f" {f.level}" if f.level else "")
+                flag = "  <- stale" if policy.blocks(f) else ""
+                src = " [cache]" if p.source in ("cache", "stale-cache") else ""
+                click.echo(f"    {source:<15} {label:<{width}}  {kind:<15} {f.message}{src}{flag}")
+                source, label = "", ""
+    summary = report.to_json()["summary"]
+    click.echo("")
+    click.echo(f"{summary['skills']} skills, {summary['pins']} pins ({summary['from_cache']} from cache, "
+               f"{summary['unreachable']} unreachable): {summary['blocking']} finding(s) past policy "
+               f"(stale_on: {', '.join(sorted(policy.stale_on))}), {summary['transitions']} transition(s)")
+    for s in report.transitions:
+        click.echo(f"  {s.name}: {s.status_now} -> {s.status_after}: {'; '.join(s.reasons)}")
+    if report.transitions and not report.applied:
+        click.echo("dry run: nothing written (use --apply to record transitions in skills.lock)", err=True)
+    elif report.applied:
+        click.echo(f"applied; committed {report.commit}" if report.commit else "applied (lock not committed)",
+                   err=True)
+
+
+def sarif(report, root: Path) -> dict:  # type: ignore[no-untyped-def]
+    from skillctl.report import SarifResult, SarifRule, sarif_log
+
+    rules: list[SarifRule] = [SarifRule("rot/ttl-expired", "Verification TTL expired", level="error",
+                                        help="Re-verify the skill: skillctl verify NAME")]
+    results: list[SarifResult] = []
+    for s in report.skills:
+        path = s.skill_md or s.path
+        if s.expired and s.expires_at is not None:
+            results.append(SarifResult("rot/ttl-expired", "error" if s.status_now == "active" else "warning",
+                                       f"{s.name}: ttl expired at {s.expires_at:%Y-%m-%dT%H:%M:%SZ}", path,
+                                       s.ttl_line))
+        for p in s.pins:
+            for f in p.findings:
+                if f.kind == "ok":
+                    continue
+                rule = f"rot/{f.kind}" + (f"-{f.level}" if f.level else "")
+                level = "error" if report.policy.blocks(f) else "note" if f.kind == "unreachable" else "warning"
+                rules.append(SarifRule(rule, f"Pinned dependency {f.kind}" + (f" ({f.level})" if f.level else ""),
+                                       level=level, help="Update the pin and re-verify the skill."))
+                results.append(SarifResult(rule, level, f"{p.pin.datasource} {p.pin.package} {p.pin.version}: "
+                                           f"{f.message}", path, p.pin.line))
+    return sarif_log("skillctl-audit", rules, results, root=root)
