@@ -144,20 +144,20 @@ def run_audit(root: Path, names: Sequence[str] | None = None, *, offline: bool =
     report = AuditReport(checked_at=now, offline=offline, policy=policy)
     skills: list[tuple[SkillAudit, Skill]] = []
     wanted = set(names) if names else None
+    by_path = {entry.path: name for name, entry in lock.skills.items() if entry.path}
     for folder in discover_skills(root):
+        rel = relpath(folder, root)
+        name = by_path.get(rel, folder.name)  # the lock's name for this folder, as verify records it
+        if wanted is not None and name not in wanted:
+            continue
+        entry = lock.skills.get(name)
+        status = entry.status if entry else "untracked"
         try:
             skill = read_skill(folder, root=root)
         except InputError as exc:
-            if wanted is None or folder.name in wanted:
-                entry = lock.skills.get(folder.name)
-                status = entry.status if entry else "untracked"
-                report.skills.append(SkillAudit(folder.name, relpath(folder, root), status, status, error=str(exc)))
+            report.skills.append(SkillAudit(name, rel, status, status, error=str(exc)))
             continue
-        if wanted is not None and skill.name not in wanted:
-            continue
-        entry = lock.skills.get(skill.name)
-        status = entry.status if entry else "untracked"
-        row = SkillAudit(skill.name, relpath(folder, root), status, status,
+        row = SkillAudit(name, rel, status, status,
                          skill_md=str(skill.skill_md), ttl_line=skill.key_lines.get("metadata.skillctl.ttl"))
         if entry is not None:
             ttl = (skill.lifecycle.ttl_delta() if skill.lifecycle else None) or parse_ttl(config.ttl)
