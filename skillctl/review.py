@@ -1,0 +1,416 @@
+"""``review``: what a skill diff between two commits changes in behaviour and trust.
+
+Skill changes deserve the review code gets, but a SKILL.md diff hides what matters: a deleted
+fenced block is a removed verification check, a new URL in a bash block is a new network
+destination, ``ttl: 90d`` means the skill is trusted three times longer. This module reads
+both commits straight from git (no checkout: ``review_git``), pairs skills across them (added,
+changed, renamed by name or by content, removed), compares each pair (``review_diff``), diffs
+``skills.lock`` for verdict transitions, and returns a ``Review`` whose one-line verdict leads
+with the most dangerous changes. ``review_render`` turns it into a PR comment or annotations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from skillctl.errors import SkillctlError
+from skillctl.review_diff import (
+    KIND_LABELS,
+    LEVELS,
+    Item,
+    Side,
+    code,
+    compare_checks,
+    compare_commands,
+    compare_files,
+    compare_findings,
+    compare_hosts,
+    compare_metadata,
+)
+from skillctl.review_git import Blob, Snapshot, extract, open_git, read_blob, snapshot
+
+RENAME_SIMILARITY = 0.6
+MAX_PAIRINGS = 40_000
+
+
+@dataclass
+class SkillChange:
+    """One skill's change: the kind, where it lived before and after, and the items found."""
+
+    name: str
+    change: str  # added | changed | renamed | removed | lock
+    base_folder: str | None
+    head_folder: str | None
+    base_version: str | None = None
+    head_version: str | None = None
+    items: list[Item] = field(default_factory=list)
+    files: list[tuple[str, str, bool]] = field(default_factory=list)
+
+    def count(self, level: str) -> int:
+        return sum(1 for i in self.items if i.level == level)
+
+    @property
+    def worst(self) -> int:
+        return min((LEVELS.index(i.level) for i in self.items), default=len(LEVELS))
+
+
+@dataclass
+class Review:
+    base_ref: str
+    base_sha: str
+    head_ref: str
+    head_sha: str
+    skills: list[SkillChange] = field(default_factory=list)
+    repo_items: list[Item] = field(default_factory=list)
+    unchanged: int = 0
+
+    def attention(self) -> list[tuple[str | None, Item]]:
+        """Danger then warning items, (skill name, item), in verdict order."""
+        pairs = [(None, i) for i in self.repo_items] + [(s.name, i) for s in self.skills for i in s.items]
+        pairs = [p for p in pairs if p[1].level != "info"]
+        order = list(KIND_LABELS)
+        return sorted(pairs, key=lambda p: (LEVELS.index(p[1].level),
+                                            order.index(p[1].kind) if p[1].kind in order else len(order)))
+
+    def counts(self) -> dict[str, int]:
+        out = {k: 0 for k in ("added", "changed", "renamed", "removed", "lock")}
+        for s in self.skills:
+            out[s.change] += 1
+        out["unchanged"] = self.unchanged
+        return out
+
+    def verdict(self, limit: int = 4) -> str:
+        """One line: the most dangerous kinds first, each with its first example."""
+        attention = self.attention()
+        if not self.skills and not self.repo_items:
+            return "✅ No skill changes."
+        if not attention:
+            return f"✅ No behaviour or trust changes need attention ({_changes(self.counts())})."
+        groups: dict[tuple[str, str], list[tuple[str | None, Item]]] = {}
+        for name, item in attention:
+            groups.setdefault((item.level, item.kind), []).append((name, item))
+        parts = []
+        for (_level, kind), members in list(groups.items())[:limit]:
+            name, item = members[0]
+            example = _example(item)
+            where = (f" in {code(name)}" if example else code(name)) if name else ""
+            more = f" (+{len(members) - 1} more)" if len(members) > 1 else ""
+            parts.append(f"{KIND_LABELS.get(kind, kind)}: {example}{where}{more}")
+        if len(groups) > limit:
+            parts.append(f"+{len(groups) - limit} more kinds")
+        danger = sum(1 for _, i in attention if i.level == "danger")
+        head = (f"⚠ **{danger} change(s) need careful review**" if danger
+                else f"△ **{len(attention)} change(s) to look at**")
+        return f"{head} — " + " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base": {"ref": self.base_ref, "sha": self.base_sha},
+            "head": {"ref": self.head_ref, "sha": self.head_sha},
+            "verdict": self.verdict(),
+            "summary": {**self.counts(), **{lvl: sum(1 for _, i in self._all() if i.level == lvl) for lvl in LEVELS}},
+            "repo": [_item_dict(i) for i in self.repo_items],
+            "skills": [{
+                "name": s.name, "change": s.change, "base_folder": s.base_folder, "head_folder": s.head_folder,
+                "base_version": s.base_version, "head_version": s.head_version,
+                "files": [{"status": st, "path": p, "binary": b} for st, p, b in s.files],
+                "items": [_item_dict(i) for i in s.items],
+            } for s in self.skills],
+        }
+
+    def _all(self) -> list[tuple[str | None, Item]]:
+        return [(None, i) for i in self.repo_items] + [(s.name, i) for s in self.skills for i in s.items]
+
+
+def _item_dict(item: Item) -> dict[str, Any]:
+    return {"kind": item.kind, "level": item.level, "message": item.message, "path": item.path,
+            "line": item.line, **({"data": item.data} if item.data else {})}
+
+
+def _example(item: Item) -> str:
+    for key in ("check", "host", "rule_id", "tools"):
+        if key in item.data:
+            value = item.data[key]
+            return code(", ".join(value) if isinstance(value, list) else value)
+    return ""
+
+
+def _changes(counts: dict[str, int]) -> str:
+    parts = [f"{n} {k}" for k, n in counts.items() if n and k != "unchanged"]
+    return ", ".join(parts) or "no skill content changed"
+
+
+# -- building a review -------------------------------------------------------------------------
+
+@dataclass
+class _Ctx:
+    repo: Any
+    tmp: Path
+    default_ttl: str = "30d"
+    default_timeout: float = 60.0
+    names: dict[str, list[str]] = field(default_factory=dict)
+    sides: dict[tuple[str, str], Side] = field(default_factory=dict)
+
+
+def review(root: Path, base: str, head: str = "HEAD") -> Review:
+    """Compare the skills under *root* at commit *base* with commit *head*."""
+    repo, prefix = open_git(Path(root))
+    snaps = {"base": snapshot(repo, base, prefix, root), "head": snapshot(repo, head, prefix, root)}
+    out = Review(base, snaps["base"].sha, head, snaps["head"].sha)
+    with tempfile.TemporaryDirectory(prefix="skillctl-review-") as tmp:
+        ctx = _Ctx(repo, Path(tmp))
+        config = _configs(ctx, snaps, out)
+        a, b = snaps["base"].skills, snaps["head"].skills
+        pairs = [(f, f) for f in sorted(a.keys() & b.keys()) if a[f] != b[f]]
+        out.unchanged = sum(1 for f in a.keys() & b.keys() if a[f] == b[f])
+        removed = {f: _side(ctx, snaps["base"], f) for f in sorted(a.keys() - b.keys())}
+        added = {f: _side(ctx, snaps["head"], f) for f in sorted(b.keys() - a.keys())}
+        renames = _pair_renames(removed, added)
+        sides = {("base", f): _side(ctx, snaps["base"], f) for f, _ in pairs}
+        sides |= {("head", f): _side(ctx, snaps["head"], f) for _, f in pairs}
+        sides |= {("base", f): s for f, s in removed.items()} | {("head", f): s for f, s in added.items()}
+        for which in ("base", "head"):
+            ctx.names[which] = [PurePosixPath(f).name for f in snaps[which].skills]
+        _scan(ctx, config, snaps, sides, out)
+        for fa, fb in pairs + renames:
+            out.skills.append(_compare(ctx, snaps, sides[("base", fa)], sides[("head", fb)]))
+        paired_a, paired_b = {p[0] for p in renames}, {p[1] for p in renames}
+        out.skills += [_compare(ctx, snaps, None, s) for f, s in added.items() if f not in paired_b]
+        out.skills += [_compare(ctx, snaps, s, None) for f, s in removed.items() if f not in paired_a]
+        _lock_changes(ctx, snaps, out)
+    out.skills.sort(key=lambda s: (s.worst, s.name))
+    return out
+
+
+def _configs(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> Any:
+    """The *base* commit's skillctl.yaml drives scanning both sides: a PR cannot relax its own review."""
+    from skillctl.config import CONFIG_NAME, load_config
+
+    blobs = {w: snaps[w].blob(CONFIG_NAME) for w in snaps}
+    config = None
+    if blobs["base"] is not None:
+        folder = ctx.tmp / "config-base"
+        extract(ctx.repo, {CONFIG_NAME: blobs["base"]}, folder)
+        try:
+            config = load_config(folder)
+        except SkillctlError as exc:
+            out.repo_items.append(Item("config-changed", "warning", f"base {CONFIG_NAME} unreadable, defaults "
+                                       f"used: {code(exc.message)}", snaps["base"].prefix + CONFIG_NAME))
+        if config is not None:
+            ctx.default_ttl, ctx.default_timeout = config.ttl, config.timeout
+            _extract_rule_packs(ctx, snaps["base"], config.rules, folder)
+    if blobs["base"] != blobs["head"]:
+        keys = _changed_keys(ctx, blobs["base"], blobs["head"])
+        out.repo_items.append(Item(
+            "config-changed", "warning", f"{CONFIG_NAME} changed (applies to every skill)"
+            + (": " + ", ".join(code(k) for k in keys) if keys else ""), snaps["head"].prefix + CONFIG_NAME,
+            None, {"keys": keys}))
+    return config
+
+
+def _extract_rule_packs(ctx: _Ctx, snap: Snapshot, packs: list[str], folder: Path) -> None:
+    """The repo's own rule packs (``rules:`` in skillctl.yaml), as of the base commit."""
+    for pack in packs:
+        stem = str(PurePosixPath(snap.prefix + pack.strip("/")))
+        blobs = {p[len(snap.prefix):]: b for p, b in snap.files.items() if p == stem or p.startswith(stem + "/")}
+        extract(ctx.repo, blobs, folder)
+
+
+def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
+    import yaml
+
+    def load(blob: Blob | None) -> dict[str, Any]:
+        try:
+            data = yaml.safe_load((read_blob(ctx.repo, blob) or b"").decode("utf-8", "replace"))
+        except yaml.YAMLError:
+            return {"<unparseable>": True}
+        return data if isinstance(data, dict) else {}
+
+    da, db = load(a), load(b)
+    return sorted(str(k) for k in da.keys() | db.keys() if da.get(k) != db.get(k))
+
+
+def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
+    """Write one skill version to disk once, parse it, digest it."""
+    from skillctl.errors import InputError
+    from skillctl.lock import skill_digest
+    from skillctl.parse import read_skill
+
+    key = (snap.sha, folder)
+    if key in ctx.sides:
+        return ctx.sides[key]
+    tree = ctx.tmp / snap.sha
+    disk = tree / folder if folder else tree
+    blobs = snap.skills[folder]
+    ex = extract(ctx.repo, blobs, disk)
+    skill, error = None, None
+    try:
+        skill = read_skill(disk, root=tree)
+    except InputError as exc:
+        error = f"{exc.code} {exc.message}" + (f" (line {exc.line})" if exc.line else "")
+    side = Side(folder=folder, skill=skill, error=error, texts=ex.texts, binary=ex.binary,
+                modes={r: b.mode for r, b in blobs.items()}, digest=skill_digest(disk))
+    ctx.sides[key] = side
+    return side
+
+
+def _pair_renames(removed: dict[str, Side], added: dict[str, Side]) -> list[tuple[str, str]]:
+    """Pair a removed folder with an added one: same skill name first, then similar SKILL.md."""
+    free_a, free_b = dict(removed), dict(added)
+    pairs: list[tuple[str, str]] = []
+    by_name: dict[str, list[str]] = {}
+    for folder, side in free_b.items():
+        by_name.setdefault(_name(side), []).append(folder)
+    for folder, side in list(free_a.items()):
+        match = next((f for f in by_name.get(_name(side), []) if f in free_b), None)
+        if match is not None:
+            pairs.append((folder, match))
+            del free_a[folder], free_b[match]
+    if not free_a or not free_b or len(free_a) * len(free_b) > MAX_PAIRINGS:
+        return pairs
+    scored = []
+    for fa, sa in free_a.items():
+        lines_a = sa.texts.get("SKILL.md", "").split("\n")
+        for fb, sb in free_b.items():
+            m = difflib.SequenceMatcher(None, lines_a, sb.texts.get("SKILL.md", "").split("\n"), autojunk=False)
+            if m.real_quick_ratio() >= RENAME_SIMILARITY and m.quick_ratio() >= RENAME_SIMILARITY:
+                ratio = m.ratio()
+                if ratio >= RENAME_SIMILARITY:
+                    scored.append((ratio, fa, fb))
+    for _ratio, fa, fb in sorted(scored, reverse=True):
+        if fa in free_a and fb in free_b:
+            pairs.append((fa, fb))
+            del free_a[fa], free_b[fb]
+    return pairs
+
+
+def _name(side: Side) -> str:
+    return side.skill.name if side.skill is not None else PurePosixPath(side.folder).name
+
+
+def _version(side: Side | None) -> str | None:
+    if side is None or side.skill is None or side.skill.lifecycle is None:
+        return None
+    return side.skill.lifecycle.version
+
+
+def _scan(ctx: _Ctx, config: Any, snaps: dict[str, Snapshot], sides: dict[tuple[str, str], Side],
+          out: Review) -> None:
+    """Scan both versions with the base commit's policy; findings carry git-relative paths."""
+    from skillctl.scan import Scanner
+
+    scanners = {}
+    try:
+        for which in snaps:
+            scanners[which] = Scanner.from_config(config, root=ctx.tmp / snaps[which].sha)
+    except SkillctlError as exc:
+        out.repo_items.append(Item("config-changed", "warning", f"scan skipped: {code(str(exc))}"))
+        return
+    for (which, _folder), side in sides.items():
+        scanner = scanners[which]
+        if side.skill is not None:
+            side.findings = scanner.scan(side.skill, ctx.names[which])
+        else:
+            tree = ctx.tmp / snaps[which].sha
+            side.findings = scanner.scan_unparsed(tree / side.folder if side.folder else tree)
+
+
+def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side | None) -> SkillChange:
+    blobs_a = snaps["base"].skills[old.folder] if old else {}
+    blobs_b = snaps["head"].skills[new.folder] if new else {}
+    kind = ("added" if old is None else "removed" if new is None
+            else "renamed" if old.folder != new.folder else "changed")
+    current = new or old
+    assert current is not None
+    change = SkillChange(_name(current), kind, old.folder if old else None, new.folder if new else None,
+                         _version(old), _version(new))
+    change.files, file_items = compare_files(old, new, blobs_a, blobs_b)
+    items: list[Item] = []
+    if old is not None and new is not None and kind == "renamed":
+        items.append(Item("renamed", "info", f"moved {code(old.folder)} → {code(new.folder)}", new.path()))
+    if new is None:
+        assert old is not None
+        items.append(Item("removed", "info", f"skill removed (was {code(old.folder)})", old.path()))
+        change.items = items
+        return change
+    md = new.path()
+    if new.error:
+        items.append(Item("parse-error", "danger", f"SKILL.md does not parse, so nothing in it can be verified: "
+                          f"{code(new.error)}", md, None))
+    elif old is not None and old.error:
+        items.append(Item("parse-fixed", "info", "SKILL.md parses again", md))
+    if old is None and new.skill is not None:
+        items += _added(new, ctx)
+    if old is not None and old.skill is not None and new.skill is not None:
+        items += compare_metadata(old, new, blobs_a != blobs_b, ctx.default_ttl)
+    if new.skill is not None and old is not None:
+        items += compare_checks(old.skill, new.skill, md, ctx.default_timeout)
+    items += compare_hosts(old, new) + compare_commands(old, new) + compare_findings(old, new) + file_items
+    change.items = sorted(items, key=lambda i: LEVELS.index(i.level))
+    return change
+
+
+def _added(new: Side, ctx: _Ctx) -> list[Item]:
+    from skillctl.review_diff import allowed_tools
+
+    skill = new.skill
+    assert skill is not None
+    life = skill.lifecycle
+    md = new.path()
+    facts = [f"version {code(life.version if life and life.version else 'none')}",
+             f"trust {code(life.trust if life and life.trust else 'unset')}",
+             f"TTL {code(life.ttl if life and life.ttl else ctx.default_ttl)}",
+             f"{len(skill.checks)} check(s)", f"{len(life.pins) if life else 0} pin(s)"]
+    items = [Item("added", "info", "new skill: " + ", ".join(facts), md)]
+    if not skill.checks:
+        items.append(Item("no-checks", "warning", "new skill has no verification checks: it can never pass "
+                          "`skillctl verify`", md))
+    tools = allowed_tools(skill.frontmatter.allowed_tools)
+    if tools:
+        items.append(Item("tools-added", "warning", "allowed-tools (pre-approved, no prompt): "
+                          + ", ".join(code(t) for t in tools), md, skill.key_lines.get("allowed-tools"),
+                          {"tools": tools}))
+    return items
+
+
+def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
+    """Attach lock transitions to their skills (a lock-only change becomes its own entry)."""
+    from skillctl.errors import LockError
+    from skillctl.lock import parse_lock
+    from skillctl.repo import LOCK_NAME
+    from skillctl.review_lock import lock_items
+
+    entries: dict[str, dict[str, Any]] = {}
+    for which, snap in snaps.items():
+        raw = read_blob(ctx.repo, snap.blob(LOCK_NAME))
+        try:
+            entries[which] = parse_lock(raw, Path(snap.prefix + LOCK_NAME)).skills if raw is not None else {}
+        except LockError as exc:
+            out.repo_items.append(Item("lock-unreadable", "danger" if which == "head" else "warning",
+                                       f"{LOCK_NAME} at {which} is unreadable: {code(str(exc))}",
+                                       snap.prefix + LOCK_NAME))
+    if len(entries) < 2:
+        return
+    by_name = {s.name: s for s in out.skills}
+    by_old_name = {_name(ctx.sides[(snaps["base"].sha, s.base_folder)]): s for s in out.skills
+                   if s.base_folder is not None and (snaps["base"].sha, s.base_folder) in ctx.sides}
+    lock_path = snaps["head"].prefix + LOCK_NAME
+    for name in sorted(entries["base"].keys() | entries["head"].keys() | by_name.keys()):
+        change = by_name.get(name) or by_old_name.get(name)
+        head = ctx.sides.get((snaps["head"].sha, change.head_folder)) if change and change.head_folder else None
+        content_changed = change is not None and change.change in ("added", "changed", "renamed") and bool(
+            change.files)
+        items = lock_items(entries["base"].get(name), entries["head"].get(name), lock_path,
+                           head.digest if head else None, content_changed)
+        if not items:
+            continue
+        if change is None:
+            folder = entries["head"].get(name) or entries["base"].get(name)
+            change = SkillChange(name, "lock", folder.path if folder else None, folder.path if folder else None)
+            out.skills.append(change)
+        change.items += items
+        change.items.sort(key=lambda i: LEVELS.index(i.level))

@@ -1,0 +1,462 @@
+"""What changed in one skill between two commits, as items a reviewer can act on.
+
+Each comparison answers a reviewer's question about behaviour or trust: can this skill still
+fail its checks, does it now talk to a new host, run new commands, get more tools, live longer
+between verifications? Items carry a level: ``danger`` (⚠, leads the verdict: a removed or
+defanged check, a blocking finding, a new network destination inside a command), ``warning``
+(deserves a look) and ``info`` (context).
+
+Everything quoted from a skill is untrusted: ``code()`` makes it safe to embed in a PR comment.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from skillctl.model import Check, Finding, Skill, parse_ttl
+from skillctl.parse import parse_attributes
+
+LEVELS = ("danger", "warning", "info")
+MARKS = {"danger": "⚠", "warning": "△", "info": "·"}
+# Order in which kinds lead the verdict (within one level).
+KIND_LABELS = {
+    "check-removed": "verification check removed",
+    "check-weakened": "verification check weakened",
+    "host-added": "new host",
+    "finding-new": "new scan finding",
+    "parse-error": "SKILL.md does not parse",
+    "lock-quarantine": "quarantine lifted",
+    "trust-raised": "trust tier raised",
+    "version-not-bumped": "content changed without a version bump",
+    "version-backwards": "version went backwards",
+    "ttl-lengthened": "TTL lengthened",
+    "tools-added": "new allowed-tools",
+    "command-added": "new shell commands",
+    "finding-suppressed": "finding suppressed",
+    "file-binary": "binary file",
+    "file-symlink": "symlink",
+    "pin-removed": "pin removed",
+    "pin-loosened": "pin loosened",
+    "no-checks": "skill without checks",
+    "lock-stale-digest": "content not re-verified",
+    "lock-edited": "lock entry edited",
+    "config-changed": "skillctl.yaml changed",
+    "lock-unreadable": "skills.lock unreadable",
+}
+TRUST_ORDER = ("synthesized", "community", "team", "builtin")
+SHELL_LANGS = frozenset({"bash", "sh", "shell", "zsh", "ksh", "console", "shell-session", "shellsession"})
+CODE_SUFFIXES = frozenset({".sh", ".bash", ".zsh", ".ksh", ".fish", ".py", ".js", ".mjs", ".cjs", ".ts", ".rb",
+                           ".pl", ".php", ".ps1", ".bat", ".cmd", ".lua"})
+NETWORK_PROGRAMS = frozenset({"curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "ssh", "scp", "sftp",
+                              "rsync", "ftp"})
+MAX_COMMANDS = 15
+_URL_RE = re.compile(r"(?i)\b(?:https?|ftps?|sftp|wss?)://[^\s<>\"'`)\]}|\\]+")
+_IP_RE = re.compile(r"(?<![\w.=/-])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_RESERVED_SUFFIXES = (".example", ".invalid", ".test", ".localhost", "example.com", "example.org", "example.net")
+_TRIVIAL_RE = re.compile(r"^\s*(?:true|:|exit\s+0)?\s*$|\|\|\s*(?:true|:|exit\s+0)\s*$", re.MULTILINE)
+
+
+@dataclass
+class Item:
+    """One thing a reviewer should know, with where it is (for annotations) and raw data (for JSON)."""
+
+    kind: str
+    level: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Side:
+    """One version of a skill: where it lives, what it parsed to, what the scanner found."""
+
+    folder: str  # git-relative
+    skill: Skill | None
+    error: str | None
+    texts: dict[str, str]
+    binary: set[str]
+    modes: dict[str, str]
+    findings: list[Finding] = field(default_factory=list)
+    digest: str | None = None
+
+    def path(self, rel: str = "SKILL.md") -> str:
+        return f"{self.folder}/{rel}" if self.folder else rel
+
+
+def code(value: object, limit: int = 120) -> str:
+    """An inline code span that untrusted text cannot break out of (no HTML, links or @mentions)."""
+    text = "".join(_visible(ch) for ch in str(value).replace("\r", "").replace("\n", "⏎"))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def plain(text: str) -> str:
+    """Prose that may quote a skill: no HTML, links, images or @mentions survive into markdown."""
+    table = {"<": "&lt;", ">": "&gt;", "@": "&#64;", "[": "&#91;", "]": "&#93;", "`": "&#96;", "\n": " "}
+    return "".join(table.get(ch, _visible(ch)) for ch in text)
+
+
+def _visible(ch: str) -> str:
+    if unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs") and ch != "\t":
+        return f"\\u{ord(ch):04x}"
+    return ch
+
+
+# -- skill metadata ----------------------------------------------------------------------------
+
+def compare_metadata(old: Side, new: Side, content_changed: bool, default_ttl: str) -> list[Item]:
+    a, b = old.skill, new.skill
+    assert a is not None and b is not None
+    items: list[Item] = []
+    md = new.path()
+    va = a.lifecycle.version if a.lifecycle else None
+    vb = b.lifecycle.version if b.lifecycle else None
+    line = b.key_lines.get("metadata.skillctl.version")
+    if va != vb:
+        backwards = _older(vb, va)
+        items.append(Item("version-backwards" if backwards else "version", "warning" if backwards else "info",
+                          f"version {code(va or 'none')} → {code(vb or 'none')}", md, line,
+                          {"from": va, "to": vb}))
+    elif content_changed:
+        items.append(Item("version-not-bumped", "warning",
+                          f"content changed without a version bump (still {code(va or 'unversioned')})", md,
+                          line, {"version": va}))
+    ta = (a.lifecycle.ttl if a.lifecycle else None) or default_ttl
+    tb = (b.lifecycle.ttl if b.lifecycle else None) or default_ttl
+    da, db = parse_ttl(ta), parse_ttl(tb)
+    if ta != tb:
+        longer = da is not None and (db is None or db > da)
+        items.append(Item("ttl-lengthened" if longer else "ttl", "warning" if longer else "info",
+                          f"TTL {code(ta)} → {code(tb)}"
+                          + (": a passing verification is now trusted for longer" if longer else ""),
+                          md, b.key_lines.get("metadata.skillctl.ttl"), {"from": ta, "to": tb}))
+    for key in ("trust", "origin", "owner"):
+        xa = getattr(a.lifecycle, key, None) if a.lifecycle else None
+        xb = getattr(b.lifecycle, key, None) if b.lifecycle else None
+        if xa == xb:
+            continue
+        raised = key == "trust" and _rank(xb) > _rank(xa)
+        items.append(Item("trust-raised" if raised else key, "warning" if raised else "info",
+                          f"{key} {code(xa or 'unset')} → {code(xb or 'unset')}"
+                          + (": scan findings now block less" if raised else ""),
+                          md, b.key_lines.get(f"metadata.skillctl.{key}"), {"from": xa, "to": xb}))
+    if a.name != b.name:
+        items.append(Item("name", "info", f"name {code(a.name)} → {code(b.name)}", md, b.key_lines.get("name")))
+    if a.description != b.description:
+        items.append(Item("description", "info", f"description changed (decides when agents load it): "
+                          f"{code(b.description, 200)}", md, b.key_lines.get("description"),
+                          {"from": a.description, "to": b.description}))
+    items += _compare_pins(a, b, md)
+    items += _compare_tools(a, b, md)
+    return items
+
+
+def _older(new: str | None, old: str | None) -> bool:
+    from skillctl.versioning import parse_version
+
+    if not new or not old:
+        return False
+    vn, vo = parse_version(new, "semver"), parse_version(old, "semver")
+    return vn is not None and vo is not None and vn.key < vo.key
+
+
+def _rank(tier: str | None) -> int:
+    return TRUST_ORDER.index(tier) if tier in TRUST_ORDER else TRUST_ORDER.index("community")
+
+
+def _compare_pins(a: Skill, b: Skill, md: str) -> list[Item]:
+    pa = {(p.datasource, p.package): p for p in (a.lifecycle.pins if a.lifecycle else [])}
+    pb = {(p.datasource, p.package): p for p in (b.lifecycle.pins if b.lifecycle else [])}
+    items = []
+    for key in sorted(pa.keys() | pb.keys()):
+        old, new = pa.get(key), pb.get(key)
+        label = f"{key[0]}:{key[1]}"
+        if old is None and new is not None:
+            items.append(Item("pin-added", "info", f"pin added {code(label)} {code(new.version)}", md, new.line))
+        elif new is None and old is not None:
+            items.append(Item("pin-removed", "warning", f"pin removed {code(label)} {code(old.version)}: "
+                              "no longer audited for rot", md, None, {"pin": label}))
+        elif old is not None and new is not None and old.version != new.version:
+            loosened = _is_exact(old.version) and not _is_exact(new.version)
+            items.append(Item("pin-loosened" if loosened else "pin-changed", "warning" if loosened else "info",
+                              f"pin {code(label)} {code(old.version)} → {code(new.version)}", md, new.line,
+                              {"pin": label, "from": old.version, "to": new.version}))
+    return items
+
+
+def _is_exact(version: str) -> bool:
+    return not re.search(r"[<>^~*|xX ]|,", version.strip().lstrip("=v"))
+
+
+def allowed_tools(value: Any) -> list[str]:
+    """``Bash(git status:*) Read`` -> two tools (spaces inside parentheses do not split)."""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    if not isinstance(value, str):
+        return []
+    return [t.strip() for t in re.findall(r"(?:[^\s(]+(?:\([^)]*\))?)", value) if t.strip()]
+
+
+def _compare_tools(a: Skill, b: Skill, md: str) -> list[Item]:
+    ta, tb = allowed_tools(a.frontmatter.allowed_tools), allowed_tools(b.frontmatter.allowed_tools)
+    line = b.key_lines.get("allowed-tools")
+    items = []
+    added = [t for t in tb if t not in ta]
+    removed = [t for t in ta if t not in tb]
+    if added:
+        items.append(Item("tools-added", "warning", "new allowed-tools (pre-approved, no prompt): "
+                          + ", ".join(code(t) for t in added), md, line, {"tools": added}))
+    if removed:
+        items.append(Item("tools-removed", "info", "allowed-tools removed: " + ", ".join(code(t) for t in removed),
+                          md, line, {"tools": removed}))
+    return items
+
+
+# -- verification checks -----------------------------------------------------------------------
+
+def compare_checks(old: Skill | None, new: Skill | None, md: str, default_timeout: float) -> list[Item]:
+    ca = _by_id(old.checks if old else [])
+    cb = _by_id(new.checks if new else [])
+    section = _verification_line(new) if new else None
+    items: list[Item] = []
+    removed = [k for k in ca if k not in cb]
+    added = [k for k in cb if k not in ca]
+    for key in list(removed):  # same code under a new id is a rename, not a removal
+        twin = next((k for k in added if cb[k].code.strip() == ca[key].code.strip()), None)
+        if twin is not None:
+            removed.remove(key)
+            added.remove(twin)
+            items.append(Item("check-renamed", "info", f"check {code(key)} renamed to {code(twin)}", md,
+                              cb[twin].line))
+    for key in removed:
+        items.append(Item("check-removed", "danger", f"verification check {code(key)} removed"
+                          + (" (the skill has no checks left)" if not cb else ""),
+                          md, section, {"check": key, "code": ca[key].code}))
+    for key in added:
+        if old is not None:
+            items.append(Item("check-added", "info", f"check {code(key)} added: {code(cb[key].code)}", md,
+                              cb[key].line, {"check": key}))
+    for key in ca.keys() & cb.keys():
+        items += _weakened(key, ca[key], cb[key], md, default_timeout)
+    return sorted(items, key=lambda i: (LEVELS.index(i.level), i.line or 0))
+
+
+def _by_id(checks: list[Check]) -> dict[str, Check]:
+    return {c.id or f"#{i + 1} ({c.language})": c for i, c in enumerate(checks)}
+
+
+def _verification_line(skill: Skill) -> int | None:
+    for offset, line in enumerate(skill.body.split("\n")):
+        if re.match(r"^ {0,3}#{1,6}\s+verification\s*#*\s*$", line, re.IGNORECASE):
+            return skill.body_line + offset
+    return skill.checks[0].line if skill.checks else None
+
+
+def _weakened(key: str, a: Check, b: Check, md: str, default_timeout: float) -> list[Item]:
+    items = []
+    ka = float(a.attributes["timeout"]) if _num(a.attributes.get("timeout")) else default_timeout
+    kb = float(b.attributes["timeout"]) if _num(b.attributes.get("timeout")) else default_timeout
+    if kb > ka:
+        items.append(Item("check-weakened", "warning", f"check {code(key)} timeout raised {ka:g}s → {kb:g}s",
+                          md, b.line, {"check": key, "what": "timeout"}))
+    if b.network and not a.network:
+        items.append(Item("check-weakened", "warning", f"check {code(key)} now runs with network access", md,
+                          b.line, {"check": key, "what": "network"}))
+    new_env = [e for e in b.env if e not in a.env]
+    if new_env:
+        items.append(Item("check-weakened", "warning", f"check {code(key)} now receives environment "
+                          + ", ".join(code(e) for e in new_env), md, b.line, {"check": key, "what": "env"}))
+    if a.expected_output is not None and b.expected_output is None:
+        items.append(Item("check-weakened", "danger", f"check {code(key)} lost its expected output: only the "
+                          "exit code is checked now", md, b.line, {"check": key, "what": "output"}))
+    elif a.expected_output != b.expected_output:
+        items.append(Item("check-output", "info", f"check {code(key)} expects different output", md, b.line))
+    if a.code.strip() != b.code.strip():
+        if _TRIVIAL_RE.search(b.code) and not _TRIVIAL_RE.search(a.code):
+            items.append(Item("check-weakened", "danger", f"check {code(key)} can no longer fail: "
+                              f"{code(b.code)}", md, b.line, {"check": key, "what": "trivial"}))
+        else:
+            items.append(Item("check-changed", "info", f"check {code(key)} now runs {code(b.code)}", md, b.line))
+    return items
+
+
+def _num(value: str | None) -> bool:
+    try:
+        return value is not None and float(value) > 0
+    except ValueError:
+        return False
+
+
+# -- commands and hosts --------------------------------------------------------------------------
+
+def shell_lines(rel: str, text: str) -> Iterator[tuple[int, str]]:
+    """(line, command) for shell code: fenced shell blocks in markdown, every line of a shell script."""
+    suffix = PurePosixPath(rel).suffix.lower()
+    lines = text.split("\n")
+    if suffix in (".md", ".markdown", ".mdx"):
+        fence: tuple[str, bool] | None = None
+        for i, raw in enumerate(lines, 1):
+            m = _FENCE_RE.match(raw)
+            if fence is None:
+                if m:
+                    lang, _ = parse_attributes(m.group(2))
+                    fence = (m.group(1), lang in SHELL_LANGS)
+                continue
+            if m and m.group(1)[0] == fence[0][0] and len(m.group(1)) >= len(fence[0]) and not m.group(2).strip():
+                fence = None
+            elif fence[1]:
+                yield from _command(i, raw)
+    elif suffix in (".sh", ".bash", ".zsh", ".ksh") or (lines and re.match(r"#!.*\b(ba|z|k|da)?sh\b", lines[0])):
+        for i, raw in enumerate(lines, 1):
+            yield from _command(i, raw)
+
+
+def _command(line: int, raw: str) -> Iterator[tuple[int, str]]:
+    text = raw.strip()
+    if text.startswith("$ "):
+        text = text[2:]
+    text = " ".join(text.split())
+    if text and not text.startswith("#") and text not in ("{", "}", "fi", "done", "esac", "then", "else", "do"):
+        yield line, text
+
+
+def _programs(command: str) -> set[str]:
+    return {PurePosixPath(w).name for w in re.split(r"[\s|;&()`$]+", command) if w}
+
+
+def compare_commands(old: Side | None, new: Side) -> list[Item]:
+    before = {cmd for rel, text in (old.texts.items() if old else ()) for _, cmd in shell_lines(rel, text)}
+    fresh: list[tuple[str, int, str]] = []
+    seen: set[str] = set()
+    for rel, text in sorted(new.texts.items()):
+        for line, cmd in shell_lines(rel, text):
+            if cmd not in before and cmd not in seen:
+                seen.add(cmd)
+                fresh.append((rel, line, cmd))
+    if not fresh:
+        return []
+    network = [f for f in fresh if _programs(f[2]) & NETWORK_PROGRAMS]
+    level = "warning" if network or old is not None else "info"
+    shown = (network + [f for f in fresh if f not in network])[:MAX_COMMANDS]
+    more = len(fresh) - len(shown)
+    lines = [f"{code(cmd)} ({rel}:{line})" for rel, line, cmd in shown]
+    message = f"{len(fresh)} new shell command line(s): " + "; ".join(lines) + (f"; and {more} more" if more else "")
+    first = shown[0]
+    return [Item("command-added", level, message, new.path(first[0]), first[1],
+                 {"commands": [{"path": new.path(r), "line": ln, "command": c} for r, ln, c in fresh]})]
+
+
+def hosts(side: Side) -> dict[str, list[tuple[str, int, str, bool]]]:
+    """host -> occurrences (rel, line, url, in_command)."""
+    out: dict[str, list[tuple[str, int, str, bool]]] = {}
+    for rel, text in side.texts.items():
+        commands = {ln for ln, _ in shell_lines(rel, text)}
+        code_file = PurePosixPath(rel).suffix.lower() in CODE_SUFFIXES or text.startswith("#!")
+        for i, raw in enumerate(text.split("\n"), 1):
+            in_command = code_file or i in commands
+            if "://" in raw:
+                for m in _URL_RE.finditer(raw):
+                    url = m.group(0).rstrip(".,;:!?*_")
+                    try:
+                        host = (urlsplit(url).hostname or "").rstrip(".")
+                    except ValueError:
+                        continue
+                    if host:
+                        out.setdefault(host, []).append((rel, i, url, in_command))
+            if in_command:
+                for m in _IP_RE.finditer(raw):
+                    if all(int(p) <= 255 for p in m.group(0).split(".")):
+                        out.setdefault(m.group(0), []).append((rel, i, m.group(0), True))
+    return out
+
+
+def reserved(host: str) -> bool:
+    return (host in ("localhost", "0.0.0.0", "::1") or host.startswith("127.")
+            or any(host == s.lstrip(".") or host.endswith(s if s.startswith(".") else "." + s)
+                   for s in _RESERVED_SUFFIXES))
+
+
+def compare_hosts(old: Side | None, new: Side) -> list[Item]:
+    before = hosts(old) if old else {}
+    items = []
+    for host, seen in sorted(hosts(new).items()):
+        if host in before:
+            continue
+        rel, line, url, _ = next((o for o in seen if o[3]), seen[0])
+        in_command = any(o[3] for o in seen)
+        level = "info" if reserved(host) else "danger" if in_command else "warning"
+        where = "in a command" if in_command else "in text"
+        items.append(Item("host-added", level, f"new host {code(host)} {where}: {code(url)}", new.path(rel), line,
+                          {"host": host, "url": url, "in_command": in_command}))
+    return sorted(items, key=lambda i: LEVELS.index(i.level))
+
+
+# -- scan findings -----------------------------------------------------------------------------
+
+def compare_findings(old: Side | None, new: Side) -> list[Item]:
+    before = {(f.rule_id, f.snippet): f for f in (old.findings if old else [])}
+    items = []
+    for f in new.findings:
+        prior = before.get((f.rule_id, f.snippet))
+        where = f"{f.rule_id} ({f.severity})"
+        if prior is None:
+            reason = code(f.suppression_reason or "")
+            if f.suppressed:
+                level, text = "warning", f"new finding {code(where)} suppressed in this diff: {reason}"
+            else:
+                level = ("danger" if f.blocking else "warning" if f.severity in ("medium", "high", "critical")
+                         else "info")
+                text = f"new finding {code(where)}{' (blocking)' if f.blocking else ''}: {plain(f.message)}"
+        elif f.suppressed and not prior.suppressed:
+            level, text = "warning", f"finding {code(where)} newly suppressed: {code(f.suppression_reason or '')}"
+        else:
+            continue
+        kind = "finding-suppressed" if f.suppressed else "finding-new"
+        items.append(Item(kind, level, text + (f" {code(f.snippet)}" if f.snippet else ""), f.path, f.line,
+                          {"rule_id": f.rule_id, "severity": f.severity, "blocking": f.blocking}))
+    after = {(f.rule_id, f.snippet) for f in new.findings}
+    resolved = [f for key, f in before.items() if key not in after and not f.suppressed]
+    if resolved:
+        items.append(Item("finding-resolved", "info", f"{len(resolved)} finding(s) resolved: "
+                          + ", ".join(code(f.rule_id) for f in resolved[:10]), new.path(), None))
+    return sorted(items, key=lambda i: LEVELS.index(i.level))
+
+
+# -- files -------------------------------------------------------------------------------------
+
+def compare_files(old: Side | None, new: Side | None, blobs_old: dict[str, Any],
+                  blobs_new: dict[str, Any]) -> tuple[list[tuple[str, str, bool]], list[Item]]:
+    """(status, rel, binary) per changed file, plus items for files a reviewer cannot read."""
+    files: list[tuple[str, str, bool]] = []
+    items: list[Item] = []
+    for rel in sorted(blobs_old.keys() | blobs_new.keys()):
+        a, b = blobs_old.get(rel), blobs_new.get(rel)
+        if a == b:
+            continue
+        status = "A" if a is None else "D" if b is None else "M"
+        side = new if b is not None else old
+        binary = side is not None and rel in side.binary
+        files.append((status, rel, binary))
+        if b is None or new is None:
+            continue
+        if binary:
+            items.append(Item("file-binary", "warning", f"binary file {'added' if a is None else 'changed'}: "
+                              f"{code(rel)} (cannot be reviewed as text)", new.path(rel), None))
+        if b.mode == "120000" and (a is None or a.mode != "120000"):
+            items.append(Item("file-symlink", "warning", f"symlink added: {code(rel)}", new.path(rel), None))
+        if b.mode == "100755" and (a is None or a.mode != "100755") and old is not None:
+            items.append(Item("file-executable", "info", f"{code(rel)} is now executable", new.path(rel), None))
+    return files, items
