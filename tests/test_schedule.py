@@ -210,12 +210,16 @@ def test_sigkill_of_the_scheduler_daemon(repo: Path):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     rng = random.Random(7)
     for _ in range(3):
+        before = lock_path(repo).stat().st_mtime_ns
         proc = subprocess.Popen([*SKILLCTL, "schedule", "--every", "1s", "--lead", "520w", "--repo", str(repo)],
                                 env=env, start_new_session=True, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(1.0 + rng.random() * 1.5)
+        deadline = time.monotonic() + 30
+        while lock_path(repo).stat().st_mtime_ns == before and time.monotonic() < deadline:
+            time.sleep(0.02)  # wait for a first write, then kill somewhere in the following passes
+        time.sleep(rng.random() * 1.5)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         lock = read_lock(repo)
         assert len(lock.skills) == 801
-    assert lock.skills["demo-skill"].status == "active"
+        assert lock.skills["demo-skill"].status == "active"
