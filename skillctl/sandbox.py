@@ -10,6 +10,7 @@ its own strength is worse than none.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import selectors
 import shutil
@@ -17,6 +18,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +28,14 @@ from skillctl import sandbox_bwrap, sandbox_fallback
 from skillctl.errors import InputError, SandboxError
 from skillctl.sandbox_base import Limits, Plan
 
-__all__ = ["Captured", "Limits", "SandboxResult", "available_isolation", "run"]
+__all__ = ["Captured", "Limits", "SandboxResult", "available_isolation", "kill_all", "run"]
 
 Backend = Literal["auto", "bwrap", "fallback"]
 TAIL_BYTES = 4096
 BASE_ENV = {"LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -74,6 +78,15 @@ def available_isolation() -> tuple[str, str]:
     """``("bwrap", "")`` or ``("fallback", why bwrap is unusable)``; probed once per process."""
     binary, _mode, reason = sandbox_bwrap.probe()
     return ("bwrap", "") if binary else ("fallback", reason)
+
+
+def kill_all() -> None:
+    """Kill every sandboxed command still running (Ctrl-C must not wait for check timeouts)."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for proc in live:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def run(
@@ -162,8 +175,14 @@ def _execute(plan: Plan, workdir: Path, env: dict[str, str], limits: Limits) -> 
         )
     except (OSError, subprocess.SubprocessError) as exc:
         return SandboxResult(None, None, False, 0.0, out, err, plan.isolation, plan.detail, f"cannot start: {exc}")
-    timed_out = _pump(proc, out, err, start + limits.timeout)
-    _kill_group(proc)
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    try:
+        timed_out = _pump(proc, out, err, start + limits.timeout)
+        _kill_group(proc)
+    finally:
+        with _LIVE_LOCK:
+            _LIVE.discard(proc)
     duration = time.monotonic() - start
     code = proc.returncode
     killed = code is not None and code < 0

@@ -1,0 +1,333 @@
+"""``verify``: run skills' checks in the sandbox and turn the evidence into lock transitions.
+
+The library entry point is ``run_verify``; the CLI (``commands/verify.py``) and the scheduler
+call it. The flow reads straight through: select skills -> skip what the cache vouches for ->
+refuse what the scanner blocks -> run checks (in parallel, failures retried) -> compute each
+new lock entry (``transitions``) -> with ``apply``, write the lock atomically and commit only it.
+Nothing is executed before the scanner has seen it.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from skillctl import sandbox
+from skillctl.clock import as_utc, utcnow
+from skillctl.config import load_config
+from skillctl.errors import InputError, SandboxError
+from skillctl.lock import lock_path, lock_transaction, read_lock, skill_digest
+from skillctl.lockmodel import LockEntry
+from skillctl.model import Check, Skill, parse_ttl
+from skillctl.runner import CheckResult, run_check
+from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
+from skillctl.verify_pool import run_parallel
+from skillctl.verify_select import Candidate, select
+
+Outcome_ = Literal["passed", "flaky", "failed", "blocked", "cached", "skipped", "error"]
+
+
+class SkillVerdict(BaseModel):
+    """One skill's result in this run, and the lock entry it leads to (None: lock untouched)."""
+
+    name: str
+    path: str
+    outcome: Outcome_
+    reason: str
+    old_status: str | None = None
+    new_status: str | None = None
+    transition: str | None = None
+    checks: list[CheckResult] = Field(default_factory=list)
+    retried: list[str] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=list)
+    entry: LockEntry | None = None
+
+
+class VerifyReport(BaseModel):
+    isolation: str
+    isolation_reason: str = ""
+    skills: list[SkillVerdict] = Field(default_factory=list)
+    applied: bool = False
+    commit: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(v.outcome in ("failed", "blocked", "error") for v in self.skills)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    @property
+    def transitions(self) -> list[str]:
+        return [v.transition for v in self.skills if v.transition]
+
+
+class Progress(Protocol):
+    """What a progress display needs; the CLI passes a rich or plain-line implementation."""
+
+    def started(self, total_checks: int) -> None: ...
+
+    def check_done(self, skill: str, result: CheckResult) -> None: ...
+
+
+@dataclass
+class _Job:
+    """A skill whose checks will run, with everything needed to judge it afterwards."""
+
+    cand: Candidate
+    skill: Skill
+    entry: LockEntry | None
+    digest: str
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def environment_fingerprint(isolation: str) -> dict[str, str]:
+    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox."""
+    return {
+        "python": platform.python_version(),
+        "platform": f"{sys.platform}-{platform.machine()}",
+        "sandbox": isolation,
+    }
+
+
+def is_cached(entry: LockEntry | None, digest: str, env: dict[str, str], now: datetime) -> bool:
+    """Active, same bytes, same environment, not expired, and no failure pending."""
+    return bool(
+        entry is not None
+        and entry.status == "active"
+        and entry.digest == digest
+        and entry.env == env
+        and entry.expires_at is not None
+        and as_utc(entry.expires_at) > now
+        and not any(n.startswith(SUSPECT) for n in entry.notes)
+    )
+
+
+def run_verify(
+    root: Path,
+    names: Sequence[str] | None = None,
+    *,
+    force: bool = False,
+    apply: bool = False,
+    jobs: int = 1,
+    changed_base: str | None = None,
+    shard: str | tuple[int, int] | None = None,
+    require_sandbox: bool | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify the selected skills of the repo at *root*; with *apply*, record and commit verdicts.
+
+    Raises LockError for a corrupt lock, SandboxError when a sandbox is required but missing,
+    InputError/GitError for bad selections. Per-skill problems become verdicts, not exceptions.
+    """
+    root = Path(root).resolve()
+    now = as_utc(now) if now else utcnow()
+    config = load_config(root)
+    lock = read_lock(root)
+    required = config.require_sandbox if require_sandbox is None else require_sandbox
+    isolation, why = sandbox.available_isolation()
+    if required and isolation != "bwrap":
+        raise SandboxError(f"require_sandbox is set but {why}", path=config.path)
+    env = environment_fingerprint(isolation)
+    report = VerifyReport(isolation=isolation, isolation_reason=why)
+    pending: list[_Job] = []
+    candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
+    scanner = None
+    for cand in candidates:
+        try:
+            digest = skill_digest(cand.folder)
+        except InputError as exc:
+            report.skills.append(SkillVerdict(name=cand.name, path=cand.rel, outcome="error", reason=str(exc)))
+            continue
+        entry = lock.skills.get(cand.name)
+        if not force and is_cached(entry, digest, env, now):
+            report.skills.append(_cached(cand, entry))
+            continue
+        if scanner is None:
+            scanner = _scanner(config, root)
+        verdict, job = _prepare(cand, lock, digest, scanner, [c.name for c in candidates], now)
+        if verdict is not None:
+            report.skills.append(verdict)
+        if job is not None:
+            pending.append(job)
+    if pending:
+        _execute(pending, root, config, required, max(1, jobs), progress)
+        commit = _head(root)
+        ttl_default = parse_ttl(config.ttl)
+        for job in pending:
+            report.skills.append(_judge(job, env, commit, ttl_default, now))
+    report.skills.sort(key=lambda v: v.name)
+    if apply:
+        _apply(root, report)
+    return report
+
+
+def _cached(cand: Candidate, entry: LockEntry) -> SkillVerdict:
+    until = entry.expires_at.strftime("%Y-%m-%d") if entry.expires_at else "?"
+    return SkillVerdict(name=cand.name, path=cand.rel, outcome="cached", old_status=entry.status,
+                        new_status=entry.status, reason=f"unchanged since last verification, trusted until {until}")
+
+
+def _scanner(config, root: Path):  # type: ignore[no-untyped-def]
+    from skillctl.scan import Scanner
+
+    return Scanner.from_config(config, root=root)
+
+
+def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # type: ignore[no-untyped-def]
+             now: datetime) -> tuple[SkillVerdict | None, _Job | None]:
+    """Parse, scan and sort out what must not run. Returns a final verdict or a job."""
+    from skillctl.parse import read_skill
+    from skillctl.policy import approval_covers
+
+    def verdict(outcome: Outcome_, reason: str, entry: LockEntry | None = None, **kw) -> SkillVerdict:
+        old = lock.skills.get(cand.name)
+        return SkillVerdict(
+            name=cand.name, path=cand.rel, outcome=outcome, reason=reason, entry=entry,
+            old_status=old.status if old else None, new_status=(entry or old).status if (entry or old) else None,
+            transition=describe(cand.name, old, entry) if entry else None, **kw,
+        )
+
+    try:
+        skill = read_skill(cand.folder, root=cand.root)
+    except InputError as exc:
+        return verdict("error", str(exc)), None
+    if skill.name != cand.name:  # the frontmatter names another skill than the folder
+        cand = Candidate(name=skill.name, folder=cand.folder, rel=cand.rel, root=cand.root)
+    entry = lock.skills.get(cand.name)
+    if entry is not None and entry.status == "retired":
+        return verdict("skipped", "retired"), None
+    approved = approval_covers(entry, digest)
+    blocking = sorted({f.rule_id for f in scanner.scan(skill, names) if f.blocking and not f.suppressed})
+    if blocking and not approved:
+        new = after_block(entry, digest=digest, version=_version(skill), path=cand.rel, findings=blocking, now=now)
+        return verdict("blocked", new.reason, new, findings=blocking), None
+    if entry is not None and entry.status == "quarantined" and not approved:
+        return verdict("blocked", "quarantined: needs `skillctl approve` before it runs again"), None
+    job = _Job(cand=cand, skill=skill, entry=entry, digest=digest)
+    ids = [c.id for c in skill.checks if c.id]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        job.problem = f"duplicate check id(s) {', '.join(dupes)}: fix SKILL.md"
+    return None, job
+
+
+def _version(skill: Skill) -> str | None:
+    return skill.lifecycle.version if skill.lifecycle else None
+
+
+def _hidden_git(root: Path) -> tuple[Path, ...]:
+    """The nearest .git above the skills: history and credentials are not a check's business."""
+    for candidate in (root, *root.parents):
+        if (candidate / ".git").exists():
+            return (candidate / ".git",)
+    return ()
+
+
+def _execute(pending: list[_Job], root: Path, config, required: bool, jobs: int,  # type: ignore[no-untyped-def]
+             progress: Progress | None) -> None:
+    """Run every check of every job on one pool; failed checks get ``config.retries`` more tries."""
+    hide = _hidden_git(root)
+    work = [(job, check) for job in pending if job.problem is None for check in job.skill.checks]
+    if progress:
+        progress.started(len(work))
+
+    def one(job: _Job, check: Check) -> CheckResult:
+        try:
+            return run_check(check, job.cand.folder, default_timeout=config.timeout,
+                             require_sandbox=required, hide=hide)
+        except InputError as exc:  # the folder vanished mid-run: judged below, not a crash
+            return CheckResult(id=check.id or f"line-{check.line}", status="error", reason=exc.message,
+                               line=check.line)
+
+    for attempt in range(1 + max(0, config.retries)):
+        failed: list[tuple[_Job, Check]] = []
+        run_parallel(work, lambda item: one(*item), jobs, _recorder(attempt == 0, failed, progress))
+        work = failed
+        if not work:
+            break
+
+
+def _recorder(first: bool, failed: list[tuple[_Job, Check]], progress: Progress | None):  # type: ignore[no-untyped-def]
+    """Keep the first and the latest result of each check; collect failures for the next round."""
+
+    def record(item: tuple[_Job, Check], result: CheckResult) -> None:
+        job = item[0]
+        if first:
+            job.outcomes[result.id] = Outcome(first=result, last=result)
+            if progress:
+                progress.check_done(job.cand.name, result)
+        else:
+            job.outcomes[result.id].last = result
+        if result.status == "fail":
+            failed.append(item)
+
+    return record
+
+
+def _head(root: Path) -> str | None:
+    from skillctl.gitops import head_commit
+
+    return head_commit(root)
+
+
+def _judge(job: _Job, env: dict[str, str], commit: str | None, ttl_default, now: datetime) -> SkillVerdict:  # type: ignore[no-untyped-def]
+    """Evidence -> new entry; a folder that vanished or changed mid-run leaves the lock alone."""
+    cand, old = job.cand, job.entry
+    results = [o.last for o in job.outcomes.values()]
+    base = {"name": cand.name, "path": cand.rel, "checks": results, "old_status": old.status if old else None}
+    try:
+        after = skill_digest(cand.folder)
+    except InputError:
+        after = None
+    if after != job.digest:
+        what = "was removed" if after is None else "changed"
+        return SkillVerdict(**base, outcome="error", reason=f"skill folder {what} during verification; lock untouched")
+    ttl = (job.skill.lifecycle.ttl_delta() if job.skill.lifecycle else None) or ttl_default
+    evidence = Evidence(digest=job.digest, version=_version(job.skill), path=cand.rel, env=env, commit=commit,
+                        ttl=ttl, outcomes=list(job.outcomes.values()), problem=job.problem)
+    entry = after_verification(old, evidence, now)
+    verdicts = [o.verdict for o in evidence.outcomes]
+    failed = job.problem is not None or not verdicts or any(v in ("fail", "error") for v in verdicts)
+    outcome: Outcome_ = "failed" if failed else "flaky" if "flaky" in verdicts else "passed"
+    return SkillVerdict(
+        **base, outcome=outcome, reason=entry.reason, new_status=entry.status, entry=entry,
+        transition=describe(cand.name, old, entry),
+        retried=[o.id for o in evidence.outcomes if o.first is not o.last],
+    )
+
+
+def commit_message(report: VerifyReport) -> str:
+    """One transition: the transition itself. Several: a count, then one line each."""
+    moves = report.transitions
+    if len(moves) == 1:
+        return f"skillctl: {moves[0]}"
+    touched = [v for v in report.skills if v.entry is not None]
+    if not moves:
+        return f"skillctl: re-verified {len(touched)} skill(s), no status change"
+    body = "\n".join(f"- {m}" for m in moves)
+    return f"skillctl: verify: {len(moves)} transitions\n\n{body}\n"
+
+
+def _apply(root: Path, report: VerifyReport) -> None:
+    """Write the new entries under the lock guard (atomic: old file or new file) and commit it."""
+    from skillctl.gitops import commit_paths
+
+    touched = [v for v in report.skills if v.entry is not None]
+    if not touched:
+        return
+    with lock_transaction(root) as lock:
+        for v in touched:
+            lock.skills[v.name] = v.entry  # type: ignore[assignment]
+    report.applied = True
+    report.commit = commit_paths(root, [lock_path(root)], commit_message(report))

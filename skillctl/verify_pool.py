@@ -1,0 +1,54 @@
+"""Run checks on a thread pool so that Ctrl-C stops promptly and cleanly.
+
+A KeyboardInterrupt raised asynchronously inside ``concurrent.futures.wait`` can leave a
+future's lock held and deadlock the pool's shutdown. So while checks run, SIGINT only sets a
+flag and kills the sandboxes; the interrupt is re-raised from a safe point once every worker
+has returned.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar
+
+from skillctl import sandbox
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_parallel(items: list[T], fn: Callable[[T], R], jobs: int, on_result: Callable[[T, R], None]) -> None:
+    """Call ``fn`` on every item with at most *jobs* running; ``on_result`` runs in this thread."""
+    if not items:
+        return
+    stop = threading.Event()
+
+    def on_sigint(_signum: int, _frame: object) -> None:
+        stop.set()
+        sandbox.kill_all()
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="skillctl-check")
+    futures: dict[Future, T] = {pool.submit(fn, item): item for item in items}
+    try:
+        remaining = set(futures)
+        while remaining and not stop.is_set():
+            done, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+            for fut in done:
+                on_result(futures[fut], fut.result())
+    finally:
+        for fut in futures:
+            fut.cancel()
+        while stop.is_set() and any(f.running() for f in futures):
+            sandbox.kill_all()  # a sandbox that was still starting registers a moment later
+            wait([f for f in futures if f.running()], timeout=0.05)
+        pool.shutdown(wait=True)
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        raise KeyboardInterrupt
