@@ -1,0 +1,38 @@
+"""``skillctl prompt``: the ``<available_skills>`` block for an agent's system prompt."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from skillctl.commands._common import repo_option, resolve_repo
+
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def available_skills_xml(skills) -> str:  # type: ignore[no-untyped-def]
+    """Name, description and SKILL.md location of each skill, escaped so no skill text can
+    close the block or inject markup into the prompt."""
+    from xml.sax.saxutils import escape
+
+    def text(value: str) -> str:
+        return escape(_NOT_XML.sub("", value))
+
+    lines = ["<available_skills>"]
+    for s in skills:
+        lines += ["<skill>", f"<name>{text(s.name)}</name>", f"<description>{text(s.description)}</description>",
+                  f"<location>{text(str(s.location))}</location>", "</skill>"]
+    lines.append("</available_skills>")
+    return "\n".join(lines)
+
+
+@click.command("prompt")
+@repo_option
+@click.pass_context
+def cmd(ctx: click.Context, repo: str | None) -> None:
+    """Print the <available_skills> block of loadable skills only (fail-closed: exit 2 without a lock)."""
+    from skillctl.loader import load_skills
+
+    obj = ctx.find_root().obj or {}
+    click.echo(available_skills_xml(load_skills(resolve_repo(repo or obj.get("repo")))))
