@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,7 +32,7 @@ from skillctl.review_diff import (
     compare_hosts,
     compare_metadata,
 )
-from skillctl.review_git import Blob, Snapshot, extract, open_git, read_blob, snapshot
+from skillctl.review_git import Blob, Blobs, Snapshot, extract, open_git, snapshot
 
 RENAME_SIMILARITY = 0.6
 MAX_PAIRINGS = 40_000
@@ -150,6 +151,7 @@ def _changes(counts: dict[str, int]) -> str:
 class _Ctx:
     repo: Any
     tmp: Path
+    blobs: Blobs
     default_ttl: str = "30d"
     default_timeout: float = 60.0
     names: dict[str, list[str]] = field(default_factory=dict)
@@ -162,11 +164,12 @@ def review(root: Path, base: str, head: str = "HEAD") -> Review:
     snaps = {"base": snapshot(repo, base, prefix, root), "head": snapshot(repo, head, prefix, root)}
     out = Review(base, snaps["base"].sha, head, snaps["head"].sha)
     with tempfile.TemporaryDirectory(prefix="skillctl-review-") as tmp:
-        ctx = _Ctx(repo, Path(tmp))
-        config = _configs(ctx, snaps, out)
+        ctx = _Ctx(repo, Path(tmp), Blobs(repo))
         a, b = snaps["base"].skills, snaps["head"].skills
         pairs = [(f, f) for f in sorted(a.keys() & b.keys()) if a[f] != b[f]]
         out.unchanged = sum(1 for f in a.keys() & b.keys() if a[f] == b[f])
+        ctx.blobs.prefetch(blob.sha for blob in _needed(snaps, {f for f, _ in pairs}))
+        config = _configs(ctx, snaps, out)
         removed = {f: _side(ctx, snaps["base"], f) for f in sorted(a.keys() - b.keys())}
         added = {f: _side(ctx, snaps["head"], f) for f in sorted(b.keys() - a.keys())}
         renames = _pair_renames(removed, added)
@@ -186,6 +189,19 @@ def review(root: Path, base: str, head: str = "HEAD") -> Review:
     return out
 
 
+def _needed(snaps: dict[str, Snapshot], changed: set[str]) -> Iterator[Blob]:
+    """Every blob the review will read: changed, added and removed skills, config and lock."""
+    from skillctl.config import CONFIG_NAME
+    from skillctl.repo import LOCK_NAME
+
+    a, b = snaps["base"].skills, snaps["head"].skills
+    wanted = {"base": changed | (a.keys() - b.keys()), "head": changed | (b.keys() - a.keys())}
+    for which, snap in snaps.items():
+        for folder in wanted[which]:
+            yield from (blob for blob in snap.skills[folder].values() if blob.mode != "160000")
+        yield from (blob for name in (CONFIG_NAME, LOCK_NAME) if (blob := snap.blob(name)) is not None)
+
+
 def _configs(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> Any:
     """The *base* commit's skillctl.yaml drives scanning both sides: a PR cannot relax its own review."""
     from skillctl.config import CONFIG_NAME, load_config
@@ -194,7 +210,7 @@ def _configs(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> Any:
     config = None
     if blobs["base"] is not None:
         folder = ctx.tmp / "config-base"
-        extract(ctx.repo, {CONFIG_NAME: blobs["base"]}, folder)
+        extract(ctx.blobs, {CONFIG_NAME: blobs["base"]}, folder)
         try:
             config = load_config(folder)
         except SkillctlError as exc:
@@ -217,7 +233,7 @@ def _extract_rule_packs(ctx: _Ctx, snap: Snapshot, packs: list[str], folder: Pat
     for pack in packs:
         stem = str(PurePosixPath(snap.prefix + pack.strip("/")))
         blobs = {p[len(snap.prefix):]: b for p, b in snap.files.items() if p == stem or p.startswith(stem + "/")}
-        extract(ctx.repo, blobs, folder)
+        extract(ctx.blobs, blobs, folder)
 
 
 def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
@@ -225,7 +241,7 @@ def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
 
     def load(blob: Blob | None) -> dict[str, Any]:
         try:
-            data = yaml.safe_load((read_blob(ctx.repo, blob) or b"").decode("utf-8", "replace"))
+            data = yaml.safe_load((ctx.blobs.get(blob) or b"").decode("utf-8", "replace"))
         except yaml.YAMLError:
             return {"<unparseable>": True}
         return data if isinstance(data, dict) else {}
@@ -246,7 +262,7 @@ def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
     tree = ctx.tmp / snap.sha
     disk = tree / folder if folder else tree
     blobs = snap.skills[folder]
-    ex = extract(ctx.repo, blobs, disk)
+    ex = extract(ctx.blobs, blobs, disk)
     skill, error = None, None
     try:
         skill = read_skill(disk, root=tree)
@@ -310,13 +326,22 @@ def _scan(ctx: _Ctx, config: Any, snaps: dict[str, Snapshot], sides: dict[tuple[
     except SkillctlError as exc:
         out.repo_items.append(Item("config-changed", "warning", f"scan skipped: {code(str(exc))}"))
         return
+    renamed = _new_names(sides)
     for (which, _folder), side in sides.items():
         scanner = scanners[which]
         if side.skill is not None:
-            side.findings = scanner.scan(side.skill, ctx.names[which])
+            # Look-alike names are judged only for names this diff introduces: the check compares
+            # against every skill in the repo, and an unchanged name yields no new finding anyway.
+            names = ctx.names[which] if side.skill.name in renamed else ()
+            side.findings = scanner.scan(side.skill, names)
         else:
             tree = ctx.tmp / snaps[which].sha
             side.findings = scanner.scan_unparsed(tree / side.folder if side.folder else tree)
+
+
+def _new_names(sides: dict[tuple[str, str], Side]) -> set[str]:
+    before = {s.skill.name for (which, _), s in sides.items() if which == "base" and s.skill is not None}
+    return {s.skill.name for (which, _), s in sides.items() if which == "head" and s.skill is not None} - before
 
 
 def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side | None) -> SkillChange:
@@ -386,7 +411,7 @@ def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
 
     entries: dict[str, dict[str, Any]] = {}
     for which, snap in snaps.items():
-        raw = read_blob(ctx.repo, snap.blob(LOCK_NAME))
+        raw = ctx.blobs.get(snap.blob(LOCK_NAME))
         try:
             entries[which] = parse_lock(raw, Path(snap.prefix + LOCK_NAME)).skills if raw is not None else {}
         except LockError as exc:

@@ -10,7 +10,8 @@ parser and scanner read them like any other skill folder.
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -121,6 +122,43 @@ def _owner(path: str, folders: dict[str, dict[str, Blob]]) -> str | None:
     return None
 
 
+class Blobs:
+    """Blob contents by id, fetched in bulk: one ``git cat-file --batch`` for a whole review.
+
+    Asking gitpython for objects one at a time costs a round trip each; a diff touching 500
+    skills reads a thousand skill versions.
+    """
+
+    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+        self.repo = repo
+        self.data: dict[str, bytes] = {}
+
+    def prefetch(self, shas: Iterable[str]) -> None:
+        wanted = sorted({s for s in shas if s not in self.data})
+        if not wanted:
+            return
+        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=self.repo.git_dir, capture_output=True,
+                              input=("\n".join(wanted) + "\n").encode("ascii"), check=False)
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file failed: {proc.stderr.decode('utf-8', 'replace').strip()}", code="SC033")
+        out, pos = proc.stdout, 0
+        while pos < len(out):
+            eol = out.index(b"\n", pos)
+            sha, kind, *rest = out[pos:eol].decode("ascii").split(" ")
+            if kind == "missing":
+                raise GitError(f"git object {sha} is missing", code="SC033")
+            size = int(rest[0])
+            self.data[sha] = out[eol + 1: eol + 1 + size]
+            pos = eol + 1 + size + 1
+
+    def get(self, blob: Blob | None) -> bytes | None:
+        if blob is None or blob.mode == MODE_SUBMODULE:
+            return None
+        if blob.sha not in self.data:
+            self.prefetch([blob.sha])
+        return self.data[blob.sha]
+
+
 @dataclass
 class Extracted:
     """A skill folder written to disk, plus the decoded text of its smaller text files."""
@@ -128,51 +166,40 @@ class Extracted:
     disk: Path
     texts: dict[str, str] = field(default_factory=dict)
     binary: set[str] = field(default_factory=set)
-    large: set[str] = field(default_factory=set)
 
 
-def extract(repo, blobs: dict[str, Blob], dest: Path) -> Extracted:  # type: ignore[no-untyped-def]
+def extract(store: Blobs, blobs: dict[str, Blob], dest: Path) -> Extracted:
     """Write *blobs* under *dest* (modes and symlinks kept, so digests match the lock's)."""
     out = Extracted(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    store.prefetch(b.sha for b in blobs.values() if b.mode != MODE_SUBMODULE)
     for rel, blob in sorted(blobs.items()):
         parts = PurePosixPath(rel).parts
         if not parts or any(p in ("..", "") for p in parts) or PurePosixPath(rel).is_absolute():
             continue  # git never stores these; refuse to write outside dest if a tree does
+        data = store.get(blob)
+        if data is None:
+            continue
         target = dest.joinpath(*parts)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if blob.mode == MODE_SUBMODULE:
-            continue
-        stream = repo.odb.stream(bytes.fromhex(blob.sha))
         if blob.mode == MODE_LINK:
-            os.symlink(os.fsdecode(stream.read()), target)
+            os.symlink(os.fsdecode(data), target)
             continue
-        if stream.size > TEXT_LIMIT:
-            with open(target, "wb") as fh:
-                shutil.copyfileobj(stream, fh)
-            out.large.add(rel)
-        else:
-            data = stream.read()
-            target.write_bytes(data)
-            text = _decode(data)
-            if text is None:
-                out.binary.add(rel)
-            else:
-                out.texts[rel] = text
+        target.write_bytes(data)
         if blob.mode == MODE_EXEC:
             target.chmod(0o755)
+        if b"\x00" in data[:8192]:
+            out.binary.add(rel)
+        elif len(data) <= TEXT_LIMIT:
+            text = _decode(data)
+            if text is None:
+                out.binary.add(rel)  # not UTF-8: nothing a reviewer can read in a diff
+            else:
+                out.texts[rel] = text
     return out
 
 
-def read_blob(repo, blob: Blob | None) -> bytes | None:  # type: ignore[no-untyped-def]
-    if blob is None or blob.mode in (MODE_LINK, MODE_SUBMODULE):
-        return None
-    return repo.odb.stream(bytes.fromhex(blob.sha)).read()
-
-
 def _decode(data: bytes) -> str | None:
-    if b"\x00" in data[:8192]:
-        return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
