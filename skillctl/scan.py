@@ -1,0 +1,274 @@
+"""``scan``: every file of every skill against the rule packs and the analyzers.
+
+Skills are untrusted input that an agent follows with its full permissions, so the scanner
+reads everything a skill ships (SKILL.md frontmatter and body, scripts, references), decodes
+what is hidden (invisible Unicode, base64/hex payloads), and rates each hit by where it sits
+(``scan_context``). Whether a finding *blocks* is the policy's call (``policy.py``), made from
+the skill's trust tier. The library API is ``scan_skill`` and ``scan_paths``; ``verify`` runs
+``scan_skill`` before executing anything and ``validate --scan`` reuses ``scan_paths``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from skillctl.errors import InputError
+from skillctl.model import Finding, Skill
+from skillctl.policy import Policy
+from skillctl.scan_context import MarkdownMap, is_education, rate
+from skillctl.scan_decode import decode_blobs
+from skillctl.scan_files import SkillFile, asks_to_run, read_text, skill_files
+from skillctl.scan_names import NameIndex
+from skillctl.scan_rules import RuleSet, load_rules
+from skillctl.scan_suppress import apply_suppressions, repo_suppressions
+from skillctl.scan_tools import tool_breadth
+from skillctl.scan_unicode import ANY_HIDDEN, find_hidden, strip_invisible
+
+SNIPPET = 160
+
+
+@dataclass
+class Scanner:
+    """Everything that is the same for all skills of one run: rules, policy, suppressions."""
+
+    rules: RuleSet
+    policy: Policy = field(default_factory=Policy)
+    suppress: list[dict[str, str]] = field(default_factory=list)
+    root: Path | None = None
+
+    @classmethod
+    def from_config(cls, config: Any = None, *, root: Path | None = None,
+                    extra_rules: Iterable[Path | str] = ()) -> Scanner:
+        base = Path(config.path).parent if config is not None and getattr(config, "path", None) else root
+        packs = [Path(p) if Path(p).is_absolute() or base is None else base / p
+                 for p in (getattr(config, "rules", None) or [])]
+        return cls(
+            rules=load_rules([*packs, *extra_rules]),
+            policy=Policy.from_config(config),
+            suppress=repo_suppressions(config),
+            root=root,
+        )
+
+    # -- one skill -----------------------------------------------------------------------------
+
+    def scan(self, skill: Skill, repo_skill_names: Iterable[str] | NameIndex = ()) -> list[Finding]:
+        """All findings for one parsed skill, suppressions applied, ``blocking`` set by policy."""
+        names = repo_skill_names if isinstance(repo_skill_names, NameIndex) else _index(tuple(repo_skill_names))
+        tier = self.policy.tier(skill)
+        education = is_education(skill.name, skill.description)
+        findings: list[Finding] = []
+        texts: dict[str, str] = {}
+        md_text = read_text(skill.skill_md)
+        skill_md = self._display(skill.skill_md)
+        if md_text is not None:
+            texts[skill_md] = md_text
+            lines = md_text.split("\n")
+            head = "\n".join(lines[: max(skill.body_line - 1, 0)])
+            body = "\n".join(lines[max(skill.body_line - 1, 0):])
+            findings += self._scan_text(head, "frontmatter", skill_md, 1, None, education)
+            findings += self._scan_text(body, "body", skill_md, skill.body_line,
+                                        MarkdownMap(body, skill.body_line), education)
+        findings += self._analyze_frontmatter(skill, skill_md, names)
+        run_texts = [t for t in (md_text,) if t]
+        for f in skill_files(skill.folder):
+            findings += self._scan_file(f, education, run_texts, texts)
+        return self._finish(findings, texts, tier)
+
+    def scan_unparsed(self, folder: Path) -> list[Finding]:
+        """A skill whose SKILL.md does not parse is still scanned, as plain text, at default trust."""
+        findings: list[Finding] = []
+        texts: dict[str, str] = {}
+        run_texts: list[str] = []
+        for f in skill_files(folder, include_skill_md=True):
+            if f.rel == "SKILL.md":
+                f.kind = "body"
+                if f.text:
+                    run_texts.append(f.text)
+            findings += self._scan_file(f, False, run_texts, texts)
+        return self._finish(findings, texts, self.policy.default_trust)
+
+    def _finish(self, findings: list[Finding], texts: dict[str, str], tier: str) -> list[Finding]:
+        unique = {(f.rule_id, f.path, f.line, f.snippet): f for f in findings}
+        result = apply_suppressions(list(unique.values()), texts, self.suppress, tier, self.policy, self.root)
+        for f in result:
+            f.blocking = not f.suppressed and self.policy.blocks(f.severity, tier)
+        result.sort(key=lambda f: (f.path, f.line or 0, f.rule_id))
+        return result
+
+    def _display(self, path: Path) -> str:
+        if self.root is not None:
+            try:
+                return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                pass
+        return Path(path).as_posix()
+
+    # -- text ----------------------------------------------------------------------------------
+
+    def _scan_text(self, text: str, kind: str, path: str, first_line: int, mdmap: MarkdownMap | None,
+                   education: bool) -> list[Finding]:
+        out: list[Finding] = []
+        offset = first_line - 1
+        if ANY_HIDDEN.search(text) is not None:
+            for h in find_hidden(text, code=kind == "scripts"):
+                out.append(Finding(rule_id=h.rule_id, category="hidden-unicode", severity=h.severity,
+                                   path=path, line=h.line + offset, message=h.message, snippet=h.snippet,
+                                   remediation="Remove the invisible characters; if text must stay, write it "
+                                               "visibly."))
+                if h.decoded:
+                    out += self._rescan(h.decoded, "body", path, h.line + offset, "hidden text")
+            text = strip_invisible(text)
+        for lineno, line, rule, m in self.rules.match_lines(text, kind):
+            severity, why = rule.severity, None
+            if rule.explainable:
+                severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
+                                     match_start=m.start(), education=education)
+            message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"
+            out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
+                               line=lineno + offset, message=message, snippet=_snip(line),
+                               remediation=rule.remediation))
+        for d in decode_blobs(text):
+            line_text = mdmap.line_text(d.line + offset) if mdmap else ""
+            for f in self._rescan(d.text, "scripts", path, d.line + offset, f"{d.encoding}-decoded payload"):
+                if mdmap is not None and line_text:
+                    f.severity, why = rate(f.severity, mdmap=mdmap, line=f.line or 0, line_text=line_text,
+                                           match_start=0, education=education)
+                    if why:
+                        f.message += f" (rated {f.severity}: {why})"
+                out.append(f)
+        return out
+
+    def _rescan(self, text: str, kind: str, path: str, line: int, what: str) -> list[Finding]:
+        out = []
+        for part in text.split("\n"):
+            for rule, _m in self.rules.scan_line(part, kind):
+                out.append(Finding(rule_id=rule.id, category=rule.category, severity=rule.severity, path=path,
+                                   line=line, message=f"in {what}: {rule.message}", snippet=_snip(part),
+                                   remediation=rule.remediation))
+        return out
+
+    def _scan_file(self, f: SkillFile, education: bool, run_texts: list[str], texts: dict[str, str]) -> list[Finding]:
+        path = self._display(f.path)
+        out: list[Finding] = []
+        if f.symlink_target is not None:
+            out.append(_finding("FILE-LINK-001", "structure", "medium", path, 1,
+                                f"symlink inside the skill points to {f.symlink_target!r}; it was not scanned",
+                                "Replace the link with the file itself."))
+            return out
+        if f.too_large:
+            out.append(_finding("FILE-SIZE-001", "structure", "medium", path, 1,
+                                "file is too large to scan; its content cannot be reviewed",
+                                "Keep skill files small; fetch large data at run time from a pinned source."))
+            return out
+        if f.native or (f.text is None and f.executable):
+            runs = next((ln for t in run_texts if (ln := asks_to_run(t, f.rel))), None)
+            severity = "high" if runs else "low"
+            out.append(_finding("FILE-BIN-001", "binary", severity, path, 1,
+                                "opaque binary or archive shipped with the skill"
+                                + (" and the skill tells the agent to run it" if runs else ""),
+                                "Ship source the reviewer can read, or install the tool from a pinned, "
+                                "verified package."))
+            return out
+        if f.text is None:
+            return out
+        texts[path] = f.text
+        mdmap = MarkdownMap(f.text) if f.markdown else None
+        out += self._scan_text(f.text, f.kind, path, 1, mdmap, education)
+        return out
+
+    def _analyze_frontmatter(self, skill: Skill, path: str, names: NameIndex) -> list[Finding]:
+        out: list[Finding] = []
+        name = skill.frontmatter.name if isinstance(skill.frontmatter.name, str) else skill.name
+        hit = names.lookalike(name)
+        if hit is not None:
+            target, how = hit
+            severity = "medium" if how == "typo" else "high"
+            message = (f"name {name!r} contains non-ASCII look-alike characters" if how == "non-ascii"
+                       else f"name {name!r} looks like {target!r} ({how}); users may install it by mistake")
+            out.append(_finding("NAME-LOOKALIKE-001", "impersonation", severity, path,
+                                skill.key_lines.get("name", 2), message,
+                                "Choose a distinct name, or vendor the original skill under its own name."))
+        breadth = tool_breadth(skill.frontmatter.allowed_tools, skill.description)
+        if breadth is not None:
+            severity, message = breadth
+            out.append(_finding("TOOLS-BREADTH-001", "permissions", severity, path,
+                                skill.key_lines.get("allowed-tools", 2), message,
+                                "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
+        return out
+
+
+@lru_cache(maxsize=8)
+def _index(names: tuple[str, ...]) -> NameIndex:
+    return NameIndex(names)
+
+
+def _snip(line: str) -> str:
+    line = line.strip()
+    return line if len(line) <= SNIPPET else line[: SNIPPET - 1] + "…"
+
+
+def _finding(rule_id: str, category: str, severity: str, path: str, line: int, message: str,
+             remediation: str) -> Finding:
+    return Finding(rule_id=rule_id, category=category, severity=severity, path=path, line=line,
+                   message=message, remediation=remediation)
+
+
+# -- library API ---------------------------------------------------------------------------------
+
+def scan_skill(skill: Skill, *, config: Any = None, repo_skill_names: Sequence[str] = (),
+               scanner: Scanner | None = None) -> list[Finding]:
+    """Findings for one parsed skill; ``Finding.blocking`` follows the policy for its trust tier."""
+    scanner = scanner or Scanner.from_config(config)
+    return scanner.scan(skill, repo_skill_names)
+
+
+@dataclass
+class SkillResult:
+    """One skill's scan: what it is, its tier, its findings, or why it could not be parsed."""
+
+    folder: Path
+    name: str
+    tier: str
+    findings: list[Finding]
+    error: InputError | None = None
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+
+def scan_tree(paths: Iterable[Path], *, config: Any = None, root: Path | None = None,
+              extra_rules: Iterable[Path | str] = (), scanner: Scanner | None = None) -> list[SkillResult]:
+    """Scan every skill under *paths*; lookalikes are judged against all skills found."""
+    from skillctl.parse import read_skill
+    from skillctl.repo import discover_skills
+
+    scanner = scanner or Scanner.from_config(config, root=root, extra_rules=extra_rules)
+    folders: list[Path] = []
+    for p in paths:
+        folders.extend(discover_skills(Path(p)))
+    parsed: list[tuple[Path, Skill | None, InputError | None]] = []
+    for folder in dict.fromkeys(folders):
+        try:
+            parsed.append((folder, read_skill(folder, root=root), None))
+        except InputError as exc:
+            parsed.append((folder, None, exc))
+    names = NameIndex(s.name for _, s, _ in parsed if s is not None)
+    results = []
+    for folder, skill, error in parsed:
+        if skill is None:
+            results.append(SkillResult(folder, folder.name, scanner.policy.default_trust,
+                                       scanner.scan_unparsed(folder), error))
+        else:
+            results.append(SkillResult(folder, skill.name, scanner.policy.tier(skill), scanner.scan(skill, names)))
+    return results
+
+
+def scan_paths(paths: Iterable[Path], *, config: Any = None, root: Path | None = None,
+               extra_rules: Iterable[Path | str] = ()) -> list[Finding]:
+    """All findings under *paths*, flat (what ``validate --scan`` shows)."""
+    return [f for r in scan_tree(paths, config=config, root=root, extra_rules=extra_rules) for f in r.findings]

@@ -1,0 +1,204 @@
+"""Where in a markdown file a match sits, and whether it explains an attack or asks for one.
+
+A regex cannot tell "never pipe curl into sh" from "pipe curl into sh"; a security course
+quoting a reverse shell from an order to open one. This module maps a markdown file's lines
+to regions (prose, fenced code with its language, blockquote, HTML comment, the
+``## Verification`` section whose blocks skillctl executes) and rates a rule hit down when it
+sits in explanatory context. It is built lazily: most files have no hit and never need it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from skillctl.scan_rules import SEVERITIES
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^\n]*)$", re.MULTILINE)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
+
+# Words that mark a skill as teaching about attacks (name or description).
+EDUCATION = re.compile(
+    r"\b(?:security|secure|pentest\w*|penetration|red[- ]?team\w*|threat\w*|malware|vulnerab\w*|"
+    r"exploit\w*|attacks?|forensic\w*|incident|ctf|harden\w*|awareness|phishing|detect\w*|"
+    r"prompt[- ]injection|injection|jailbreak\w*|defen[cs]\w*|appsec|soc|siem|yara|sigma)\b",
+    re.IGNORECASE,
+)
+# Lead-in or same-line wording that describes an attack rather than requests one.
+EXPLAINS = re.compile(
+    r"\b(?:attackers?|malicious|adversar\w*|threat actors?|red flags?|indicators? of compromise|iocs?|"
+    r"example (?:of|attack|payload)|looks? like|signatures?|detect\w*|phishing|suspicious|"
+    r"dangerous|unsafe|bad|anti-?pattern|vulnerable|exploit\w*|payloads?|injected|poison\w*|"
+    r"compromised?|infostealer|backdoor\w*|never|do not|don't|avoid|warning|beware|recogni[sz]e|"
+    r"spot|flag(?:ged|s)?|block(?:ed|s)?|quarantin\w*|report)\b",
+    re.IGNORECASE,
+)
+# A negated directive just before the match on the same line ("never run `curl ... | sh`").
+NEGATED = re.compile(
+    r"\b(?:never|do not|don't|must not|mustn't|should not|shouldn't|avoid(?:ing)?|instead of|rather than|"
+    r"refuse to|not)\b(?!\s+(?:forget|skip|miss))",
+    re.IGNORECASE,
+)
+# Wording that turns the following block into an instruction to run it, whatever the topic.
+COMMANDS = re.compile(
+    r"\b(?:run (?:this|the following|it)|execute (?:this|the following)|paste (?:this|into)|"
+    r"before (?:using|you (?:start|begin|use))|prerequisites?|first,? (?:run|install|execute)|"
+    r"required (?:setup|step)|must (?:run|install|execute)|setup step)\b",
+    re.IGNORECASE,
+)
+# Wording that introduces a quoted string as a specimen ("reject phrases like "...").
+MENTIONS = re.compile(
+    r"(?:\b(?:like|such as|e\.g\.|for example|phrases?|strings?|patterns?|keywords?|reject\w*|detect\w*|"
+    r"block\w*|filter\w*|flag\w*|match\w*|contain\w*)\b)[^\n]{0,20}$",
+    re.IGNORECASE,
+)
+QUOTES = "\"'`\u201c\u2018"
+# Fence languages that are data or transcripts, not something to run.
+QUOTING_LANGS = frozenset({"text", "txt", "plain", "plaintext", "log", "output", "quote", "example"})
+LEAD_IN_LINES = 4
+
+
+@dataclass(frozen=True)
+class Fence:
+    start: int  # line of the opening fence (1-based)
+    end: int  # line of the closing fence (or last line)
+    lang: str
+    info: str
+
+
+class MarkdownMap:
+    """Line → region lookups for one markdown text, computed on first use."""
+
+    def __init__(self, text: str, first_line: int = 1) -> None:
+        self.text = text
+        self.first_line = first_line
+        self._built = False
+
+    def _build(self) -> None:
+        text, base = self.text, self.first_line
+        starts = [0]
+        starts.extend(m.end() for m in re.finditer("\n", text))
+        self._starts = starts
+
+        def line_of(offset: int) -> int:
+            return bisect.bisect_right(starts, offset) - 1 + base
+
+        fences: list[Fence] = []
+        open_fence: tuple[int, str, str, str] | None = None
+        for m in _FENCE.finditer(text):
+            marker, info = m.group(1), m.group(2).strip()
+            line = line_of(m.start())
+            if open_fence is None:
+                lang = info.split("{")[0].split()[0].lower() if info.split("{")[0].split() else ""
+                open_fence = (line, marker, lang, info)
+            elif marker[0] == open_fence[1][0] and len(marker) >= len(open_fence[1]) and not info:
+                fences.append(Fence(open_fence[0], line, open_fence[2], open_fence[3]))
+                open_fence = None
+        if open_fence is not None:
+            fences.append(Fence(open_fence[0], line_of(len(text)), open_fence[2], open_fence[3]))
+        self.fences = fences
+        self._fence_starts = [f.start for f in fences]
+        self.comments = [(line_of(m.start()), line_of(m.end() - 1)) for m in _COMMENT.finditer(text)]
+        self.headings = [(line_of(m.start()), m.group(1).strip().lower()) for m in _HEADING.finditer(text)]
+        self._heading_lines = [h[0] for h in self.headings]
+        self._built = True
+
+    def fence_at(self, line: int) -> Fence | None:
+        if not self._built:
+            self._build()
+        i = bisect.bisect_right(self._fence_starts, line) - 1
+        if i >= 0 and self.fences[i].start <= line <= self.fences[i].end:
+            return self.fences[i]
+        return None
+
+    def in_comment(self, line: int) -> bool:
+        if not self._built:
+            self._build()
+        return any(a <= line <= b for a, b in self.comments)
+
+    def section(self, line: int) -> str:
+        if not self._built:
+            self._build()
+        i = bisect.bisect_right(self._heading_lines, line) - 1
+        return self.headings[i][1] if i >= 0 else ""
+
+    def line_text(self, line: int) -> str:
+        if not self._built:
+            self._build()
+        idx = line - self.first_line
+        if idx < 0 or idx >= len(self._starts):
+            return ""
+        end = self._starts[idx + 1] - 1 if idx + 1 < len(self._starts) else len(self.text)
+        return self.text[self._starts[idx]:end]
+
+    def lead_in(self, fence: Fence) -> str:
+        """The few non-blank lines before a fence: where authors say what the block is for."""
+        lines: list[str] = []
+        line = fence.start - 1
+        while line >= self.first_line and len(lines) < LEAD_IN_LINES:
+            if self.fence_at(line) is not None:
+                break
+            text = self.line_text(line).strip()
+            if text:
+                lines.append(text)
+            line -= 1
+        return " ".join(reversed(lines))
+
+
+def lower(severity: str, steps: int, floor: str = "info") -> str:
+    idx = max(SEVERITIES.index(severity) - steps, SEVERITIES.index(floor))
+    return SEVERITIES[min(idx, SEVERITIES.index(severity))]
+
+
+def cap(severity: str, ceiling: str) -> str:
+    return SEVERITIES[min(SEVERITIES.index(severity), SEVERITIES.index(ceiling))]
+
+
+def rate(
+    severity: str,
+    *,
+    mdmap: MarkdownMap | None,
+    line: int,
+    line_text: str,
+    match_start: int,
+    education: bool,
+) -> tuple[str, str | None]:
+    """The severity a markdown hit deserves in its context, and why it changed (or None).
+
+    Executable places are never rated down: scripts (``mdmap`` is None), HTML comments (an
+    agent reads them, a human reviewer does not) and blocks in ``## Verification``.
+    """
+    if mdmap is None or mdmap.in_comment(line):
+        return severity, None
+    fence = mdmap.fence_at(line)
+    if fence is not None and ("check=" in fence.info or "verification" in mdmap.section(line)):
+        return severity, None
+    before = line_text[:match_start]
+    if NEGATED.search(before) and not COMMANDS.search(before):
+        return cap(severity, "low"), "negated on the same line"
+    if before.rstrip()[-1:] in QUOTES and before.rstrip() and MENTIONS.search(before.rstrip()[:-1]):
+        return cap(severity, "low"), "quoted as a specimen"
+    if fence is None:
+        quoted = line_text.lstrip().startswith(">")
+        if education and not COMMANDS.search(line_text):
+            return cap(severity, "low"), "explanatory prose in a security-education skill"
+        if quoted and EXPLAINS.search(line_text):
+            return lower(severity, 1), "quoted in explanatory prose"
+        return severity, None
+    lead = mdmap.lead_in(fence)
+    if COMMANDS.search(lead):
+        return severity, None
+    if education and (EXPLAINS.search(lead) or fence.lang in QUOTING_LANGS):
+        return cap(severity, "low"), "example introduced as an attack in a security-education skill"
+    if education:
+        return lower(severity, 1), "code example in a security-education skill"
+    if fence.lang in QUOTING_LANGS and EXPLAINS.search(lead):
+        return lower(severity, 1), "quoted as an example of an attack"
+    return severity, None
+
+
+def is_education(name: str, description: str) -> bool:
+    """Does the skill present itself as teaching about attacks (so examples are expected)?"""
+    return bool(EDUCATION.search(name.replace("-", " ")) or EDUCATION.search(description))

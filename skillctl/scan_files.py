@@ -1,0 +1,119 @@
+"""Which files a skill has, what kind each is, and which ones are binaries someone may run.
+
+Every file of a skill is scanned, not just SKILL.md: the Feb 2026 payloads sat in
+``scripts/`` and in references the body told the agent to read. Files are read once, with a
+size cap, and never through a symlink.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_SCAN_BYTES = 4 * 1024 * 1024
+SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv"})
+SCRIPT_SUFFIXES = frozenset({
+    ".sh", ".bash", ".zsh", ".fish", ".ksh", ".py", ".pyw", ".js", ".mjs", ".cjs", ".ts", ".rb", ".pl",
+    ".php", ".ps1", ".psm1", ".bat", ".cmd", ".vbs", ".lua", ".r", ".jl", ".applescript", ".scpt",
+})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdx"})
+# Magic numbers of native executables and of archives that can smuggle them.
+_EXEC_MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!")
+_ARCHIVE_SUFFIXES = frozenset({".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".xz", ".bz2", ".jar", ".apk",
+                               ".dmg", ".pkg", ".msi", ".deb", ".rpm", ".appimage", ".exe", ".dll", ".so",
+                               ".dylib", ".bin", ".elf"})
+
+
+@dataclass
+class SkillFile:
+    """One file of a skill as the scanner sees it."""
+
+    path: Path
+    rel: str
+    kind: str  # scripts | references
+    text: str | None  # None for binaries and unreadable files
+    executable: bool = False
+    native: bool = False  # a native executable or an archive that may carry one
+    too_large: bool = False
+    symlink_target: str | None = None
+
+    @property
+    def markdown(self) -> bool:
+        return self.path.suffix.lower() in MARKDOWN_SUFFIXES
+
+
+def _kind(rel: str, head: bytes, suffix: str) -> str:
+    if rel.startswith("scripts/") or suffix in SCRIPT_SUFFIXES or head.startswith(b"#!"):
+        return "scripts"
+    return "references"
+
+
+def _decode(data: bytes) -> str | None:
+    if b"\x00" in data[:8192]:
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def read_text(path: Path) -> str | None:
+    """One file's text with the scanner's cap and normalisation; None if binary or unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            return _decode(fh.read(MAX_SCAN_BYTES))
+    except OSError:
+        return None
+
+
+def skill_files(folder: Path, *, include_skill_md: bool = False) -> Iterator[SkillFile]:
+    """Every file under *folder* except SKILL.md (scanned from the parsed skill), sorted."""
+    folder = Path(folder)
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        base = Path(dirpath)
+        for name in sorted(filenames):
+            path = base / name
+            rel = path.relative_to(folder).as_posix()
+            if rel == "SKILL.md" and not include_skill_md:
+                continue
+            suffix = path.suffix.lower()
+            if path.is_symlink():
+                yield SkillFile(path, rel, "references", None, symlink_target=os.readlink(path))
+                continue
+            try:
+                size = path.stat().st_size
+                executable = os.access(path, os.X_OK)
+                with open(path, "rb") as fh:
+                    data = fh.read(MAX_SCAN_BYTES + 1)
+            except OSError:
+                continue
+            native = data.startswith(_EXEC_MAGIC[:-1]) or suffix in _ARCHIVE_SUFFIXES
+            if size > MAX_SCAN_BYTES:
+                yield SkillFile(path, rel, _kind(rel, data[:64], suffix), None, executable, native, too_large=True)
+                continue
+            text = None if native else _decode(data)
+            yield SkillFile(path, rel, _kind(rel, data[:64], suffix), text, executable, native)
+
+
+_RUN_VERBS = re.compile(
+    r"(?:\./|\b(?:run|execute|launch|start|open|install|chmod\s+\+x|sudo|bash|sh|exec)\s+(?:the\s+)?[`'\"]?"
+    r"(?:\S*/)?)",
+    re.IGNORECASE,
+)
+
+
+def asks_to_run(text: str, rel: str) -> int | None:
+    """The line on which *text* tells someone to run the file *rel*, if it does."""
+    name = re.escape(rel.rsplit("/", 1)[-1])
+    pattern = re.compile(_RUN_VERBS.pattern + name + r"\b", re.IGNORECASE)
+    m = pattern.search(text)
+    if m is None:
+        return None
+    return text.count("\n", 0, m.start()) + 1
