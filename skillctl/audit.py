@@ -20,12 +20,12 @@ from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.config import RepoConfig, load_config
 from skillctl.errors import ConfigError, InputError
 from skillctl.lock import lock_path, lock_transaction, read_lock
-from skillctl.model import Pin, Skill, parse_ttl
-from skillctl.parse import read_skill
+from skillctl.model import Pin, parse_ttl
 from skillctl.registries.base import ResolveError
 from skillctl.registries.resolve import ResolveOptions, pin_key, resolve_pins
 from skillctl.repo import discover_skills, relpath
 from skillctl.rot import PinReport, RotPolicy, judge
+from skillctl.skillfacts import SkillFacts, skill_facts
 
 
 @dataclass
@@ -142,36 +142,42 @@ def run_audit(root: Path, names: Sequence[str] | None = None, *, offline: bool =
     options = resolve_options(config, offline=offline, refresh=refresh, jobs=jobs)
     lock = read_lock(root)
     report = AuditReport(checked_at=now, offline=offline, policy=policy)
-    skills: list[tuple[SkillAudit, Skill]] = []
+    skills: list[tuple[SkillAudit, SkillFacts]] = []
     wanted = set(names) if names else None
     by_path = {entry.path: name for name, entry in lock.skills.items() if entry.path}
+    folders = {}
     for folder in discover_skills(root):
-        rel = relpath(folder, root)
+        rel = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else relpath(folder, root)
         name = by_path.get(rel, folder.name)  # the lock's name for this folder, as verify records it
-        if wanted is not None and name not in wanted:
-            continue
+        if wanted is None or name in wanted:
+            folders[folder] = (name, rel)
+    db = _open_state(root)
+    try:
+        facts = skill_facts(root, list(folders), db)
+    finally:
+        if db is not None:
+            db.close()
+    for folder, (name, rel) in folders.items():
         entry = lock.skills.get(name)
         status = entry.status if entry else "untracked"
-        try:
-            skill = read_skill(folder, root=root)
-        except InputError as exc:
-            report.skills.append(SkillAudit(name, rel, status, status, error=str(exc)))
+        fact = facts[folder]
+        if isinstance(fact, InputError):
+            report.skills.append(SkillAudit(name, rel, status, status, error=str(fact)))
             continue
-        row = SkillAudit(name, rel, status, status,
-                         skill_md=str(skill.skill_md), ttl_line=skill.key_lines.get("metadata.skillctl.ttl"))
+        row = SkillAudit(name, rel, status, status, skill_md=fact.skill_md, ttl_line=fact.ttl_line)
         if entry is not None:
-            ttl = (skill.lifecycle.ttl_delta() if skill.lifecycle else None) or parse_ttl(config.ttl)
+            ttl = fact.ttl_delta() or parse_ttl(config.ttl)
             row.expires_at = expiry(entry.expires_at, entry.verified_at, ttl)
             row.expired = row.expires_at is not None and now >= row.expires_at
-        skills.append((row, skill))
+        skills.append((row, fact))
     if wanted:
         unknown = sorted(wanted - {s.name for s, _ in skills} - {s.name for s in report.skills})
         if unknown:
             raise InputError(f"no skill named {', '.join(map(repr, unknown))} in this repo", path=root, code="SK009")
-    pins = [pin for _, skill in skills for pin in (skill.lifecycle.pins if skill.lifecycle else [])]
+    pins = [pin for _, fact in skills for pin in fact.pins]
     lookups = resolve_pins(pins, root=root, registries=config.registries, options=options, environ=environ)
-    for row, skill in skills:
-        for pin in skill.lifecycle.pins if skill.lifecycle else []:
+    for row, fact in skills:
+        for pin in fact.pins:
             row.pins.append(judge(pin, lookups[_key(pin, config, environ)], policy, now))
         _decide(row, policy)
         report.skills.append(row)
@@ -179,6 +185,17 @@ def run_audit(root: Path, names: Sequence[str] | None = None, *, offline: bool =
     if apply and report.transitions:
         apply_audit(root, report)
     return report
+
+
+def _open_state(root: Path) -> Any:
+    import sqlite3
+
+    from skillctl.state import open_state
+
+    try:
+        return open_state(root)
+    except (sqlite3.Error, OSError):
+        return None  # no cache: parse everything, still a correct audit
 
 
 def _key(pin: Pin, config: RepoConfig, environ: dict[str, str] | None) -> str:

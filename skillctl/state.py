@@ -25,8 +25,13 @@ def _m001_registry_cache(db: Any) -> None:
     )
 
 
+def _m002_skill_facts(db: Any) -> None:
+    db["skill_facts"].create({"path": str, "identity": str, "facts": str}, pk="path", if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [
     _m001_registry_cache,
+    _m002_skill_facts,
 ]
 
 

@@ -11,6 +11,7 @@ specifier (``~=1.4``, ``==2.*``) for PyPI.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,8 +60,12 @@ def _pre_key(pre: str) -> tuple[tuple[int, Any], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p.lower()) for p in parts)
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_version(text: str, scheme: str) -> Version | None:
-    """Parse *text* under *scheme*; None when it is not a version (``latest``, ``bookworm``)."""
+    """Parse *text* under *scheme*; None when it is not a version (``latest``, ``bookworm``).
+
+    Cached: an audit parses every release of every package, and histories overlap a lot.
+    """
     text = str(text).strip()
     if scheme == "pep440":
         from packaging.version import InvalidVersion

@@ -14,11 +14,12 @@ so the same PinInfo can be judged under different policies and served from the c
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any
@@ -62,17 +63,21 @@ class PinInfo:
         return next((r for r in self.releases if r.version == version), None)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        for rel in data["releases"]:
-            rel["uploaded_at"] = rel["uploaded_at"].isoformat() if rel["uploaded_at"] else None
-        return data
+        """Compact form for the cache: releases as rows, times as epoch seconds (fast to load)."""
+        return {
+            "datasource": self.datasource, "package": self.package, "latest": self.latest,
+            "deprecated": self.deprecated, "complete": self.complete, "meta": self.meta,
+            "releases": [[r.version, r.uploaded_at.timestamp() if r.uploaded_at else None, r.yanked,
+                          r.deprecated, r.prerelease, r.note] for r in self.releases],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PinInfo:
-        releases = [
-            Release(**{**r, "uploaded_at": parse_time(r.get("uploaded_at"))}) for r in data.get("releases", [])
-        ]
-        return cls(**{**data, "releases": releases})
+        stamp = datetime.fromtimestamp
+        releases = [Release(v, stamp(t, timezone.utc) if t is not None else None, y, d, p, n)
+                    for v, t, y, d, p, n in data["releases"]]
+        return cls(data["datasource"], data["package"], releases, data["latest"], data["deprecated"],
+                   data["complete"], data["meta"])
 
 
 class ResolveError(RegistryError):
@@ -97,6 +102,7 @@ class PinMalformed(ResolveError):
     code = "SC054"
 
 
+@functools.cache
 def resolver(datasource: str) -> ModuleType:
     """The resolver module for *datasource* (imported on first use)."""
     name = RESOLVERS.get(datasource)
@@ -139,6 +145,12 @@ def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str) and value.strip():
+        try:  # fast path: what the cache stores and most registries send
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            dt = None
+        if dt is not None:
+            return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
         text = value.strip().replace("Z", "+00:00").replace("z", "+00:00").replace(" ", "T", 1)
         text = _FRACTION_RE.sub(lambda m: m.group(1)[:7].ljust(7, "0"), text)
         try:
