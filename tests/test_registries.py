@@ -219,3 +219,21 @@ def test_base_url_precedence():
 def test_fixture_documents_are_valid_json():
     for path in FIXTURES.rglob("*.json"):
         json.loads(path.read_text())
+
+
+def test_a_dead_registry_is_given_up_on_quickly():
+    """A host that accepts connections but never answers: after a few timeouts, stop asking."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(128)  # the kernel completes handshakes; nobody ever reads or answers
+        base = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        pins = [pypi_pin(f"p{i}") for i in range(40)]
+        start = time.monotonic()
+        result = resolve_pins(pins, root=None, registries={"pypi": base},
+                              options=ResolveOptions(timeout=0.3, retries=0, concurrency=2), environ={})
+        elapsed = time.monotonic() - start
+    assert {lk.error.kind for lk in result.values()} == {"unreachable"}
+    assert elapsed < 3, elapsed  # 40 pins x 0.3 s / 2 workers would be 6 s
+    assert sum("stopped answering" in lk.error.message for lk in result.values()) >= 30

@@ -3,7 +3,8 @@
 Registries fail in boring ways (a 502 from a CDN, a captive portal's HTML page, a response
 that stalls, a redirect loop). Each must turn into one pin's ``unreachable`` or ``error``
 finding within a bounded time, never an exception that kills the audit, and never a hang:
-the deadline covers the whole attempt, so a server trickling one byte a second is cut off too.
+the deadline covers the whole attempt, so a server trickling one byte a second is cut off too,
+and a host that stops answering altogether is given up on after a few requests.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from skillctl import __version__
 from skillctl.registries.base import PinMalformed, PinMissing, PinUnreachable
@@ -23,6 +25,9 @@ from skillctl.registries.base import PinMalformed, PinMissing, PinUnreachable
 T = TypeVar("T")
 MAX_BODY = 64 * 1024 * 1024
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+DEAD_AFTER = 3
+"""After this many requests in a row to one host got no answer at all, stop asking it: one
+dead registry must not hold the report hostage for (pins x timeout x attempts)."""
 USER_AGENT = f"skillctl/{__version__} (+https://github.com/skillctl/skillctl)"
 
 
@@ -68,6 +73,7 @@ class RegistryClient:
         )
         self._memo: dict[str, Future[Any]] = {}
         self._memo_lock = threading.Lock()
+        self._dead: dict[str, int] = {}  # host -> requests in a row that got no answer at all
 
     def close(self) -> None:
         self._client.close()
@@ -79,15 +85,29 @@ class RegistryClient:
         self.close()
 
     def request(self, method: str, url: str, headers: dict[str, str] | None = None,
-                *, missing_ok: bool = False, accept: tuple[int, ...] = ()) -> Answer:
-        """Send with retries. 404/410 raise PinMissing (unless *missing_ok*); see module doc."""
+                *, accept: tuple[int, ...] = ()) -> Answer:
+        """Send with retries; statuses in *accept* are returned as they are (see module doc)."""
+        host = urlsplit(url).netloc
+        if self._dead.get(host, 0) >= DEAD_AFTER:
+            raise PinUnreachable(f"{host} stopped answering ({DEAD_AFTER} requests in a row failed); not asked")
+        answer, why = self._with_retries(method, url, headers or {}, accept)
+        with self._memo_lock:
+            self._dead[host] = 0 if answer is not None else self._dead.get(host, 0) + 1
+        if answer is None:
+            raise PinUnreachable(f"{url}: {why} ({self.retries + 1} attempts)")
+        return answer
+
+    def _with_retries(self, method: str, url: str, headers: dict[str, str],
+                      accept: tuple[int, ...]) -> tuple[Answer | None, str]:
+        """(answer, "") or (None, why) when the host never answered: network error or timeout."""
         last = "no attempt made"
         hint: str | None = None
+        answered = False
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self._delay(attempt, hint))
             try:
-                answer = self._once(method, url, headers or {})
+                answer = self._once(method, url, headers)
             except self._httpx.TooManyRedirects:
                 raise PinUnreachable(f"{url}: too many redirects (redirect loop?)") from None
             except self._httpx.TimeoutException:
@@ -98,12 +118,11 @@ class RegistryClient:
                 continue
             except self._httpx.InvalidURL as exc:
                 raise PinMalformed(f"invalid registry URL {url!r}: {exc}") from None
+            answered = True
             if answer.status in accept or 200 <= answer.status < 300:
-                return answer
-            if answer.status in (404, 410) and not missing_ok:
-                raise PinMissing(f"{url}: HTTP {answer.status} (not found)")
+                return answer, ""
             if answer.status in (404, 410):
-                return answer
+                raise PinMissing(f"{url}: HTTP {answer.status} (not found)")
             if answer.status in RETRY_STATUS:
                 last = f"HTTP {answer.status}"
                 hint = answer.headers.get("retry-after")
@@ -111,7 +130,9 @@ class RegistryClient:
             if answer.status in (401, 403, 407):
                 raise PinUnreachable(f"{url}: HTTP {answer.status} (access denied; credentials needed?)")
             raise PinMalformed(f"{url}: unexpected HTTP {answer.status}")
-        raise PinUnreachable(f"{url}: {last} ({self.retries + 1} attempts)")
+        if answered:
+            raise PinUnreachable(f"{url}: {last} ({self.retries + 1} attempts)")
+        return None, last
 
     def _delay(self, attempt: int, hint: str | None) -> float:
         """Exponential backoff with jitter; a short Retry-After from a 429/503 is honoured."""
