@@ -11,6 +11,7 @@ its own strength is worse than none.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import selectors
 import shutil
@@ -80,6 +81,20 @@ def available_isolation() -> tuple[str, str]:
     return ("bwrap", "") if binary else ("fallback", reason)
 
 
+@functools.cache
+def scratch_base() -> str | None:
+    """Where scratch copies go: RAM-backed /dev/shm when usable (creating and removing a few
+    directories on a disk filesystem can cost more than the check itself), else the usual
+    temp dir. ``SKILLCTL_SCRATCH`` overrides both."""
+    override = os.environ.get("SKILLCTL_SCRATCH")
+    if override:
+        return override
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return None
+
+
 def kill_all() -> None:
     """Kill every sandboxed command still running (Ctrl-C must not wait for check timeouts)."""
     with _LIVE_LOCK:
@@ -113,7 +128,7 @@ def run(
         binary, mode, reason = sandbox_bwrap.probe()
     if binary is None and (require_sandbox or backend == "bwrap"):
         raise SandboxError(f"a real sandbox is required but {reason}")
-    scratch = Path(tempfile.mkdtemp(prefix="skillctl-check-"))
+    scratch = Path(tempfile.mkdtemp(prefix="skillctl-check-", dir=scratch_base()))
     workdir, home = scratch / "skill", scratch / "home"
     try:
         if binary:
@@ -208,11 +223,12 @@ def _pump(proc: subprocess.Popen, out: Captured, err: Captured, deadline: float)
     for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
         os.set_blocking(pipe.fileno(), False)
         sel.register(pipe, selectors.EVENT_READ, sink)
+    reaped = False
     try:
         while sel.get_map():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                _kill_group(proc)
+                _kill_group(proc, rounds=5)
                 return True
             for key, _ in sel.select(min(remaining, 0.25)):
                 data = os.read(key.fd, 65536)
@@ -220,12 +236,13 @@ def _pump(proc: subprocess.Popen, out: Captured, err: Captured, deadline: float)
                     key.data.add(data)
                 else:
                     sel.unregister(key.fileobj)
-            if proc.poll() is not None:
+            if not reaped and proc.poll() is not None:
                 _kill_group(proc)
+                reaped = True
         proc.wait(max(0.0, deadline - time.monotonic()))
         return False
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        _kill_group(proc, rounds=5)
         return True
     finally:
         sel.close()
@@ -233,19 +250,20 @@ def _pump(proc: subprocess.Popen, out: Captured, err: Captured, deadline: float)
         proc.stderr.close()
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the whole process group, a few times in case a fork raced the first signal.
+def _kill_group(proc: subprocess.Popen, rounds: int = 1) -> None:
+    """SIGKILL the whole process group; after a timeout a few times, in case a fork raced it.
 
     Not "until it is gone": orphans reparented to a container's init may linger as zombies
     that still count as group members, and waiting on them would stall every run.
     """
-    for _ in range(5):
+    for i in range(rounds):
+        if i:
+            time.sleep(0.005)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             break
         proc.poll()
-        time.sleep(0.005)
     proc.wait()
 
 

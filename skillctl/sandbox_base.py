@@ -59,12 +59,16 @@ def unprivileged_ids() -> tuple[int, int] | None:
 
 
 def process_budget(limits: Limits, drop_to: tuple[int, int] | None) -> int:
-    """RLIMIT_NPROC counts every process of the uid, not just ours: add what already runs."""
-    if drop_to is not None:
+    """RLIMIT_NPROC counts every process of the uid, not just ours: add what already ran at start.
+
+    Root is exempt from the limit anyway, so it is not worth a scan of /proc per check.
+    """
+    if drop_to is not None or os.getuid() == 0:
         return limits.processes
     return limits.processes + _processes_of(os.getuid())
 
 
+@functools.cache
 def _processes_of(uid: int) -> int:
     count = 0
     for entry in os.scandir("/proc"):

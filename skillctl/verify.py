@@ -142,7 +142,7 @@ def run_verify(
     report = VerifyReport(isolation=isolation, isolation_reason=why)
     pending: list[_Job] = []
     candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
-    scanner = None
+    scanner, repo_names = None, []
     for cand in candidates:
         try:
             digest = skill_digest(cand.folder)
@@ -153,9 +153,9 @@ def run_verify(
         if not force and is_cached(entry, digest, env, now):
             report.skills.append(_cached(cand, entry))
             continue
-        if scanner is None:
-            scanner = _scanner(config, root)
-        verdict, job = _prepare(cand, lock, digest, scanner, [c.name for c in candidates], now)
+        if scanner is None:  # lookalike names are judged against the whole repo, not the selection
+            scanner, repo_names = _scanner(config, root), [c.name for c in select(root, lock, None)]
+        verdict, job = _prepare(cand, lock, digest, scanner, repo_names, now)
         if verdict is not None:
             report.skills.append(verdict)
         if job is not None:

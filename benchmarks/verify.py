@@ -1,0 +1,147 @@
+"""Sandboxed verification against bare ``subprocess.run``: what isolation costs per check.
+
+Run: ``.venv/bin/python benchmarks/verify.py``. Measurements alternate between the variants
+in every round (A, B, C, A, B, C, ...) so a noisy shared machine skews them alike, and the
+median of each is reported. Targets (issue #4): <= 25 ms overhead per check with bwrap;
+200 trivial checks with -j 2 in <= 0.7x the sequential bare-subprocess time; cached
+re-verify of 1,000 unchanged skills <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _util import make_synthetic
+
+from skillctl import sandbox
+from skillctl.clock import utcnow
+from skillctl.lock import skill_digest, write_lock
+from skillctl.lockmodel import Lock, LockEntry
+from skillctl.model import Check
+from skillctl.runner import run_check
+from skillctl.verify import environment_fingerprint, run_verify
+from skillctl.verify_pool import run_parallel
+
+
+def interleaved(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median seconds per call of each variant, measured round-robin."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def per_check_overhead(folder: Path, rounds: int) -> None:
+    print(f"\n1. one trivial check (median of {rounds}, interleaved)")
+    for label, code, bare in (
+        ("bash: true", "true", ["bash", "-c", "true"]),
+        ("python: pass", "pass", [sys.executable, "-c", "pass"]),
+    ):
+        language = "python" if code == "pass" else "bash"
+        check = Check(id="t", language=language, code=code, line=1)
+        variants: dict[str, Callable[[], object]] = {"bare": lambda bare=bare: subprocess.run(bare, check=False)}
+        if sandbox.available_isolation()[0] == "bwrap":
+            variants["bwrap"] = lambda check=check: run_check(check, folder, backend="bwrap")
+        variants["fallback"] = lambda check=check: run_check(check, folder, backend="fallback")
+        med = interleaved(variants, rounds)
+        base = med["bare"]
+        cells = [f"bare {base * 1000:.1f} ms"]
+        for name in ("bwrap", "fallback"):
+            if name in med:
+                cells.append(f"{name} {med[name] * 1000:.1f} ms (+{(med[name] - base) * 1000:.1f} ms, "
+                             f"{med[name] / base:.1f}x)")
+        print(f"   {label:13} " + "; ".join(cells))
+    print("   target: bwrap overhead <= 25 ms per check")
+
+
+def many_checks(tmp: Path, count: int, jobs: int) -> None:
+    print(f"\n2. {count} trivial checks, -j {jobs} sandboxed vs sequential bare subprocess.run")
+    root = tmp / "many"
+    folders = make_synthetic(root, count)
+    write_lock(root, Lock())
+    for label, language, argv_of, code_of in (
+        ("bash echo", "bash", lambda i: ["bash", "-c", f"echo ok-{i}"], lambda i: f"echo ok-{i}"),
+        ("python print", "python", lambda i: [sys.executable, "-c", f"print('ok-{i}')"],
+         lambda i: f"print('ok-{i}')"),
+    ):
+        t0 = time.perf_counter()
+        for i in range(count):
+            subprocess.run(argv_of(i), check=False, capture_output=True)
+        bare = time.perf_counter() - t0
+        checks = [(f, Check(id="runs", language=language, code=code_of(i), line=1, expected_output=f"ok-{i}"))
+                  for i, f in enumerate(folders)]
+        results: list = []
+        t0 = time.perf_counter()
+        run_parallel(checks, lambda item: run_check(item[1], item[0]), jobs,
+                     lambda _i, r, results=results: results.append(r))
+        pool = time.perf_counter() - t0
+        assert all(r.passed for r in results), [r.reason for r in results if not r.passed][:3]
+        print(f"   {label:13} bare {bare:5.2f} s; sandboxed -j {jobs} {pool:5.2f} s  "
+              f"({pool / bare:.2f}x bare; target <= 0.7x)")
+    t0 = time.perf_counter()
+    report = run_verify(root, force=True, jobs=jobs)
+    full = time.perf_counter() - t0
+    assert all(v.outcome == "passed" for v in report.skills), [v.reason for v in report.skills][:3]
+    print(f"   whole run_verify on the {count} echo skills (parse + digest + scan + checks): {full:.2f} s")
+
+
+def cached(tmp: Path, count: int) -> None:
+    print(f"\n3. cached re-verify of {count} unchanged skills")
+    root = tmp / "cached"
+    folders = make_synthetic(root, count)
+    env = environment_fingerprint(sandbox.available_isolation()[0])
+    now = utcnow()
+    lock = Lock()
+    for f in folders:  # what a previous passing `verify --apply` recorded
+        lock.skills[f.name] = LockEntry(status="active", digest=skill_digest(f), path=f"skills/{f.name}",
+                                        verified_at=now, expires_at=now + timedelta(days=30),
+                                        checks={"runs": "pass"}, env=env, reason="1/1 checks passed")
+    write_lock(root, lock)
+    best = min(_timed(lambda: run_verify(root)) for _ in range(3))
+    report = run_verify(root)
+    assert all(v.outcome == "cached" for v in report.skills)
+    cli = [str(Path(sys.executable).parent / "skillctl"), "verify", "--repo", str(root), "--json"]
+    cli_best = min(_timed(lambda: subprocess.run(cli, capture_output=True, check=False)) for _ in range(3))
+    print(f"   run_verify (in-process):   {best:5.2f} s  ({count / best:,.0f} skills/s)")
+    print(f"   skillctl verify (CLI, incl. start-up): {cli_best:5.2f} s")
+    print("   target <= 1 s")
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=40)
+    ap.add_argument("--checks", type=int, default=200)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cached", type=int, default=1000)
+    args = ap.parse_args()
+    isolation, why = sandbox.available_isolation()
+    print(f"sandbox: {isolation}{f' ({why})' if why else ''}; cpus: {os.cpu_count()}; "
+          f"load average: {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = make_synthetic(Path(tmp) / "one", 1)[0]
+        per_check_overhead(folder, args.rounds)
+        many_checks(Path(tmp), args.checks, args.jobs)
+        cached(Path(tmp), args.cached)
+
+
+if __name__ == "__main__":
+    main()
