@@ -171,3 +171,9 @@ def test_prompt_with_nothing_loadable_is_an_empty_block(tmp_path, cli):
     write_lock(root, Lock())
     res = cli("prompt", "--repo", str(root))
     assert res.code == 0 and res.out.strip() == "<available_skills>\n</available_skills>"
+
+
+def test_prompt_json_lists_the_same_skills(tmp_path, cli):
+    root = verified_repo(tmp_path)
+    data = json.loads(cli("prompt", "--repo", str(root), "--json").out)
+    assert [s["name"] for s in data] == ["demo-skill"] and data[0]["location"].endswith("SKILL.md")

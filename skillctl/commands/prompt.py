@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import click
 
-from skillctl.commands._common import repo_option, resolve_repo
+from skillctl.commands._common import common_options, echo_json
 
 _NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -28,11 +29,13 @@ def available_skills_xml(skills) -> str:  # type: ignore[no-untyped-def]
 
 
 @click.command("prompt")
-@repo_option
-@click.pass_context
-def cmd(ctx: click.Context, repo: str | None) -> None:
+@common_options
+def cmd(root: Path, as_json: bool) -> None:
     """Print the <available_skills> block of loadable skills only (fail-closed: exit 2 without a lock)."""
     from skillctl.loader import load_skills
 
-    obj = ctx.find_root().obj or {}
-    click.echo(available_skills_xml(load_skills(resolve_repo(repo or obj.get("repo")))))
+    skills = load_skills(root)
+    if as_json:
+        echo_json([{"name": s.name, "description": s.description, "location": str(s.location)} for s in skills])
+    else:
+        click.echo(available_skills_xml(skills))
