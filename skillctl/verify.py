@@ -167,9 +167,21 @@ def run_verify(
         for job in pending:
             report.skills.append(_judge(job, env, commit, ttl_default, now))
     report.skills.sort(key=lambda v: v.name)
+    _refuse_shared_names(report)
     if apply:
         _apply(root, report)
     return report
+
+
+def _refuse_shared_names(report: VerifyReport) -> None:
+    """Two folders claiming one name would overwrite each other's lock entry: record neither."""
+    paths: dict[str, list[str]] = {}
+    for v in report.skills:
+        paths.setdefault(v.name, []).append(v.path)
+    for v in report.skills:
+        if len(paths[v.name]) > 1:
+            v.outcome, v.entry, v.transition, v.new_status = "error", None, None, v.old_status
+            v.reason = f"{len(paths[v.name])} folders claim the name {v.name}: {', '.join(paths[v.name])}"
 
 
 def _cached(cand: Candidate, entry: LockEntry) -> SkillVerdict:

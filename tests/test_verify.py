@@ -300,3 +300,11 @@ def test_library_default_is_a_dry_run(repo):
     assert not report.applied and report.skills[0].entry is not None
     assert read_lock(repo).skills == {}
 
+
+
+def test_two_folders_claiming_one_name_are_not_recorded(repo):
+    make_skill(repo / "more", "demo-skill")
+    report = run_verify(repo, apply=True)
+    assert [v.outcome for v in report.skills] == ["error", "error"]
+    assert "2 folders claim the name demo-skill" in report.skills[0].reason
+    assert read_lock(repo).skills == {}
