@@ -163,7 +163,9 @@ def review(root: Path, base: str, head: str = "HEAD") -> Review:
     repo, prefix = open_git(Path(root))
     snaps = {"base": snapshot(repo, base, prefix, root), "head": snapshot(repo, head, prefix, root)}
     out = Review(base, snaps["base"].sha, head, snaps["head"].sha)
-    with tempfile.TemporaryDirectory(prefix="skillctl-review-") as tmp:
+    from skillctl.sandbox import scratch_base
+
+    with tempfile.TemporaryDirectory(prefix="skillctl-review-", dir=scratch_base()) as tmp:
         ctx = _Ctx(repo, Path(tmp), Blobs(repo))
         a, b = snaps["base"].skills, snaps["head"].skills
         pairs = [(f, f) for f in sorted(a.keys() & b.keys()) if a[f] != b[f]]
