@@ -19,7 +19,7 @@ from typing import Any
 from skillctl.errors import InputError
 from skillctl.model import Finding, Skill
 from skillctl.policy import Policy
-from skillctl.scan_context import MarkdownMap, is_education, rate
+from skillctl.scan_context import MarkdownMap, hidden_comments, is_education, rate
 from skillctl.scan_decode import decode_blobs
 from skillctl.scan_files import SkillFile, asks_to_run, read_text, skill_files
 from skillctl.scan_names import NameIndex
@@ -131,6 +131,13 @@ class Scanner:
             out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
                                line=lineno + offset, message=message, snippet=_snip(line),
                                remediation=rule.remediation))
+        if mdmap is not None:
+            for line, excerpt in hidden_comments(text, first_line):
+                out.append(Finding(
+                    rule_id="INJ-COMMENT-001", category="prompt-injection", severity="high", path=path, line=line,
+                    snippet=excerpt,
+                    message="an HTML comment, invisible once rendered, gives instructions to the agent",
+                    remediation="Remove the comment; instructions for the agent belong in visible text."))
         for d in decode_blobs(text):
             line_text = mdmap.line_text(d.line + offset) if mdmap else ""
             for f in self._rescan(d.text, "scripts", path, d.line + offset, f"{d.encoding}-decoded payload"):

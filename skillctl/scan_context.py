@@ -50,11 +50,28 @@ COMMANDS = re.compile(
 )
 # Wording that introduces a quoted string as a specimen ("reject phrases like "...").
 MENTIONS = re.compile(
-    r"(?:\b(?:like|such as|e\.g\.|for example|phrases?|strings?|patterns?|keywords?|reject\w*|detect\w*|"
-    r"block\w*|filter\w*|flag\w*|match\w*|contain\w*)\b)[^\n]{0,20}$",
+    r"\b(?:like|such as|e\.g\.|for example|phrases?|phrasing|wording|language|words?|strings?|patterns?|"
+    r"keywords?|says?|saying|reject\w*|detect\w*|block\w*|filter\w*|flag\w*|match\w*|contain\w*|avoid\w*|"
+    r"never|don't|do not)\b",
     re.IGNORECASE,
 )
+_SENTENCE = re.compile(r"[.!?]\s")
 QUOTES = "\"'`\u201c\u2018"
+_CLAUSE = re.compile(r"[.;:!?\u2014]\s")
+_NEGATION_BEFORE = re.compile(r"\b(?:never|not|don't|avoid)\b[^.;:!?]{0,20}$", re.IGNORECASE)
+
+
+def commands(text: str) -> bool:
+    """Does *text* tell the reader to run something (and not tell them never to)?"""
+    return any(not _NEGATION_BEFORE.search(text[: m.start()]) for m in COMMANDS.finditer(text))
+
+
+def negated(before: str) -> bool:
+    """Is the clause leading up to a match a negated directive ("never run ...")?"""
+    clause = _CLAUSE.split(before)[-1][-60:]
+    return bool(NEGATED.search(clause)) and not commands(clause)
+
+
 # Fence languages that are data or transcripts, not something to run.
 QUOTING_LANGS = frozenset({"text", "txt", "plain", "plaintext", "log", "output", "quote", "example"})
 LEAD_IN_LINES = 4
@@ -176,19 +193,19 @@ def rate(
     if fence is not None and ("check=" in fence.info or "verification" in mdmap.section(line)):
         return severity, None
     before = line_text[:match_start]
-    if NEGATED.search(before) and not COMMANDS.search(before):
+    if negated(before):
         return cap(severity, "low"), "negated on the same line"
-    if before.rstrip()[-1:] in QUOTES and before.rstrip() and MENTIONS.search(before.rstrip()[:-1]):
+    if before.rstrip()[-1:] in QUOTES and before.rstrip() and MENTIONS.search(_SENTENCE.split(before)[-1]):
         return cap(severity, "low"), "quoted as a specimen"
     if fence is None:
         quoted = line_text.lstrip().startswith(">")
-        if education and not COMMANDS.search(line_text):
+        if education and not commands(line_text):
             return cap(severity, "low"), "explanatory prose in a security-education skill"
         if quoted and EXPLAINS.search(line_text):
             return lower(severity, 1), "quoted in explanatory prose"
         return severity, None
     lead = mdmap.lead_in(fence)
-    if COMMANDS.search(lead):
+    if commands(lead):
         return severity, None
     if education and (EXPLAINS.search(lead) or fence.lang in QUOTING_LANGS):
         return cap(severity, "low"), "example introduced as an attack in a security-education skill"
@@ -202,3 +219,31 @@ def rate(
 def is_education(name: str, description: str) -> bool:
     """Does the skill present itself as teaching about attacks (so examples are expected)?"""
     return bool(EDUCATION.search(name.replace("-", " ")) or EDUCATION.search(description))
+
+
+# Wording in an HTML comment that addresses the agent reading the raw file.
+AGENT_DIRECTIVE = re.compile(
+    r"\b(?:ai|agent|assistant|model|llm|claude|codex|hermes|gpt|copilot)s?\b[^.\n]{0,80}?\b(?:must|should|shall|"
+    r"will|always|never|needs? to|are to|ignore|run|execute|send|upload|include|do not)\b"
+    r"|\b(?:ignore|disregard)\b[^.\n]{0,30}\b(?:instructions|rules|above|previous)\b"
+    r"|\b(?:you must|you should|make sure (?:to|you)|be sure to|remember to|do not (?:tell|mention|show))\b"
+    r"|\b(?:run|execute|download|install|send|upload|post|fetch|cat)\s+(?:the\s+)?(?:following|this|these|`|"
+    r"https?://|~/|\$)",
+    re.IGNORECASE,
+)
+
+
+def hidden_comments(text: str, first_line: int = 1) -> list[tuple[int, str]]:
+    """``(line, excerpt)`` for HTML comments that talk to the agent: invisible once rendered."""
+    if "<!--" not in text:
+        return []
+    out = []
+    for m in _COMMENT.finditer(text):
+        inner = m.group()[4:].removesuffix("-->")
+        if "skillctl-ignore" in inner:
+            continue
+        hit = AGENT_DIRECTIVE.search(inner)
+        if hit:
+            line = text.count("\n", 0, m.start() + 4 + hit.start()) + first_line
+            out.append((line, " ".join(inner.split())[:160]))
+    return out

@@ -113,20 +113,28 @@ class NameIndex:
             return None
         folded = fold(name)
         for other in sorted(self.exact.get(folded, set()) | self.exact.get(folded.replace("-", ""), set())):
-            if other != name:
-                return other, "homoglyph" if fold(other) == folded else "typo"
+            if other == name:
+                continue
+            if other not in POPULAR and not _disguised(name) and (_disguised(other) or "-" in name):
+                continue  # the plain spelling of a pair is the original, not the impostor
+            return other, "homoglyph" if fold(other) == folded else "typo"
         if not name.isascii():
             return name, "non-ascii"
         candidates: set[str] = set()
         for key in _deletions(folded, 2 if len(folded) >= 8 else 1):
             candidates |= self.near.get(key, set())
         for other in sorted(candidates):
-            if other == name:
+            if other == name or fold(other) == folded:
                 continue
             limit = 1 if len(other) < 8 else 2
             if distance(folded, fold(other), limit) <= limit and not _is_family(name, other):
                 return other, "typo"
         return None
+
+
+def _disguised(name: str) -> bool:
+    """Does *name* use the substitutions impostors use (digits for letters, non-ASCII)?"""
+    return not name.isascii() or any(ch in "013457|8" for ch in name)
 
 
 def lookalike(name: str, others: Iterable[str]) -> tuple[str, str] | None:

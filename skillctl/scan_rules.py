@@ -307,6 +307,7 @@ class RuleSet:
         self.keywords: dict[str, dict[str, list[Probe]]] = {}
         self.unkeyed: dict[str, list[Probe]] = {}
         self.finders: dict[str, re.Pattern[str] | None] = {}
+        self.overlapping: dict[str, re.Pattern[str] | None] = {}
         for kind in KINDS:
             rules = [r for r in self.rules if kind in r.applies_to]
             self.by_kind[kind] = rules
@@ -319,9 +320,17 @@ class RuleSet:
                         unkeyed.append((rule, probe))
                     for word in lits or ():
                         index.setdefault(word, []).append((rule, probe))
+            # A line is searched for the longest keyword at each position, so a keyword also
+            # stands for every shorter keyword that is a prefix of it ("ncat" implies "nc").
+            for word in list(index):
+                for other in index:
+                    if other != word and word.startswith(other):
+                        index[word] = index[word] + [p for p in index[other] if p not in index[word]]
             self.keywords[kind] = index
             self.unkeyed[kind] = unkeyed
-            self.finders[kind] = re.compile(_trie_pattern(index)) if index else None
+            trie = _trie_pattern(index)
+            self.finders[kind] = re.compile(trie) if index else None
+            self.overlapping[kind] = re.compile(f"(?=({trie}))") if index else None
 
     def _lines(self, text: str, kind: str) -> Iterator[tuple[int, int, list[Probe]]]:
         """``(start, end, rules)`` for each line holding a keyword, in order, in one pass."""
@@ -332,6 +341,7 @@ class RuleSet:
         if len(low) != len(text):  # a few code points change length when lower-cased
             low = text.translate(_ASCII_LOWER)
         index = self.keywords[kind]
+        overlapping = self.overlapping[kind]
         pos, end = 0, len(low)
         while pos < end:
             m = finder.search(low, pos)
@@ -341,7 +351,7 @@ class RuleSet:
             stop = low.find("\n", m.end())
             stop = end if stop == -1 else stop
             probes: list[Probe] = []
-            for word in set(finder.findall(low, start, stop)):
+            for word in set(overlapping.findall(low, start, stop)):  # type: ignore[union-attr]
                 probes.extend(index[word])
             yield start, stop, probes
             pos = stop + 1
