@@ -130,7 +130,7 @@ def timed(root: Path, **kwargs) -> tuple[float, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=20.0, help="simulated registry round trip")
-    parser.add_argument("--jobs", type=int, default=32, help="concurrent requests for the cold audit")
+    parser.add_argument("--jobs", type=int, default=16, help="concurrent requests (the audit default)")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE.parent))
     base = Path(tempfile.mkdtemp(prefix="skillctl-bench-audit-"))
