@@ -26,13 +26,13 @@ from skillctl.review_diff import (
     Side,
     code,
     compare_checks,
-    compare_commands,
     compare_files,
     compare_findings,
-    compare_hosts,
     compare_metadata,
+    summarize_added,
 )
 from skillctl.review_git import Blob, Blobs, Snapshot, extract, open_git, snapshot
+from skillctl.review_text import compare_commands, compare_hosts
 
 RENAME_SIMILARITY = 0.6
 MAX_PAIRINGS = 40_000
@@ -371,7 +371,7 @@ def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side 
     elif old is not None and old.error:
         items.append(Item("parse-fixed", "info", "SKILL.md parses again", md))
     if old is None and new.skill is not None:
-        items += _added(new, ctx)
+        items += summarize_added(new, ctx.default_ttl)
     if old is not None and old.skill is not None and new.skill is not None:
         items += compare_metadata(old, new, blobs_a != blobs_b, ctx.default_ttl)
     if new.skill is not None and old is not None:
@@ -379,29 +379,6 @@ def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side 
     items += compare_hosts(old, new) + compare_commands(old, new) + compare_findings(old, new) + file_items
     change.items = sorted(items, key=lambda i: LEVELS.index(i.level))
     return change
-
-
-def _added(new: Side, ctx: _Ctx) -> list[Item]:
-    from skillctl.review_diff import allowed_tools
-
-    skill = new.skill
-    assert skill is not None
-    life = skill.lifecycle
-    md = new.path()
-    facts = [f"version {code(life.version if life and life.version else 'none')}",
-             f"trust {code(life.trust if life and life.trust else 'unset')}",
-             f"TTL {code(life.ttl if life and life.ttl else ctx.default_ttl)}",
-             f"{len(skill.checks)} check(s)", f"{len(life.pins) if life else 0} pin(s)"]
-    items = [Item("added", "info", "new skill: " + ", ".join(facts), md)]
-    if not skill.checks:
-        items.append(Item("no-checks", "warning", "new skill has no verification checks: it can never pass "
-                          "`skillctl verify`", md))
-    tools = allowed_tools(skill.frontmatter.allowed_tools)
-    if tools:
-        items.append(Item("tools-added", "warning", "allowed-tools (pre-approved, no prompt): "
-                          + ", ".join(code(t) for t in tools), md, skill.key_lines.get("allowed-tools"),
-                          {"tools": tools}))
-    return items
 
 
 def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
