@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import CORPORA, best_of, make_synthetic, median_of  # noqa: E402
+from _util import CORPORA, best_of, make_synthetic, median_of
 
-from skillctl.repo import discover_skills  # noqa: E402
-from skillctl.validate import validate_folder  # noqa: E402
+from skillctl.repo import discover_skills
+from skillctl.validate import validate_folder
 
 
 def main() -> None:

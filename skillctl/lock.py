@@ -202,6 +202,11 @@ def write_lock(root: Path, lock: Lock) -> bool:
 
 def _write_unlocked(root: Path, lock: Lock) -> bool:
     path = lock_path(root)
+    # A writer killed mid-write leaves its temp file behind; holding the guard, no live writer
+    # owns one, so they are safe to sweep.
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
     text = dump_lock(lock)
     if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
         return False

@@ -16,12 +16,11 @@ and imported from here lazily. pydantic can still validate the dataclasses via T
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
-
-from dataclasses import asdict, dataclass, field, replace
 
 DATASOURCES = ("pypi", "npm", "github-releases", "docker", "helm", "tool", "url")
 ORIGINS = ("human", "synthesized", "imported")

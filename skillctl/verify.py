@@ -24,7 +24,7 @@ from skillctl.clock import as_utc, utcnow
 from skillctl.config import load_config
 from skillctl.errors import InputError, SandboxError
 from skillctl.lock import lock_path, lock_transaction, read_lock, skill_digest
-from skillctl.lockmodel import LockEntry
+from skillctl.lockmodel import Lock, LockEntry
 from skillctl.model import Check, Skill, parse_ttl
 from skillctl.runner import CheckResult, run_check
 from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
@@ -169,7 +169,7 @@ def run_verify(
     report.skills.sort(key=lambda v: v.name)
     _refuse_shared_names(report)
     if apply:
-        _apply(root, report)
+        _apply(root, report, lock)
     return report
 
 
@@ -331,8 +331,14 @@ def commit_message(report: VerifyReport) -> str:
     return f"skillctl: verify: {len(moves)} transitions\n\n{body}\n"
 
 
-def _apply(root: Path, report: VerifyReport) -> None:
-    """Write the new entries under the lock guard (atomic: old file or new file) and commit it."""
+def _apply(root: Path, report: VerifyReport, seen: Lock) -> None:
+    """Write the new entries under the lock guard (atomic: old file or new file) and commit it.
+
+    Verdicts were computed from the lock as it was when this run started (*seen*). An entry
+    that someone else changed meanwhile (an approval, an audit, another verify) is not
+    overwritten: their decision was made on evidence this run did not see. It is reported
+    instead, and the next run judges it afresh.
+    """
     from skillctl.gitops import commit_paths
 
     touched = [v for v in report.skills if v.entry is not None]
@@ -340,6 +346,12 @@ def _apply(root: Path, report: VerifyReport) -> None:
         return
     with lock_transaction(root) as lock:
         for v in touched:
+            if lock.skills.get(v.name) != seen.skills.get(v.name):
+                v.entry, v.transition = None, None
+                v.reason = f"not recorded: its lock entry changed while verifying ({v.reason})"
+                continue
             lock.skills[v.name] = v.entry  # type: ignore[assignment]
+    if not any(v.entry is not None for v in touched):
+        return
     report.applied = True
     report.commit = commit_paths(root, [lock_path(root)], commit_message(report))

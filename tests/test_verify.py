@@ -308,3 +308,32 @@ def test_two_folders_claiming_one_name_are_not_recorded(repo):
     assert [v.outcome for v in report.skills] == ["error", "error"]
     assert "2 folders claim the name demo-skill" in report.skills[0].reason
     assert read_lock(repo).skills == {}
+
+
+def test_apply_does_not_overwrite_an_entry_changed_during_the_run(tmp_path: Path) -> None:
+    """An approval (or audit) recorded while checks run wins over verdicts computed before it."""
+    from skillctl.init import init_repo
+    from skillctl.lock import lock_transaction
+    from skillctl.lockmodel import LockEntry
+
+    root = tmp_path / "r"
+    init_repo(root)
+    make_skill(root, "one")
+    make_skill(root, "two")
+
+    class MeddlingProgress:
+        def started(self, total_checks: int) -> None:
+            with lock_transaction(root) as lock:
+                lock.skills["one"] = lock.skills.get("one") or LockEntry()
+                lock.skills["one"].notes = ["edited by someone else meanwhile"]
+
+        def check_done(self, skill, result) -> None:
+            pass
+
+    report = run_verify(root, apply=True, progress=MeddlingProgress())
+    after = read_lock(root)
+    assert after.skills["one"].notes == ["edited by someone else meanwhile"]
+    assert after.skills["one"].status == "draft"
+    assert after.skills["two"].status == "active"
+    one = next(v for v in report.skills if v.name == "one")
+    assert one.reason.startswith("not recorded: its lock entry changed while verifying")
