@@ -43,6 +43,7 @@ class SkillAudit:
     error: str | None = None
     skill_md: str | None = None
     ttl_line: int | None = None
+    lock_reason: str = ""
 
     @property
     def changed(self) -> bool:
@@ -166,6 +167,7 @@ def run_audit(root: Path, names: Sequence[str] | None = None, *, offline: bool =
             continue
         row = SkillAudit(name, rel, status, status, skill_md=fact.skill_md, ttl_line=fact.ttl_line)
         if entry is not None:
+            row.lock_reason = entry.reason
             ttl = fact.ttl_delta() or parse_ttl(config.ttl)
             row.expires_at = expiry(entry.expires_at, entry.verified_at, ttl)
             row.expired = row.expires_at is not None and now >= row.expires_at

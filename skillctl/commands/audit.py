@@ -22,9 +22,10 @@ _MARK = {"ok": "ok", "outdated": "outdated", "yanked": "YANKED", "deprecated": "
 @click.option("--apply", "apply", is_flag=True, help="Write active -> stale transitions to skills.lock and commit it.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Concurrent registry requests (default: audit.concurrency in skillctl.yaml, else 16).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list pins that are up to date.")
 @common_options
 def cmd(skills: tuple[str, ...], fmt: str, offline: bool, refresh: bool, apply: bool, jobs: int | None,
-        root: Path, as_json: bool) -> None:
+        verbose: bool, root: Path, as_json: bool) -> None:
     """Audit skills for rot: expired TTLs and outdated, yanked, deprecated or missing pins.
 
     Registry URLs come from skillctl.yaml `registries:` and SKILLCTL_REGISTRY_<DATASOURCE>
@@ -41,8 +42,16 @@ def cmd(skills: tuple[str, ...], fmt: str, offline: bool, refresh: bool, apply: 
 
         click.echo(to_json(sarif(report, root)))
     else:
-        render(report)
+        render(report, verbose=verbose)
     raise SystemExit(report.exit_code)
+
+
+def _order(item: tuple[str, int]) -> int:
+    order = ("active", "stale", "failing", "quarantined", "draft", "retired", "untracked")
+    return order.index(item[0]) if item[0] in order else len(order)
+
+
+_EXPLAIN = ("stale", "failing", "quarantined", "retired")
 
 
 def _when(expires: datetime | None, now: datetime) -> str:
@@ -58,8 +67,8 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
-def render(report) -> None:  # type: ignore[no-untyped-def]
-    """Grouped by skill: status now -> after, then one line per pin finding."""
+def render(report, verbose: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Grouped by skill: status now -> after, why the lock says so, then the pins worth a look."""
     policy = report.policy
     labels = [f"{p.pin.package} {p.pin.version}" for s in report.skills for p in s.pins]
     width = min(max((len(x) for x in labels), default=10), 44)
@@ -67,16 +76,31 @@ def render(report) -> None:  # type: ignore[no-untyped-def]
         status = f"{s.status_now} -> {s.status_after}" if s.changed else s.status_now
         detail = f"ERROR {s.error}" if s.error else _when(s.expires_at, report.checked_at)
         click.secho(f"{s.name:<28} {status:<18} {detail}", bold=s.changed)
+        if s.status_now in _EXPLAIN and not s.changed and s.lock_reason:
+            reason = s.lock_reason if len(s.lock_reason) <= 110 else s.lock_reason[:109] + "…"
+            click.echo(f"    {'why':<15} {reason}")
+        unchecked = 0
         for p in s.pins:
             source, label = p.pin.datasource, _cut(f"{p.pin.package} {p.pin.version}", width)
+            if p.source == "offline-miss":
+                unchecked += 1
+                continue
+            if not verbose and all(f.kind == "ok" for f in p.findings):
+                continue
             for f in p.findings:
                 kind = _MARK[f.kind] + (f" {f.level}" if f.level else "")
                 flag = "  <- stale" if policy.blocks(f) else ""
                 src = " [cache]" if p.source in ("cache", "stale-cache") else ""
                 click.echo(f"    {source:<15} {label:<{width}}  {kind:<15} {f.message}{src}{flag}")
                 source, label = "", ""
+        if unchecked:
+            click.echo(f"    {unchecked} pin(s) not checked: offline and not in the registry cache")
     summary = report.to_json()["summary"]
     click.echo("")
+    counts: dict[str, int] = {}
+    for s in report.skills:
+        counts[s.status_after] = counts.get(s.status_after, 0) + 1
+    click.echo("status after audit: " + ", ".join(f"{n} {st}" for st, n in sorted(counts.items(), key=_order)))
     click.echo(f"{summary['skills']} skills, {summary['pins']} pins ({summary['from_cache']} from cache, "
                f"{summary['unreachable']} unreachable): {summary['blocking']} finding(s) past policy "
                f"(stale_on: {', '.join(sorted(policy.stale_on))}), {summary['transitions']} transition(s)")

@@ -96,7 +96,7 @@ def resolve_pins(pins: Iterable[Pin], *, root: Path | None, registries: Mapping[
             lk.source = "cache"
         elif options.offline:
             lk.error = PinUnreachable("offline, and no cached registry answer for this package")
-            lk.source = "none"
+            lk.source = "offline-miss"
         else:
             to_fetch.append(key)
     _fetch([network[k] for k in to_fetch] + local, options)
