@@ -258,9 +258,11 @@ def test_action_fail_on_never_reports_only(workspace, tmp_path):
     assert run["outputs"]["review"]["rc"] == "0"  # --fail-on never
 
 
-def test_action_without_base_skips_verify_and_review(workspace, tmp_path):
+@pytest.mark.parametrize("base", ["", "0" * 40], ids=["empty", "new-branch-push"])
+def test_action_without_base_skips_verify_and_review(workspace, tmp_path, base):
     ws, _ = workspace
-    run = run_action(ws, tmp_path, **{"repo-path": "skills_repo", "base-ref": "", "fail-on": "never"})
+    run = run_action(ws, tmp_path, **{"repo-path": "skills_repo", "base-ref": base, "fail-on": "error"})
+    assert run["results"]["gate"]["rc"] == 1  # skills_repo's poisoned example still fails the scan
     assert "verify --changed skipped" in run["results"]["verify"]["out"]
     assert "review skipped" in run["results"]["review"]["out"]
     assert not Path(run["outputs"]["paths"]["review"]).exists()
