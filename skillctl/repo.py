@@ -27,11 +27,14 @@ def discover_skills(root: Path) -> list[Path]:
     """Every folder under *root* that holds a SKILL.md, sorted, without following symlinks.
 
     A folder that is itself a skill is not searched further: nested SKILL.md files inside a
-    skill's references are part of that skill, not skills of their own.
+    skill's references are part of that skill, not skills of their own. A file path stands
+    for the nearest enclosing skill folder (none when it is in no skill).
     """
     root = Path(root)
     if not root.exists():
         raise InputError("path does not exist", path=root, code="SK007")
+    if root.is_file():  # a file names the skill that holds it (pre-commit passes files)
+        return [folder for folder in (root.parent, *root.parent.parents) if (folder / SKILL_FILE).is_file()][:1]
     if (root / SKILL_FILE).is_file():
         return [root]
     found: list[Path] = []

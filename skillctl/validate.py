@@ -27,7 +27,7 @@ from skillctl.model import (
     parse_ttl,
 )
 from skillctl.parse import read_skill
-from skillctl.repo import SKILL_FILE, discover_skills
+from skillctl.repo import discover_skills
 
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SEMVER_RE = re.compile(
@@ -271,8 +271,6 @@ def validate_paths(paths: Iterable[Path], *, strict: bool = False, root: Path | 
     out: list[Diagnostic] = []
     for path in paths:
         path = Path(path)
-        if path.is_file() and path.name == SKILL_FILE:
-            path = path.parent
         try:
             folders = discover_skills(path)
         except InputError as exc:

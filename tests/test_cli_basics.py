@@ -125,3 +125,16 @@ def test_bad_config_is_a_clear_error(repo: Path, cli) -> None:
         load_config(repo)
     (repo / "skillctl.yaml").write_text("")
     assert load_config(repo).ttl == "30d"
+
+
+def test_a_file_path_stands_for_its_skill(tmp_path: Path, cli) -> None:
+    from skillctl.repo import discover_skills
+
+    folder = make_skill(tmp_path, "has-script")
+    (folder / "scripts").mkdir()
+    (folder / "scripts" / "run.py").write_text("print(1)\n")
+    (tmp_path / "loose.txt").write_text("x")
+    assert discover_skills(folder / "SKILL.md") == [folder]
+    assert discover_skills(folder / "scripts" / "run.py") == [folder]
+    assert discover_skills(tmp_path / "loose.txt") == []
+    assert cli("validate", str(folder / "scripts" / "run.py")).code == 0
