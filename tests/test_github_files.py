@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
 WORKFLOWS = [ROOT / ".github/workflows/action-selftest.yml", ROOT / ".github/workflows/skills-nightly.example.yml"]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
-DOCS = ROOT / "docs" / "README-ci.md"
+DOCS = ROOT / "README.md"
 GROUP_OPTIONS = {"--repo": True, "--json": False, "--version": False, "-h": False, "--help": False}
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 
