@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{20,}={0,2}(?![A-Za-z0-9+/=_-])")
+B64 = re.compile(r"[A-Za-z0-9+/_-]{20,}+={0,2}")
 HEX_ONLY = re.compile(r"[0-9A-Fa-f]+")
 ESCAPED_HEX = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}")
 DATA_URI = re.compile(r"data:[\w/+.-]+;base64,$")

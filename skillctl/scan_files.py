@@ -75,31 +75,44 @@ def read_text(path: Path) -> str | None:
 def skill_files(folder: Path, *, include_skill_md: bool = False) -> Iterator[SkillFile]:
     """Every file under *folder* except SKILL.md (scanned from the parsed skill), sorted."""
     folder = Path(folder)
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        base = Path(dirpath)
-        for name in sorted(filenames):
-            path = base / name
-            rel = path.relative_to(folder).as_posix()
+    stack = [("", str(folder))]
+    while stack:
+        prefix, directory = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS:
+                    subdirs.append((rel + "/", entry.path))
+                continue
             if rel == "SKILL.md" and not include_skill_md:
                 continue
-            suffix = path.suffix.lower()
-            if path.is_symlink():
-                yield SkillFile(path, rel, "references", None, symlink_target=os.readlink(path))
-                continue
-            try:
-                size = path.stat().st_size
-                executable = os.access(path, os.X_OK)
-                with open(path, "rb") as fh:
-                    data = fh.read(MAX_SCAN_BYTES + 1)
-            except OSError:
-                continue
-            native = data.startswith(_EXEC_MAGIC[:-1]) or suffix in _ARCHIVE_SUFFIXES
-            if size > MAX_SCAN_BYTES:
-                yield SkillFile(path, rel, _kind(rel, data[:64], suffix), None, executable, native, too_large=True)
-                continue
-            text = None if native else _decode(data)
-            yield SkillFile(path, rel, _kind(rel, data[:64], suffix), text, executable, native)
+            yield from _one_file(Path(entry.path), rel, entry.is_symlink())
+        stack.extend(reversed(subdirs))
+
+
+def _one_file(path: Path, rel: str, symlink: bool) -> Iterator[SkillFile]:
+    if symlink:
+        yield SkillFile(path, rel, "references", None, symlink_target=os.readlink(path))
+        return
+    suffix = path.suffix.lower()
+    try:
+        size = path.stat().st_size
+        executable = os.access(path, os.X_OK)
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_SCAN_BYTES + 1)
+    except OSError:
+        return
+    native = data.startswith(_EXEC_MAGIC[:-1]) or suffix in _ARCHIVE_SUFFIXES
+    kind = _kind(rel, data[:64], suffix)
+    if size > MAX_SCAN_BYTES:
+        yield SkillFile(path, rel, kind, None, executable, native, too_large=True)
+        return
+    yield SkillFile(path, rel, kind, None if native else _decode(data), executable, native)
 
 
 _RUN_VERBS = re.compile(

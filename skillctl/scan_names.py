@@ -77,6 +77,9 @@ def distance(a: str, b: str, limit: int = 3) -> int:
     return prev[-1]
 
 
+CROWDED = 8
+
+
 def _deletions(word: str, depth: int) -> set[str]:
     out = {word}
     frontier = {word}
@@ -91,20 +94,27 @@ class NameIndex:
 
     Two names within edit distance *d* share a string obtained by deleting at most *d*
     characters from each (SymSpell), so only those candidates get a real distance check.
-    Repository names are indexed one deletion deep; popular names two deep (for long ones).
+    A name is looked up one deletion deep; repository names are indexed one deletion deep
+    (typos of one keystroke), popular names two deep when long (one substitution plus one
+    insertion or deletion). Keys shared by many names (numbered families) are ignored.
     """
 
     def __init__(self, names: Iterable[str] = ()) -> None:
         self.names = frozenset(names) | POPULAR
         self.exact: dict[str, set[str]] = {}
-        self.near: dict[str, set[str]] = {}
+        self.near: dict[str, set[str]] = {}  # repository names, one deletion deep
+        self.near_popular: dict[str, set[str]] = {}  # popular names, two deep when long
         for name in self.names:
             folded = fold(name)
             self.exact.setdefault(folded, set()).add(name)
             self.exact.setdefault(folded.replace("-", ""), set()).add(name)
-            if len(name) >= 5:
-                depth = 2 if name in POPULAR and len(name) >= 8 else 1
-                for key in _deletions(folded, depth):
+            if len(name) < 5:
+                continue
+            if name in POPULAR:
+                for key in _deletions(folded, 2 if len(name) >= 8 else 1):
+                    self.near_popular.setdefault(key, set()).add(name)
+            else:
+                for key in _deletions(folded, 1):
                     self.near.setdefault(key, set()).add(name)
 
     def lookalike(self, name: str) -> tuple[str, str] | None:
@@ -121,13 +131,16 @@ class NameIndex:
         if not name.isascii():
             return name, "non-ascii"
         candidates: set[str] = set()
-        for key in _deletions(folded, 2 if len(folded) >= 8 else 1):
-            candidates |= self.near.get(key, set())
+        for key in _deletions(folded, 1):
+            bucket = self.near.get(key, ())
+            if len(bucket) <= CROWDED:  # numbered families (x-1, x-2 ...) are siblings, not squats
+                candidates.update(bucket)
+            candidates.update(self.near_popular.get(key, ()))
         for other in sorted(candidates):
             if other == name or fold(other) == folded:
                 continue
             limit = 1 if len(other) < 8 else 2
-            if distance(folded, fold(other), limit) <= limit and not _is_family(name, other):
+            if not _is_family(name, other) and distance(folded, fold(other), limit) <= limit:
                 return other, "typo"
         return None
 

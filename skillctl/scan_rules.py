@@ -210,7 +210,24 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     return frozenset(found)
 
 
+def literal_sets(pattern: str) -> list[frozenset[str]]:
+    """Every set of literals the pattern's top level requires (each: one member must occur)."""
+    try:
+        parsed = _sre_parse.parse(pattern, FLAGS)
+    except (re.error, RecursionError):
+        return []
+    return [frozenset(c) for c in _candidates(list(parsed))]
+
+
 def _literals(seq: list) -> set[str] | None:
+    candidates = _candidates(seq)
+    if not candidates:
+        return None
+    usable = [c for c in candidates if min(len(w) for w in c) >= 2] or candidates
+    return min(usable, key=_cost)
+
+
+def _candidates(seq: list) -> list[set[str]]:
     candidates: list[set[str]] = []
     run: list[str] = []
 
@@ -242,10 +259,7 @@ def _literals(seq: list) -> set[str] | None:
         if sub:
             candidates.append(sub)
     flush()
-    if not candidates:
-        return None
-    usable = [c for c in candidates if min(len(w) for w in c) >= 2] or candidates
-    return min(usable, key=_cost)
+    return candidates
 
 
 # Words so frequent in skill prose that a keyword equal to one of them filters little.
@@ -276,7 +290,9 @@ def _cost(candidate: set[str]) -> float:
     return total
 
 
-Probe = tuple[Rule, re.Pattern[str]]
+# A compiled pattern with the literal sets its matches need besides its keyword: checking
+# ``word in line`` first spares most regex runs on lines a keyword selected.
+Probe = tuple[Rule, re.Pattern[str], tuple[frozenset[str], ...]]
 
 
 @dataclass
@@ -314,12 +330,14 @@ class RuleSet:
             index: dict[str, list[Probe]] = {}
             unkeyed: list[Probe] = []
             for rule in rules:
-                for source, probe in zip(rule.patterns, rule.probes, strict=True):
-                    lits = required_literals(_wrap(source, rule.case_sensitive))
+                for source, compiled in zip(rule.patterns, rule.probes, strict=True):
+                    wrapped = _wrap(source, rule.case_sensitive)
+                    lits = required_literals(wrapped)
+                    probe = (rule, compiled, tuple(s for s in literal_sets(wrapped) if s != lits))
                     if lits is None:
-                        unkeyed.append((rule, probe))
+                        unkeyed.append(probe)
                     for word in lits or ():
-                        index.setdefault(word, []).append((rule, probe))
+                        index.setdefault(word, []).append(probe)
             # A line is searched for the longest keyword at each position, so a keyword also
             # stands for every shorter keyword that is a prefix of it ("ncat" implies "nc").
             for word in list(index):
@@ -332,53 +350,62 @@ class RuleSet:
             self.finders[kind] = re.compile(trie) if index else None
             self.overlapping[kind] = re.compile(f"(?=({trie}))") if index else None
 
-    def _lines(self, text: str, kind: str) -> Iterator[tuple[int, int, list[Probe]]]:
-        """``(start, end, rules)`` for each line holding a keyword, in order, in one pass."""
-        finder = self.finders.get(kind)
-        if finder is None:
+    def _lines(self, text: str, kind: str) -> Iterator[tuple[int, int, str, list[Probe]]]:
+        """``(start, end, lowered line, probes)`` for each line holding a keyword, in order.
+
+        One regex pass finds every keyword occurrence (overlapping, so "ssh/id_" inside
+        ".ssh/id_rsa" is not hidden by a shorter keyword that starts earlier).
+        """
+        overlapping = self.overlapping.get(kind)
+        if overlapping is None:
             return
         low = text.lower()
         if len(low) != len(text):  # a few code points change length when lower-cased
             low = text.translate(_ASCII_LOWER)
+        finder = self.finders[kind]
+        first = finder.search(low) if finder is not None else None
+        if first is None:
+            return
         index = self.keywords[kind]
-        overlapping = self.overlapping[kind]
-        pos, end = 0, len(low)
-        while pos < end:
-            m = finder.search(low, pos)
-            if m is None:
-                return
-            start = low.rfind("\n", 0, m.start()) + 1
-            stop = low.find("\n", m.end())
-            stop = end if stop == -1 else stop
-            probes: list[Probe] = []
-            for word in set(overlapping.findall(low, start, stop)):  # type: ignore[union-attr]
-                probes.extend(index[word])
-            yield start, stop, probes
-            pos = stop + 1
+        start = stop = -1
+        words: set[str] = set()
+        for m in overlapping.finditer(low, low.rfind("\n", 0, first.start()) + 1):
+            pos = m.start()
+            if pos > stop:
+                if words:
+                    yield start, stop, low[start:stop], [p for w in words for p in index[w]]
+                    words = set()
+                start = low.rfind("\n", 0, pos) + 1
+                stop = low.find("\n", pos)
+                if stop == -1:
+                    stop = len(low)
+            words.add(m.group(1))
+        if words:
+            yield start, stop, low[start:stop], [p for w in words for p in index[w]]
 
     def match_lines(self, text: str, kind: str) -> Iterator[tuple[int, str, Rule, re.Match[str]]]:
         """Yield ``(line_no, line, rule, match)`` for every rule hit (once per rule and line)."""
         unkeyed = self.unkeyed[kind]
         spans = self._all_lines(text, kind, unkeyed) if unkeyed else self._lines(text, kind)
         line_no, counted = 1, 0
-        for start, stop, probes in spans:
+        for start, stop, low, probes in spans:
             line_no += text.count("\n", counted, start)
             counted = start
             line = text[start:stop]
             done: set[str] = set()
-            for rule, probe in probes:
-                if rule.id in done:
+            for rule, probe, needs in probes:
+                if rule.id in done or not all(any(w in low for w in need) for need in needs):
                     continue
                 hit = probe.search(line)
                 if hit is not None and not rule.exempt(line):
                     done.add(rule.id)
                     yield line_no, line, rule, hit
 
-    def _all_lines(self, text: str, kind: str, unkeyed: list[Probe]) -> Iterator[tuple[int, int, list[Probe]]]:
-        keyed = {start: probes for start, _stop, probes in self._lines(text, kind)}
+    def _all_lines(self, text: str, kind: str, unkeyed: list[Probe]) -> Iterator[tuple[int, int, str, list[Probe]]]:
+        keyed = {start: probes for start, _stop, _low, probes in self._lines(text, kind)}
         start = 0
         for line in text.split("\n"):
-            yield start, start + len(line), [*keyed.get(start, ()), *unkeyed]
+            yield start, start + len(line), line.lower(), [*keyed.get(start, ()), *unkeyed]
             start += len(line) + 1
 
     def scan_line(self, line: str, kind: str) -> Iterator[tuple[Rule, re.Match[str]]]:
