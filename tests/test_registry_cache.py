@@ -13,7 +13,7 @@ from skillctl.state import MIGRATIONS, open_state, state_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 PIN = Pin(datasource="pypi", package="requests", version="2.25.1")
-TTL = ResolveOptions(timeout=1, retries=0, cache_ttl=timedelta(hours=6))
+TTL = ResolveOptions(timeout=10, retries=0, cache_ttl=timedelta(hours=6))  # generous: CI machines are busy
 
 
 def serve(httpserver):
