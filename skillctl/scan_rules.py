@@ -394,12 +394,16 @@ class RuleSet:
             line = text[start:stop]
             done: set[str] = set()
             for rule, probe, needs in probes:
-                if rule.id in done or not all(any(w in low for w in need) for need in needs):
+                if rule.id in done:
                     continue
-                hit = probe.search(line)
-                if hit is not None and not rule.exempt(line):
-                    done.add(rule.id)
-                    yield line_no, line, rule, hit
+                for need in needs:
+                    if not any(map(low.__contains__, need)):
+                        break
+                else:
+                    hit = probe.search(line)
+                    if hit is not None and not rule.exempt(line):
+                        done.add(rule.id)
+                        yield line_no, line, rule, hit
 
     def _all_lines(self, text: str, kind: str, unkeyed: list[Probe]) -> Iterator[tuple[int, int, str, list[Probe]]]:
         keyed = {start: probes for start, _stop, _low, probes in self._lines(text, kind)}
