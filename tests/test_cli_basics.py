@@ -138,3 +138,13 @@ def test_a_file_path_stands_for_its_skill(tmp_path: Path, cli) -> None:
     assert discover_skills(folder / "scripts" / "run.py") == [folder]
     assert discover_skills(tmp_path / "loose.txt") == []
     assert cli("validate", str(folder / "scripts" / "run.py")).code == 0
+
+
+def test_validate_with_scan_blocks_on_the_poisoned_skill(cli) -> None:
+    root = Path(__file__).resolve().parents[1] / "skills_repo"
+    res = cli("validate", "--scan", "--repo", str(root), str(root / "skills"))
+    assert res.code == 1
+    assert "csv-c1ean/SKILL.md:28: RCE-002 critical" in res.out
+    assert "0 error(s), 0 warning(s), 9 blocking finding(s)" in res.err
+    res = cli("validate", "--scan", "--repo", str(root), str(root / "skills" / "csv-clean"))
+    assert res.code == 0

@@ -33,7 +33,7 @@ def cmd(paths: tuple[Path, ...], strict: bool, fmt: str, with_scan: bool, quiet:
     if with_scan:
         from skillctl.scan import scan_paths
 
-        findings = [f for f in scan_paths(targets) if not f.suppressed]
+        findings = [f for f in scan_paths(targets, root=root) if not f.suppressed]
     if quiet:
         diags = [d for d in diags if d.severity is Severity.error]
     fmt = "json" if as_json and fmt == "text" else fmt
