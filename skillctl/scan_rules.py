@@ -170,14 +170,19 @@ def load_pack(path: Path) -> list[Rule]:
 
 
 def builtin_pack_dir() -> Path:
-    """Where the shipped packs live: package data in a wheel, ``validators/`` in a checkout."""
+    """Where the shipped packs live: package data in a wheel, ``validators/`` in a checkout.
+
+    ``skillctl._validators`` has no ``__init__.py`` (a top-level ``validators`` package would
+    shadow the PyPI project), so importlib.resources sees a namespace package: its entries are
+    asked for their location rather than the package itself.
+    """
     try:
         from importlib.resources import files
 
-        candidate = Path(str(files("skillctl._validators")))
-        if candidate.is_dir() and any(candidate.glob("*.yaml")):
-            return candidate
-    except (ModuleNotFoundError, TypeError):
+        for entry in files("skillctl._validators").iterdir():
+            if entry.name.endswith(".yaml"):
+                return Path(str(entry)).parent
+    except (ModuleNotFoundError, TypeError, OSError, ValueError):
         pass
     import skillctl
 
