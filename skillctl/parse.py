@@ -9,6 +9,7 @@ job; this module only records what is there and where.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,10 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
 def read_skill(folder: Path | str, *, root: Path | None = None) -> Skill:
     """Parse one skill folder. Raises ``InputError`` when SKILL.md cannot be read at all.
 
@@ -271,11 +276,13 @@ def read_skill(folder: Path | str, *, root: Path | None = None) -> Skill:
     skill_md = folder / SKILL_FILE
     if not skill_md.exists():
         raise InputError("folder has no SKILL.md", path=folder, code="SK001")
-    if root is not None:
+    if root is not None and _inside(Path(os.path.abspath(folder)), Path(os.path.abspath(root))):
+        # Only a path that lies in the repo can escape it through a symlink; a folder the user
+        # named outside the repo is read as given.
         resolved_root = Path(root).resolve()
         for candidate in (folder, skill_md):
             target = candidate.resolve()
-            if target != resolved_root and resolved_root not in target.parents:
+            if not _inside(target, resolved_root):
                 raise InputError(f"symlink points outside the repository (to {target}); refused",
                                  path=candidate, code="SK006")
     text, notes = decode_text(read_capped(skill_md), skill_md)

@@ -119,3 +119,10 @@ def test_description_over_1024_chars(tmp_path: Path, cli) -> None:
     res = cli("validate", str(folder))
     assert res.code == 1
     assert "SKILL.md:3: SK111 error: description is 1025 characters; the limit is 1024" in res.out
+
+
+def test_a_folder_named_outside_the_repo_is_read_as_given(tmp_path: Path) -> None:
+    elsewhere = make_skill(tmp_path / "elsewhere", "plain")
+    root = tmp_path / "repo"
+    root.mkdir()
+    assert read_skill(elsewhere, root=root).name == "plain"

@@ -31,9 +31,10 @@ def cmd(paths: tuple[Path, ...], strict: bool, fmt: str, with_scan: bool, quiet:
     diags = validate_paths(targets, strict=strict, root=None)
     findings = []
     if with_scan:
+        from skillctl.config import load_config
         from skillctl.scan import scan_paths
 
-        findings = [f for f in scan_paths(targets, root=root) if not f.suppressed]
+        findings = [f for f in scan_paths(targets, config=load_config(root), root=root) if not f.suppressed]
     if quiet:
         diags = [d for d in diags if d.severity is Severity.error]
     fmt = "json" if as_json and fmt == "text" else fmt
