@@ -11,7 +11,6 @@ import click
 
 from skillctl.errors import InputError
 from skillctl.repo import find_repo_root
-from skillctl.report import to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,4 +52,6 @@ def resolve_repo(repo: str | None) -> Path:
 
 
 def echo_json(data: Any) -> None:
+    from skillctl.report import to_json
+
     click.echo(to_json(data))

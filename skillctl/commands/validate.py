@@ -8,7 +8,6 @@ import click
 
 from skillctl.commands._common import common_options, echo_json
 from skillctl.model import Severity
-from skillctl.report import SarifResult, SarifRule, sarif_log, to_json
 from skillctl.validate import is_unreadable, validate_paths
 
 
@@ -45,6 +44,8 @@ def cmd(paths: tuple[Path, ...], strict: bool, fmt: str, with_scan: bool, quiet:
         echo_json({"diagnostics": diags, "findings": findings,
                    "summary": {"errors": errors, "warnings": warnings, "blocking_findings": len(blocking)}})
     elif fmt == "sarif":
+        from skillctl.report import SarifResult, SarifRule, sarif_log, to_json
+
         click.echo(to_json(sarif_log(
             "skillctl-validate",
             [SarifRule(id=d.code, description=d.message.split(":")[0], level=d.severity.value) for d in diags],
