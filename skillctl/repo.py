@@ -51,5 +51,5 @@ def relpath(path: Path, root: Path) -> str:
     """*path* relative to *root* when inside it (POSIX separators), else as given."""
     try:
         return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    except (ValueError, OSError):  # outside root, or a symlink loop resolve() cannot follow
+        return Path(path).as_posix()

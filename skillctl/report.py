@@ -43,12 +43,9 @@ class SarifResult:
 
 def sarif_uri(path: str, root: Path | None) -> str:
     """A repo-relative POSIX path when possible (what code scanning maps onto files)."""
-    if root is not None:
-        try:
-            return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-        except (ValueError, OSError):
-            pass
-    return Path(path).as_posix()
+    from skillctl.repo import relpath
+
+    return relpath(Path(path), root) if root is not None else Path(path).as_posix()
 
 
 def sarif_log(tool: str, rules: Iterable[SarifRule], results: Iterable[SarifResult],

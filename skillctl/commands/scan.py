@@ -9,6 +9,7 @@ import click
 
 from skillctl.commands._common import common_options, echo_json
 from skillctl.model import Finding
+from skillctl.repo import relpath
 from skillctl.report import SarifResult, SarifRule, sarif_log, to_json
 from skillctl.scan_rules import SEVERITIES
 
@@ -56,7 +57,7 @@ def cmd(paths: tuple[Path, ...], fmt: str, fail_on: str, rule_dirs: tuple[Path, 
     quarantined = _quarantine(root, results) if apply_ else []
     if fmt == "json":
         echo_json({
-            "skills": [{"name": r.name, "path": _rel(r.folder, root), "trust": r.tier, "blocking": bool(r.blocking),
+            "skills": [{"name": r.name, "path": relpath(r.folder, root), "trust": r.tier, "blocking": bool(r.blocking),
                         "error": str(r.error) if r.error else None, "findings": r.findings} for r in results],
             "quarantined": quarantined,
             "summary": _summary(results, findings),
@@ -74,13 +75,6 @@ def _fails(f: Finding, fail_on: str) -> bool:
     if fail_on == "blocking":
         return f.blocking
     return SEVERITIES.index(f.severity) >= SEVERITIES.index(fail_on)
-
-
-def _rel(folder: Path, root: Path) -> str:
-    try:
-        return folder.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return folder.as_posix()
 
 
 def _summary(results: list[Any], findings: list[Finding]) -> dict[str, int]:
@@ -139,7 +133,7 @@ def _quarantine(root: Path, results: list[Any]) -> list[str]:
             if entry is not None and entry.status == "quarantined" and sorted(entry.findings) == ids:
                 continue
             lock.skills[r.name] = after_block(entry, digest=digest, version=None if entry is None else entry.version,
-                                              path=_rel(r.folder, root), findings=ids, now=now)
+                                              path=relpath(r.folder, root), findings=ids, now=now)
             changed.append(r.name)
     if changed:
         commit_paths(root, [lock_path(root)], "skillctl scan: quarantine " + ", ".join(changed))
