@@ -19,6 +19,7 @@ from typing import Any
 from skillctl.errors import InputError
 from skillctl.model import Finding, Skill
 from skillctl.policy import Policy
+from skillctl.repo import relpath
 from skillctl.scan_context import MarkdownMap, hidden_comments, is_education, rate
 from skillctl.scan_decode import decode_blobs
 from skillctl.scan_files import SkillFile, asks_to_run, read_text, skill_files
@@ -100,12 +101,7 @@ class Scanner:
         return result
 
     def _display(self, path: Path) -> str:
-        if self.root is not None:
-            try:
-                return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
-            except ValueError:
-                pass
-        return Path(path).as_posix()
+        return relpath(Path(path), self.root) if self.root is not None else Path(path).as_posix()
 
     # -- text ----------------------------------------------------------------------------------
 
@@ -264,6 +260,16 @@ def scan_tree(paths: Iterable[Path], *, config: Any = None, root: Path | None = 
             parsed.append((folder, read_skill(folder, root=root), None))
         except InputError as exc:
             parsed.append((folder, None, exc))
+    return scan_parsed(parsed, scanner)
+
+
+def scan_parsed(parsed: Iterable[tuple[Path, Skill | None, InputError | None]], scanner: Scanner) -> list[SkillResult]:
+    """Scan skills someone already parsed (``validate --scan`` parses once for both jobs).
+
+    Lookalike names are judged against every skill in *parsed*; a folder that did not parse is
+    still scanned, as plain text.
+    """
+    parsed = list(parsed)
     names = NameIndex(s.name for _, s, _ in parsed if s is not None)
     results = []
     for folder, skill, error in parsed:

@@ -266,8 +266,16 @@ def _check_checks(r: _Report) -> None:
               "skill still works", line=r.skill.body_line)
 
 
-def validate_paths(paths: Iterable[Path], *, strict: bool = False, root: Path | None = None) -> list[Diagnostic]:
-    """Validate skill folders or trees. Unreadable files become error diagnostics (SK0xx)."""
+Parsed = tuple[Path, Skill | None, InputError | None]
+
+
+def validate_paths(paths: Iterable[Path], *, strict: bool = False, root: Path | None = None,
+                   parsed: list[Parsed] | None = None) -> list[Diagnostic]:
+    """Validate skill folders or trees. Unreadable files become error diagnostics (SK0xx).
+
+    With *parsed*, each (folder, skill or None, error or None) is appended to it, so a caller
+    that also scans does not read and parse every SKILL.md a second time.
+    """
     out: list[Diagnostic] = []
     for path in paths:
         path = Path(path)
@@ -280,15 +288,20 @@ def validate_paths(paths: Iterable[Path], *, strict: bool = False, root: Path | 
             out.append(Diagnostic(code="SK001", severity=Severity.error, path=str(path),
                                   message="no SKILL.md found in this folder or below"))
         for folder in folders:
-            out.extend(validate_folder(folder, strict=strict, root=root))
+            out.extend(validate_folder(folder, strict=strict, root=root, parsed=parsed))
     return out
 
 
-def validate_folder(folder: Path, *, strict: bool = False, root: Path | None = None) -> list[Diagnostic]:
+def validate_folder(folder: Path, *, strict: bool = False, root: Path | None = None,
+                    parsed: list[Parsed] | None = None) -> list[Diagnostic]:
     try:
         skill = read_skill(folder, root=root)
     except InputError as exc:
+        if parsed is not None:
+            parsed.append((folder, None, exc))
         return [error_diagnostic(exc)]
+    if parsed is not None:
+        parsed.append((folder, skill, None))
     return validate_skill(skill, strict=strict)
 
 

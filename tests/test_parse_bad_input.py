@@ -126,3 +126,14 @@ def test_a_folder_named_outside_the_repo_is_read_as_given(tmp_path: Path) -> Non
     root = tmp_path / "repo"
     root.mkdir()
     assert read_skill(elsewhere, root=root).name == "plain"
+
+
+def test_validate_refuses_a_symlink_leaving_the_repo(tmp_path: Path, cli) -> None:
+    outside = tmp_path / "outside"
+    make_skill(outside, "evil")
+    root = tmp_path / "repo"
+    (root / "skills").mkdir(parents=True)
+    os.symlink(outside / "skills" / "evil", root / "skills" / "evil")
+    res = cli("validate", "--repo", str(root), str(root / "skills" / "evil"))
+    assert res.code == 2
+    assert "SK006" in res.out

@@ -27,13 +27,16 @@ def cmd(paths: tuple[Path, ...], strict: bool, fmt: str, with_scan: bool, quiet:
     Exit 0 when clean, 1 when a rule is violated, 2 when a file cannot be read or parsed.
     """
     targets = list(paths) or [root]
-    diags = validate_paths(targets, strict=strict, root=None)
+    parsed: list = []
+    diags = validate_paths(targets, strict=strict, root=root, parsed=parsed if with_scan else None)
     findings = []
     if with_scan:
         from skillctl.config import load_config
-        from skillctl.scan import scan_paths
+        from skillctl.scan import Scanner, scan_parsed
 
-        findings = [f for f in scan_paths(targets, config=load_config(root), root=root) if not f.suppressed]
+        scanner = Scanner.from_config(load_config(root), root=root)
+        results = scan_parsed({p[0]: p for p in parsed}.values(), scanner)  # each folder once
+        findings = [f for r in results for f in r.findings if not f.suppressed]
     if quiet:
         diags = [d for d in diags if d.severity is Severity.error]
     fmt = "json" if as_json and fmt == "text" else fmt
