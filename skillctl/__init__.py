@@ -9,7 +9,28 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_skills"]
+__all__ = ["__version__", "load_skills", "main"]
+
+
+def main() -> None:
+    """Console entry point. Ctrl-C while the CLI is still importing exits quietly with 130.
+
+    ``skillctl.cli.main`` maps interrupts once it runs, but importing click, yaml and the
+    command modules takes tens of milliseconds during which a Ctrl-C would otherwise print
+    a traceback.
+    """
+    import signal
+    import sys
+
+    def interrupted(signum: int, frame: object) -> None:
+        sys.stderr.write("skillctl: interrupted\n")
+        sys.exit(130)
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    from skillctl.cli import main as cli_main
+
+    signal.signal(signal.SIGINT, previous)
+    cli_main()
 
 
 def load_skills(repo, **kwargs):  # type: ignore[no-untyped-def]

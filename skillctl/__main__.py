@@ -1,5 +1,5 @@
 """``python -m skillctl`` runs the CLI."""
 
-from skillctl.cli import main
+from skillctl import main
 
 main()

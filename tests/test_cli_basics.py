@@ -160,3 +160,21 @@ def test_validate_scan_honours_the_repo_config(repo: Path, cli) -> None:
                                         "  - rule: RCE-002\n    reason: reviewed\n")
     res = cli("validate", "--scan", "--repo", str(repo), str(folder))
     assert res.code == 0, res.out
+
+
+def test_ctrl_c_while_the_cli_is_importing_exits_quietly() -> None:
+    """SIGINT arriving while the entry point imports click (deterministically, via an import hook)."""
+    code = (
+        "import os, signal, sys, skillctl\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'click':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['skillctl', '--version']\n"
+        "skillctl.main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr == "skillctl: interrupted\n"

@@ -284,9 +284,14 @@ def test_ctrl_c_during_apply_leaves_the_old_or_the_new_lock(repo):
     for delay in (0.3, 0.6, 0.9, 1.2, 1.5, 2.0):
         proc = subprocess.Popen([sys.executable, "-m", "skillctl", "verify", "--repo", str(repo), "--apply",
                                  "--force"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:  # a failed assertion must not leave a verify running in the background
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         assert b"Traceback" not in err
         now = lock_path(repo).read_bytes()
         lock = read_lock(repo)  # parses: never a torn file
