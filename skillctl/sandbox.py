@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,7 @@ from typing import Literal
 from skillctl import sandbox_bwrap, sandbox_fallback
 from skillctl.errors import InputError, SandboxError
 from skillctl.sandbox_base import Limits, Plan
+from skillctl.sandbox_cgroup import PidsCgroup
 
 __all__ = ["Captured", "Limits", "SandboxResult", "available_isolation", "kill_all", "run"]
 
@@ -176,7 +178,36 @@ def _special_files(directory: str, names: list[str]) -> set[str]:
 
 def _execute(plan: Plan, workdir: Path, env: dict[str, str], limits: Limits) -> SandboxResult:
     out, err = Captured(limits.output_bytes), Captured(limits.output_bytes)
+    # Only where RLIMIT_NPROC cannot bind (the command keeps root's uid): attaching to a
+    # cgroup costs ~10 ms per check on cgroup v1. +8: bwrap's own processes count too.
+    as_root = os.geteuid() == 0 and plan.run_as is None
+    cgroup = PidsCgroup.create(limits.processes + 8) if as_root else None
+    preexec = plan.preexec
+    detail = plan.detail
+    if cgroup is not None:
+        preexec = _joining(cgroup, plan.preexec)
+        detail += f"; pids cgroup max {limits.processes}"
+    elif as_root:
+        detail += "; process limit not enforceable (root, no writable pids cgroup)"
     start = time.monotonic()
+    try:
+        return _supervise(plan, preexec, detail, workdir, env, limits, out, err, start)
+    finally:
+        if cgroup is not None:
+            cgroup.destroy()
+
+
+def _joining(cgroup: PidsCgroup, then: Callable[[], None] | None) -> Callable[[], None]:
+    def preexec() -> None:
+        cgroup.join()  # first, while still root: the privilege drop comes after
+        if then is not None:
+            then()
+
+    return preexec
+
+
+def _supervise(plan: Plan, preexec: Callable[[], None] | None, detail: str, workdir: Path, env: dict[str, str],
+               limits: Limits, out: Captured, err: Captured, start: float) -> SandboxResult:
     try:
         proc = subprocess.Popen(
             plan.argv,
@@ -186,10 +217,10 @@ def _execute(plan: Plan, workdir: Path, env: dict[str, str], limits: Limits) -> 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=plan.preexec,
+            preexec_fn=preexec,
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return SandboxResult(None, None, False, 0.0, out, err, plan.isolation, plan.detail, f"cannot start: {exc}")
+        return SandboxResult(None, None, False, 0.0, out, err, plan.isolation, detail, f"cannot start: {exc}")
     with _LIVE_LOCK:
         _LIVE.add(proc)
     try:
@@ -209,7 +240,7 @@ def _execute(plan: Plan, workdir: Path, env: dict[str, str], limits: Limits) -> 
         stdout=out,
         stderr=err,
         isolation=plan.isolation,
-        detail=plan.detail,
+        detail=detail,
     )
 
 

@@ -130,7 +130,7 @@ def build_plan(
         args += ["--uid", "65534", "--gid", "65534"]
     preexec = make_preexec(limits, nproc=process_budget(limits, drop_to), drop_to=drop_to)
     who = {"nobody": "as nobody", "user": f"as uid {os.getuid()}"}.get(
-        mode, "as root in a capability-less user namespace, process limit not enforceable"
+        mode, "as root in a capability-less user namespace"
     )
     detail = f"bwrap {who}; network {'on' if network else 'off'}; $HOME hidden"
     return Plan(

@@ -52,7 +52,7 @@ def build_plan(argv: list[str], limits: Limits, *, network: bool, reason: str) -
     if drop_to:
         parts.append("as nobody")
     elif os.geteuid() == 0:
-        parts.append("as root: process limit not enforceable")
+        parts.append("as root")
     if not network:
         parts.append("network namespace" if isolate_net else "NETWORK NOT ISOLATED")
     if reason:

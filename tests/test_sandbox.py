@@ -252,3 +252,32 @@ def test_require_sandbox_without_bwrap_is_an_error(skill, monkeypatch):
 
 def test_probe_is_cached_per_process():
     assert sandbox_bwrap.probe() is sandbox_bwrap.probe()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_process_count_is_bounded_even_for_root(skill, backend):
+    """Forks beyond the process limit fail inside the check, whoever runs skillctl.
+
+    As a normal user RLIMIT_NPROC bounds it; as root (exempt from that rlimit) a pids cgroup
+    does, and the result says so.
+    """
+    from skillctl.sandbox_cgroup import _hierarchy
+
+    if os.geteuid() == 0 and _hierarchy() is None:
+        pytest.skip("running as root without a writable pids cgroup: nothing can bound forks here")
+    code = ("import os, time\n"
+            "made = 0\n"
+            "for _ in range(200):\n"
+            "    try:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(30)\n"
+            "            os._exit(0)\n"
+            "        made += 1\n"
+            "    except OSError:\n"
+            "        break\n"
+            "print(made)\n")
+    res = run([PY, "-c", code], skill, backend, limits=Limits(timeout=20, processes=32))
+    made = int(res.stdout.head.decode().strip() or "-1")
+    assert 0 <= made <= 32 + 8, res.stderr.tail  # +8: the cgroup's headroom for bwrap's own processes
+    if os.geteuid() == 0 and "as nobody" not in res.detail:  # root kept its uid: the cgroup bounds it
+        assert "pids cgroup max 32" in res.detail
