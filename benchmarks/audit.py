@@ -5,7 +5,7 @@
 Builds a throwaway skills repo (300 skills, 1,000 pins: PyPI, npm, GitHub releases, Docker,
 Helm), writes a registry document per package, serves them with ``fake_registry.py`` in a
 separate process (so the server does not share the client's GIL) with a simulated round-trip
-latency, then measures, in-process via ``skillctl.audit.run_audit``:
+latency, then measures, in-process via ``skillctl.rot.audit.run_audit``:
 
 - cold audit: empty cache, bounded concurrent pool (target <= 5 s);
 - the named baseline: the same cold audit one request at a time (``jobs=1``), and the ratio;
@@ -120,7 +120,7 @@ def start_registry(reg: Path, latency_ms: float) -> tuple[subprocess.Popen, dict
 
 
 def timed(root: Path, **kwargs) -> tuple[float, object]:
-    from skillctl.audit import run_audit
+    from skillctl.rot.audit import run_audit
 
     start = time.perf_counter()
     report = run_audit(root, **kwargs)

@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from skillctl.review import review
-    from skillctl.review_render import markdown
+    from skillctl.review.render import markdown
 
     with tempfile.TemporaryDirectory(prefix="skillctl-bench-review-") as tmp:
         root = Path(tmp) / "repo"

@@ -24,8 +24,8 @@ from skillctl.parse import read_skill
 from skillctl.policy import Policy
 from skillctl.repo import discover_skills
 from skillctl.scan import Scanner, scan_tree
-from skillctl.scan_names import NameIndex
-from skillctl.scan_rules import load_rules
+from skillctl.scan.names import NameIndex
+from skillctl.scan.rules import load_rules
 from skillctl.validate import validate_folder
 
 

@@ -28,7 +28,7 @@ from scan import load_hermes
 from skillctl.policy import Policy
 from skillctl.repo import discover_skills
 from skillctl.scan import Scanner, scan_tree
-from skillctl.scan_rules import load_rules
+from skillctl.scan.rules import load_rules
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "security" / "cases"
 

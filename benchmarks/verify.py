@@ -28,9 +28,9 @@ from skillctl.clock import utcnow
 from skillctl.lock import skill_digest, write_lock
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.model import Check
-from skillctl.runner import run_check
 from skillctl.verify import environment_fingerprint, run_verify
-from skillctl.verify_pool import run_parallel
+from skillctl.verify.pool import run_parallel
+from skillctl.verify.runner import run_check
 
 
 def interleaved(variants: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:

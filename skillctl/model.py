@@ -22,15 +22,18 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-DATASOURCES = ("pypi", "npm", "github-releases", "docker", "helm", "tool", "url")
-ORIGINS = ("human", "synthesized", "imported")
-TRUST_TIERS = ("builtin", "team", "community", "synthesized")
-STATUSES = ("draft", "active", "stale", "failing", "quarantined", "retired")
+# re-exported: records and their vocabulary are imported together
+from skillctl.vocab import DATASOURCES as DATASOURCES
+from skillctl.vocab import ORIGINS as ORIGINS
+from skillctl.vocab import STATUSES as STATUSES
+from skillctl.vocab import TRUST_TIERS as TRUST_TIERS
+from skillctl.vocab import Status as Status
+from skillctl.vocab import parse_duration as parse_ttl
+
 CHECK_LANGUAGES = ("bash", "sh", "python")
 CHECK_ATTRIBUTES = ("check", "timeout", "network", "env")
 SPEC_FIELDS = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
 
-Status = Literal["draft", "active", "stale", "failing", "quarantined", "retired"]
 
 
 class Severity(str, Enum):
@@ -83,20 +86,6 @@ class Diagnostic(Record):
     def render(self) -> str:
         loc = f"{self.path}:{self.line}" if self.line else self.path
         return f"{loc}: {self.code} {self.severity.value}: {self.message}"
-
-
-_TTL_RE = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
-_TTL_UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_ttl(value: object) -> timedelta | None:
-    """``30d`` -> 30 days. Returns None when the syntax is wrong or the value is not positive."""
-    if not isinstance(value, str):
-        return None
-    m = _TTL_RE.match(value)
-    if not m or int(m.group(1)) <= 0:
-        return None
-    return timedelta(seconds=int(m.group(1)) * _TTL_UNITS[m.group(2)])
 
 
 @dataclass(kw_only=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from skillctl.errors import ConfigError
 from skillctl.model import TRUST_TIERS, LockEntry, Skill
-from skillctl.scan_rules import SEVERITIES
+from skillctl.vocab import SEVERITIES
 
 DEFAULT_BLOCK_AT = {"builtin": "critical", "team": "high", "community": "medium", "synthesized": "medium"}
 DEFAULT_TRUST = "community"

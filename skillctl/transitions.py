@@ -14,7 +14,7 @@ from typing import Literal
 
 from skillctl.clock import format_ts
 from skillctl.lockmodel import LockEntry
-from skillctl.runner import CheckResult
+from skillctl.verify.runner import CheckResult
 
 SUSPECT = "suspect: "
 FLAKY = "flaky: "

@@ -12,9 +12,9 @@ import pytest
 from werkzeug import Response
 
 from skillctl.model import Pin
-from skillctl.registries.base import base_url_for, env_name
-from skillctl.registries.resolve import ResolveOptions, pin_key, resolve_pins
 from skillctl.rot import RotPolicy, judge
+from skillctl.rot.registries.base import base_url_for, env_name
+from skillctl.rot.registries.resolve import ResolveOptions, pin_key, resolve_pins
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 FAST = ResolveOptions(timeout=1.0, retries=1, concurrency=4)
@@ -120,7 +120,7 @@ def test_tool_runs_bare_names_only(tmp_path, monkeypatch):
 
 
 def test_tool_that_hangs_is_killed(tmp_path, monkeypatch):
-    from skillctl.registries import tool
+    from skillctl.rot.registries import tool
 
     bindir = tmp_path / "bin"
     bindir.mkdir()

@@ -8,7 +8,7 @@ from pathlib import Path
 from freezegun import freeze_time
 
 from skillctl.model import Pin
-from skillctl.registries.resolve import ResolveOptions, pin_key, resolve_pins
+from skillctl.rot.registries.resolve import ResolveOptions, pin_key, resolve_pins
 from skillctl.state import MIGRATIONS, open_state, state_path
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from reviewrepo import DEFAULT_CHECKS, SkillsRepo, skill_md
 
-from skillctl.review_render import COMMENT_MARKER, MAX_CHARS
+from skillctl.review.render import COMMENT_MARKER, MAX_CHARS
 
 DOCS = Path(__file__).resolve().parents[1] / "README.md"
 EXFIL_HOST = "telemetry-cdn.net"

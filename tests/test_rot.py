@@ -9,9 +9,9 @@ import pytest
 from skillctl.config import RepoConfig
 from skillctl.errors import ConfigError
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMalformed, PinMissing, PinUnreachable, Release
-from skillctl.registries.resolve import Lookup
 from skillctl.rot import RotPolicy, judge
+from skillctl.rot.registries.base import PinInfo, PinMalformed, PinMissing, PinUnreachable, Release
+from skillctl.rot.registries.resolve import Lookup
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -139,7 +139,7 @@ def test_tool_versions():
     ("2022-06-07", {"last_modified": "Thu, 08 Jun 2022 21:45:05 GMT"}, [("outdated", "changed")]),
 ])
 def test_url_pins(version, meta, expected):
-    from skillctl.registries.base import parse_time
+    from skillctl.rot.registries.base import parse_time
 
     modified = None
     if "last_modified" in meta:

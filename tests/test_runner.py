@@ -10,8 +10,8 @@ import pytest
 
 from skillctl.model import Check
 from skillctl.parse import extract_checks
-from skillctl.runner import CheckResult, match_output, run_check
 from skillctl.sandbox import Limits
+from skillctl.verify.runner import CheckResult, match_output, run_check
 
 
 def checks_of(markdown: str) -> dict[str, Check]:

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from skillctl import sandbox, sandbox_bwrap, sandbox_fallback
+from skillctl import sandbox
 from skillctl.errors import InputError, SandboxError
 from skillctl.sandbox import Limits
+from skillctl.sandbox import bwrap as sandbox_bwrap
+from skillctl.sandbox import fallback as sandbox_fallback
 
 BWRAP_OK = sandbox.available_isolation()[0] == "bwrap"
 needs_bwrap = pytest.mark.skipif(not BWRAP_OK, reason=f"bwrap unusable here: {sandbox.available_isolation()[1]}")
@@ -261,7 +263,7 @@ def test_process_count_is_bounded_even_for_root(skill, backend):
     As a normal user RLIMIT_NPROC bounds it; as root (exempt from that rlimit) a pids cgroup
     does, and the result says so.
     """
-    from skillctl.sandbox_cgroup import _hierarchy
+    from skillctl.sandbox.cgroup import _hierarchy
 
     if os.geteuid() == 0 and _hierarchy() is None:
         pytest.skip("running as root without a writable pids cgroup: nothing can bound forks here")

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillctl.scan_decode import decode_blobs
-from skillctl.scan_names import lookalike
-from skillctl.scan_rules import KINDS, load_rules, required_literals
-from skillctl.scan_tools import tool_breadth
-from skillctl.scan_unicode import find_hidden, strip_invisible
+from skillctl.scan.decode import decode_blobs
+from skillctl.scan.names import lookalike
+from skillctl.scan.rules import KINDS, load_rules, required_literals
+from skillctl.scan.tools import tool_breadth
+from skillctl.scan.unicode import find_hidden, strip_invisible
 
 CASES = Path(__file__).parent / "security" / "cases"
 

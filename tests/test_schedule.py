@@ -21,7 +21,7 @@ from freezegun import freeze_time
 
 from skillctl.lock import lock_path, read_lock, skill_digest, write_lock
 from skillctl.lockmodel import Approval, Lock, LockEntry
-from skillctl.schedule import due_skills, parse_interval, scheduler_guard
+from skillctl.rot.schedule import due_skills, parse_interval, scheduler_guard
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registry"
 SKILLCTL = [sys.executable, "-m", "skillctl"]

@@ -6,8 +6,8 @@ import os
 
 from conftest import make_skill, skill_text
 
-from skillctl import skillfacts
 from skillctl.errors import InputError
+from skillctl.rot import skillfacts
 from skillctl.state import open_state
 
 

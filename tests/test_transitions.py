@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from skillctl.lockmodel import Approval, LockEntry
-from skillctl.runner import CheckResult
 from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
+from skillctl.verify.runner import CheckResult
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 T1 = T0 + timedelta(days=1)

@@ -18,10 +18,10 @@ import git
 import pytest
 from conftest import make_skill, tree_snapshot
 
-from skillctl import sandbox_bwrap
 from skillctl.clock import utcnow
 from skillctl.lock import lock_path, read_lock, write_lock
 from skillctl.lockmodel import Approval
+from skillctl.sandbox import bwrap as sandbox_bwrap
 from skillctl.verify import run_verify
 
 

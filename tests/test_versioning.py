@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skillctl.versioning import behind, parse_constraint, parse_version
+from skillctl.rot.versioning import behind, parse_constraint, parse_version
 
 
 @pytest.mark.parametrize(("scheme", "spec", "yes", "no"), [

@@ -31,7 +31,7 @@ def cmd(skills: tuple[str, ...], fmt: str, offline: bool, refresh: bool, apply: 
     Registry URLs come from skillctl.yaml `registries:` and SKILLCTL_REGISTRY_<DATASOURCE>
     (which wins). Exit 0 when nothing is stale because of this audit, 1 otherwise.
     """
-    from skillctl.audit import run_audit
+    from skillctl.rot.audit import run_audit
 
     report = run_audit(root, list(skills) or None, offline=offline, refresh=refresh, apply=apply, jobs=jobs)
     fmt = "json" if as_json and fmt == "text" else fmt

@@ -28,7 +28,7 @@ def cmd(base: str, head: str, fmt: str, fail_on: str, root: Path, as_json: bool)
     scan findings and lock transitions. Exit 0 (or 1 with --fail-on), 2 for an unknown ref.
     """
     from skillctl.review import review
-    from skillctl.review_render import github, markdown
+    from skillctl.review.render import github, markdown
 
     result = review(root, base, head)
     if as_json or fmt == "json":

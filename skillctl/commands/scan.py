@@ -11,7 +11,7 @@ from skillctl.commands._common import common_options, echo_json
 from skillctl.model import Finding
 from skillctl.repo import relpath
 from skillctl.report import SarifResult, SarifRule, sarif_log, to_json
-from skillctl.scan_rules import SEVERITIES
+from skillctl.vocab import SEVERITIES
 
 FAIL_ON = ("blocking", *SEVERITIES)
 ANALYZERS = {

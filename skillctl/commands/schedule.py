@@ -28,7 +28,7 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, offline: bool, 
     comes from the lock, not from the last run."""
     from skillctl.clock import utcnow
     from skillctl.errors import InputError
-    from skillctl.schedule import due_skills, parse_interval, run_every, run_once
+    from skillctl.rot.schedule import due_skills, parse_interval, run_every, run_once
 
     if once == (every is not None):
         raise InputError("choose exactly one of --once or --every DURATION", code="SC003")

@@ -9,8 +9,8 @@ import click
 
 from skillctl.commands._common import common_options, echo_json
 from skillctl.report import JUnitCase, junit_xml, text_table
-from skillctl.runner import CheckResult
 from skillctl.verify import SkillVerdict, VerifyReport, run_verify
+from skillctl.verify.runner import CheckResult
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 

@@ -17,7 +17,7 @@ from conftest import CORPORA
 
 from skillctl.policy import Policy
 from skillctl.scan import Scanner, scan_tree
-from skillctl.scan_rules import load_rules
+from skillctl.scan.rules import load_rules
 
 pytestmark = pytest.mark.skipif(not CORPORA.is_dir(), reason="shared corpora not available")
 

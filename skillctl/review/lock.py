@@ -8,7 +8,7 @@ the old digest (the loader will refuse that skill until it is re-verified).
 from __future__ import annotations
 
 from skillctl.lockmodel import LockEntry
-from skillctl.review_diff import Item, code
+from skillctl.review.diff import Item, code
 
 DEMOTIONS = frozenset({"failing", "quarantined"})
 

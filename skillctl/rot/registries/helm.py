@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMalformed, PinMissing, Release, expect, parse_time
-from skillctl.registries.http import RegistryClient
+from skillctl.rot.registries.base import PinInfo, PinMalformed, PinMissing, Release, expect, parse_time
+from skillctl.rot.registries.http import RegistryClient
 
 DEFAULT_BASE_URL = None
 NETWORK = True

@@ -11,8 +11,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMissing, Release, expect, parse_time
-from skillctl.registries.http import RegistryClient
+from skillctl.rot.registries.base import PinInfo, PinMissing, Release, expect, parse_time
+from skillctl.rot.registries.http import RegistryClient
 
 DEFAULT_BASE_URL = "https://registry.npmjs.org"
 NETWORK = True

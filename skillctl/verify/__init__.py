@@ -26,10 +26,10 @@ from skillctl.errors import InputError, SandboxError
 from skillctl.lock import lock_path, lock_transaction, read_lock, skill_digest
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.model import Check, Skill, parse_ttl
-from skillctl.runner import CheckResult, run_check
 from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
-from skillctl.verify_pool import run_parallel
-from skillctl.verify_select import Candidate, select
+from skillctl.verify.pool import run_parallel
+from skillctl.verify.runner import CheckResult, run_check
+from skillctl.verify.select import Candidate, select
 
 Outcome_ = Literal["passed", "flaky", "failed", "blocked", "cached", "skipped", "error"]
 

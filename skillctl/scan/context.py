@@ -13,7 +13,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from skillctl.scan_rules import SEVERITIES
+from skillctl.vocab import SEVERITIES
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})[ \t]*([^\n]*)$", re.MULTILINE)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)

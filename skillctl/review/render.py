@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from skillctl.review import Review, SkillChange
-from skillctl.review_diff import KIND_LABELS, MARKS, Item, code
+from skillctl.review.diff import KIND_LABELS, MARKS, Item, code
 
 COMMENT_MARKER = "<!-- skillctl-review -->"
 MAX_CHARS = 60_000  # GitHub rejects comments over 65,536 characters

@@ -11,7 +11,7 @@ Findings per pin, in the vocabulary Renovate/Dependabot users know:
 The policy decides which findings make a skill stale; ``unreachable`` never does on its own,
 because a registry outage is not evidence that a skill rotted. Releases younger than
 ``min_release_age`` are ignored when computing "latest" (a release published an hour ago
-may still be yanked). This module is pure: the network lives in ``skillctl.registries``.
+may still be yanked). This module is pure: the network lives in ``skillctl.rot.registries``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 from skillctl.config import RepoConfig
 from skillctl.errors import ConfigError
 from skillctl.model import Pin, parse_ttl
-from skillctl.registries.base import PinInfo, PinMissing, parse_time
-from skillctl.registries.resolve import Lookup
-from skillctl.versioning import Version, behind, parse_constraint, parse_version, scheme_for
+from skillctl.rot.registries.base import PinInfo, PinMissing, parse_time
+from skillctl.rot.registries.resolve import Lookup
+from skillctl.rot.versioning import Version, behind, parse_constraint, parse_version, scheme_for
 
 KINDS = ("ok", "outdated", "yanked", "deprecated", "abandoned", "missing", "unreachable", "error")
 LEVELS = ("patch", "minor", "major", "changed")

@@ -108,7 +108,7 @@ def resolver(datasource: str) -> ModuleType:
     name = RESOLVERS.get(datasource)
     if name is None:
         raise PinMalformed(f"unknown datasource {datasource!r} (known: {', '.join(RESOLVERS)})")
-    return importlib.import_module(f"skillctl.registries.{name}")
+    return importlib.import_module(f"skillctl.rot.registries.{name}")
 
 
 def env_name(datasource: str, qualifier: str | None = None) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from skillctl.errors import SkillctlError
-from skillctl.review_diff import (
+from skillctl.review.diff import (
     KIND_LABELS,
     LEVELS,
     Item,
@@ -31,8 +31,8 @@ from skillctl.review_diff import (
     compare_metadata,
     summarize_added,
 )
-from skillctl.review_git import Blob, Blobs, Snapshot, extract, open_git, snapshot
-from skillctl.review_text import compare_commands, compare_hosts
+from skillctl.review.git import Blob, Blobs, Snapshot, extract, open_git, snapshot
+from skillctl.review.text import compare_commands, compare_hosts
 
 RENAME_SIMILARITY = 0.6
 MAX_PAIRINGS = 40_000
@@ -386,7 +386,7 @@ def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
     from skillctl.errors import LockError
     from skillctl.lock import parse_lock
     from skillctl.repo import LOCK_NAME
-    from skillctl.review_lock import lock_items
+    from skillctl.review.lock import lock_items
 
     entries: dict[str, dict[str, Any]] = {}
     for which, snap in snaps.items():

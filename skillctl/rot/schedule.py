@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from skillctl.audit import AuditReport, expiry, run_audit
 from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.config import load_config
 from skillctl.errors import InputError
@@ -30,18 +28,18 @@ from skillctl.lock import read_lock, skill_digest
 from skillctl.model import parse_ttl
 from skillctl.parse import read_skill
 from skillctl.repo import discover_skills, relpath
+from skillctl.rot.audit import AuditReport, expiry, run_audit
+from skillctl.vocab import format_duration, parse_duration
 
-_INTERVAL_RE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 DEFAULT_LEAD = timedelta(days=1)
 
 
 def parse_interval(text: str) -> timedelta:
     """``90s``, ``30m``, ``1h``, ``2d``, ``1w`` -> timedelta; anything else is an InputError."""
-    m = _INTERVAL_RE.match(str(text))
-    if not m or int(m.group(1)) <= 0:
+    delta = parse_duration(str(text))
+    if delta is None:
         raise InputError(f"{text!r} is not a duration like 30m, 1h or 1d", code="SC003")
-    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    return delta
 
 
 @dataclass(frozen=True)
@@ -115,16 +113,9 @@ def due_skills(root: Path, now: datetime, lead: timedelta = DEFAULT_LEAD) -> lis
         if expires is None or expires <= now:
             due.append(Due(name, rel, f"ttl expired at {format_ts(expires)}" if expires else "no expiry recorded"))
         elif expires - now <= lead:
-            due.append(Due(name, rel, f"ttl expires at {format_ts(expires)} (within the {_span(lead)} lead time)"))
+            within = f"within the {format_duration(lead)} lead time"
+            due.append(Due(name, rel, f"ttl expires at {format_ts(expires)} ({within})"))
     return due
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit in ("w", "d", "h", "m"):
-        if seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    return f"{seconds}s"
 
 
 @contextlib.contextmanager

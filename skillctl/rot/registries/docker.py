@@ -13,8 +13,8 @@ import re
 from urllib.parse import urlencode, urljoin
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMalformed, PinUnreachable, Release, expect
-from skillctl.registries.http import RegistryClient
+from skillctl.rot.registries.base import PinInfo, PinMalformed, PinUnreachable, Release, expect
+from skillctl.rot.registries.http import RegistryClient
 
 DEFAULT_BASE_URL = "https://registry-1.docker.io"
 NETWORK = True

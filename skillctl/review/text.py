@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from skillctl.parse import parse_attributes
-from skillctl.review_diff import LEVELS, Item, Side, code
+from skillctl.review.diff import LEVELS, Item, Side, code
 
 SHELL_LANGS = frozenset({"bash", "sh", "shell", "zsh", "ksh", "console", "shell-session", "shellsession"})
 CODE_SUFFIXES = frozenset({".sh", ".bash", ".zsh", ".ksh", ".fish", ".py", ".js", ".mjs", ".cjs", ".ts", ".rb",

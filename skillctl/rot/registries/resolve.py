@@ -20,7 +20,7 @@ from typing import Any
 
 from skillctl.clock import format_ts, utcnow
 from skillctl.model import Pin
-from skillctl.registries.base import (
+from skillctl.rot.registries.base import (
     PinInfo,
     PinMalformed,
     PinMissing,
@@ -126,7 +126,7 @@ def _no_base_message(datasource: str, package: str) -> str:
 def _fetch(lookups: list[Lookup], options: ResolveOptions) -> None:
     if not lookups:
         return
-    from skillctl.registries.http import RegistryClient
+    from skillctl.rot.registries.http import RegistryClient
 
     workers = max(1, min(options.concurrency, len(lookups)))
     with RegistryClient(timeout=options.timeout, retries=options.retries, pool_size=workers) as client:

@@ -13,8 +13,8 @@ import re
 from urllib.parse import quote
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, Release, expect, parse_time
-from skillctl.registries.http import RegistryClient
+from skillctl.rot.registries.base import PinInfo, Release, expect, parse_time
+from skillctl.rot.registries.http import RegistryClient
 
 DEFAULT_BASE_URL = "https://pypi.org"
 NETWORK = True

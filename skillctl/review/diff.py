@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillctl.model import Check, Finding, Skill, parse_ttl
+from skillctl.vocab import TRUST_ORDER
 
 LEVELS = ("danger", "warning", "info")
 MARKS = {"danger": "⚠", "warning": "△", "info": "·"}
@@ -45,7 +46,6 @@ KIND_LABELS = {
     "config-changed": "skillctl.yaml changed",
     "lock-unreadable": "skills.lock unreadable",
 }
-TRUST_ORDER = ("synthesized", "community", "team", "builtin")
 _TRIVIAL_RE = re.compile(r"^\s*(?:true|:|exit\s+0)?\s*$|\|\|\s*(?:true|:|exit\s+0)\s*$", re.MULTILINE)
 
 
@@ -151,7 +151,7 @@ def compare_metadata(old: Side, new: Side, content_changed: bool, default_ttl: s
 
 
 def _older(new: str | None, old: str | None) -> bool:
-    from skillctl.versioning import parse_version
+    from skillctl.rot.versioning import parse_version
 
     if not new or not old:
         return False

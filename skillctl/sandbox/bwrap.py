@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from skillctl.sandbox_base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
+from skillctl.sandbox.base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
 
 
 def bwrap_binary() -> str | None:

@@ -13,8 +13,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMalformed, Release, parse_time
-from skillctl.registries.http import RegistryClient
+from skillctl.rot.registries.base import PinInfo, PinMalformed, Release, parse_time
+from skillctl.rot.registries.http import RegistryClient
 
 DEFAULT_BASE_URL = None
 NETWORK = True

@@ -20,14 +20,14 @@ from skillctl.errors import InputError
 from skillctl.model import Finding, Skill
 from skillctl.policy import Policy
 from skillctl.repo import relpath
-from skillctl.scan_context import MarkdownMap, hidden_comments, is_education, rate
-from skillctl.scan_decode import decode_blobs
-from skillctl.scan_files import SkillFile, asks_to_run, read_text, skill_files
-from skillctl.scan_names import NameIndex
-from skillctl.scan_rules import RuleSet, load_rules
-from skillctl.scan_suppress import apply_suppressions, repo_suppressions
-from skillctl.scan_tools import tool_breadth
-from skillctl.scan_unicode import ANY_HIDDEN, find_hidden, strip_invisible
+from skillctl.scan.context import MarkdownMap, hidden_comments, is_education, rate
+from skillctl.scan.decode import decode_blobs
+from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
+from skillctl.scan.names import NameIndex
+from skillctl.scan.rules import RuleSet, load_rules
+from skillctl.scan.suppress import apply_suppressions, repo_suppressions
+from skillctl.scan.tools import tool_breadth
+from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
 
 SNIPPET = 160
 

@@ -13,8 +13,8 @@ import os
 import re
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMalformed, Release, expect, parse_time
-from skillctl.registries.http import RegistryClient
+from skillctl.rot.registries.base import PinInfo, PinMalformed, Release, expect, parse_time
+from skillctl.rot.registries.http import RegistryClient
 
 DEFAULT_BASE_URL = "https://api.github.com"
 NETWORK = True

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from skillctl import __version__
-from skillctl.registries.base import PinMalformed, PinMissing, PinUnreachable
+from skillctl.rot.registries.base import PinMalformed, PinMissing, PinUnreachable
 
 T = TypeVar("T")
 MAX_BODY = 64 * 1024 * 1024

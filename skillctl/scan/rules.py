@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from skillctl.errors import InputError
+from skillctl.vocab import SEVERITIES
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 KINDS = ("frontmatter", "body", "scripts", "references")
 APPLIES_TO = (*KINDS, "any")
 RULE_KEYS = frozenset(
@@ -170,23 +170,13 @@ def load_pack(path: Path) -> list[Rule]:
 
 
 def builtin_pack_dir() -> Path:
-    """Where the shipped packs live: package data in a wheel, ``validators/`` in a checkout.
+    """The shipped packs: ``skillctl/scan/packs/`` (package data, the same path in a wheel).
 
-    ``skillctl._validators`` has no ``__init__.py`` (a top-level ``validators`` package would
-    shadow the PyPI project), so importlib.resources sees a namespace package: its entries are
-    asked for their location rather than the package itself.
+    The packs are data, not a package: ``packs/`` has no ``__init__.py``, and the repository's
+    top-level ``validators`` is a link to it, so nothing named ``validators`` is importable
+    (that would shadow the PyPI project of the name).
     """
-    try:
-        from importlib.resources import files
-
-        for entry in files("skillctl._validators").iterdir():
-            if entry.name.endswith(".yaml"):
-                return Path(str(entry)).parent
-    except (ModuleNotFoundError, TypeError, OSError, ValueError):
-        pass
-    import skillctl
-
-    return Path(skillctl.__file__).resolve().parent.parent / "validators"
+    return Path(__file__).resolve().parent / "packs"
 
 
 def pack_files(location: Path) -> list[Path]:

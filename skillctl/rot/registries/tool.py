@@ -15,7 +15,7 @@ import signal
 import subprocess
 
 from skillctl.model import Pin
-from skillctl.registries.base import PinInfo, PinMalformed, PinMissing, PinUnreachable, Release
+from skillctl.rot.registries.base import PinInfo, PinMalformed, PinMissing, PinUnreachable, Release
 
 DEFAULT_BASE_URL = None
 NETWORK = False

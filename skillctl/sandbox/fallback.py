@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 
-from skillctl.sandbox_base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
+from skillctl.sandbox.base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
 
 
 @functools.cache

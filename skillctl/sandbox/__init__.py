@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from skillctl import sandbox_bwrap, sandbox_fallback
 from skillctl.errors import InputError, SandboxError
-from skillctl.sandbox_base import Limits, Plan
-from skillctl.sandbox_cgroup import PidsCgroup
+from skillctl.sandbox import bwrap as sandbox_bwrap
+from skillctl.sandbox import fallback as sandbox_fallback
+from skillctl.sandbox.base import Limits, Plan
+from skillctl.sandbox.cgroup import PidsCgroup
 
 __all__ = ["Captured", "Limits", "SandboxResult", "available_isolation", "kill_all", "run"]
 

@@ -21,11 +21,11 @@ from skillctl.config import RepoConfig, load_config
 from skillctl.errors import ConfigError, InputError
 from skillctl.lock import lock_path, lock_transaction, read_lock
 from skillctl.model import Pin, parse_ttl
-from skillctl.registries.base import ResolveError
-from skillctl.registries.resolve import ResolveOptions, pin_key, resolve_pins
 from skillctl.repo import discover_skills, relpath
 from skillctl.rot import PinReport, RotPolicy, judge
-from skillctl.skillfacts import SkillFacts, skill_facts
+from skillctl.rot.registries.base import ResolveError
+from skillctl.rot.registries.resolve import ResolveOptions, pin_key, resolve_pins
+from skillctl.rot.skillfacts import SkillFacts, skill_facts
 
 
 @dataclass

@@ -1,0 +1,72 @@
+"""skillctl's vocabulary, defined once: statuses, trust tiers, severities, datasources, durations.
+
+Every module that names one of these imports it from here, so a status or a severity scale
+cannot be spelled two ways, and a duration means the same thing in a skill's ``ttl``, in
+``skillctl.yaml`` and on the command line (``--every 30m``). This module imports nothing of
+skillctl's, so any module, however low, can use it without an import cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+#: Lifecycle states of a lock entry (docs/DESIGN.md, "The lifecycle").
+STATUSES = ("draft", "active", "stale", "failing", "quarantined", "retired")
+Status = Literal["draft", "active", "stale", "failing", "quarantined", "retired"]
+
+#: Trust tiers, most trusted first. A skill may lower its tier, never raise it.
+TRUST_TIERS = ("builtin", "team", "community", "synthesized")
+#: The same tiers, least trusted first: ``TRUST_ORDER.index(t)`` grows with trust.
+TRUST_ORDER = tuple(reversed(TRUST_TIERS))
+DEFAULT_TIER = "community"
+
+#: Where a skill came from.
+ORIGINS = ("human", "synthesized", "imported")
+
+#: Scan finding severities, lowest first: ``SEVERITIES.index(s)`` grows with severity.
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
+#: Validation diagnostic levels (``error`` fails validate; the others inform).
+DIAGNOSTIC_LEVELS = ("error", "warning", "info")
+
+#: Pin datasources, one resolver module each under ``skillctl.rot.registries``.
+DATASOURCES = ("pypi", "npm", "github-releases", "docker", "helm", "tool", "url")
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+#: Longer than this is not a duration anyone means (and would overflow datetime arithmetic).
+MAX_DURATION = timedelta(days=100 * 366)
+_DURATION_RE = re.compile(r"^\s*(\d{1,12})\s*([smhdw])\s*$")
+
+
+def parse_duration(value: object) -> timedelta | None:
+    """``90s``, ``30m``, ``12h``, ``30d``, ``2w`` -> timedelta; None when not a positive duration.
+
+    One parser for TTLs, cache lifetimes, ``--every`` and ``--lead``. Values past
+    ``MAX_DURATION`` are refused here rather than overflowing later, when an expiry date is
+    computed from them.
+    """
+    if not isinstance(value, str):
+        return None
+    m = _DURATION_RE.match(value)
+    if not m:
+        return None
+    seconds = int(m.group(1)) * DURATION_UNITS[m.group(2)]
+    if seconds <= 0 or seconds > MAX_DURATION.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest exact spelling of *delta* in the units ``parse_duration`` reads."""
+    seconds = int(delta.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % DURATION_UNITS[unit] == 0:
+            return f"{seconds // DURATION_UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def severity_at_least(severity: str, threshold: str) -> bool:
+    """Whether *severity* reaches *threshold* on the ``SEVERITIES`` scale."""
+    return SEVERITIES.index(severity) >= SEVERITIES.index(threshold)
