@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skillctl.errors import ConfigError, InputError
 from skillctl.model import parse_ttl
+from skillctl.safeio import NOT_REGULAR, YAML_BUDGET
 
 CONFIG_NAME = "skillctl.yaml"
 
@@ -41,18 +42,20 @@ def load_config(root: Path) -> RepoConfig:
     from skillctl.parse import decode_text, load_yaml_mapping, read_capped
 
     path = Path(root) / CONFIG_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return RepoConfig()
     try:
         text, _ = decode_text(read_capped(path, 1024 * 1024), path)
     except InputError as exc:
         if exc.code == "SK005":  # an empty config is just "all defaults"
             return RepoConfig(path=path)
-        raise ConfigError(exc.message, path=path, line=exc.line, code="SC011") from None
+        code = exc.code if exc.code == NOT_REGULAR else "SC011"
+        raise ConfigError(exc.message, path=path, line=exc.line, code=code) from None
     try:
         data, lines = load_yaml_mapping(text, path, 1)
     except InputError as exc:
-        raise ConfigError(exc.message, path=path, line=exc.line, code="SC011") from None
+        code = exc.code if exc.code in (YAML_BUDGET, NOT_REGULAR) else "SC011"
+        raise ConfigError(exc.message, path=path, line=exc.line, code=code) from None
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in data.items():

@@ -243,7 +243,7 @@ def test_authoring_errors_are_failures_with_reasons(repo, cli):
     res = cli("verify", "--repo", str(repo), "--json")
     by_name = {v["name"]: v for v in json.loads(res.out)["skills"]}
     assert res.code == 1
-    assert by_name["dupe-skill"]["reason"].startswith("duplicate check id(s) same")
+    assert "SK221" in by_name["dupe-skill"]["reason"] and "duplicate check id 'same'" in by_name["dupe-skill"]["reason"]
     assert "unsupported language 'ruby'" in by_name["ruby-skill"]["reason"]
     assert "has no id" in by_name["noid-skill"]["reason"]
 

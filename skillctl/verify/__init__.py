@@ -26,7 +26,15 @@ from skillctl.errors import InputError, SandboxError
 from skillctl.lock import lock_path, lock_transaction, read_lock, skill_digest
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.model import Check, Skill, parse_ttl
-from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
+from skillctl.transitions import (
+    SUSPECT,
+    Evidence,
+    Outcome,
+    after_block,
+    after_invalid,
+    after_verification,
+    describe,
+)
 from skillctl.verify.pool import run_parallel
 from skillctl.verify.runner import CheckResult, run_check
 from skillctl.verify.select import Candidate, select
@@ -219,6 +227,10 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
     entry = lock.skills.get(cand.name)
     if entry is not None and entry.status == "retired":
         return verdict("skipped", "retired"), None
+    invalid = _validate_errors(skill)
+    if invalid:  # never run, never active: every validate error blocks activation
+        new = after_invalid(entry, digest=digest, version=_version(skill), path=cand.rel, errors=invalid, now=now)
+        return verdict("failed", new.reason, new, findings=new.findings), None
     approved = approval_covers(entry, digest)
     blocking = sorted({f.rule_id for f in scanner.scan(skill, names) if f.blocking and not f.suppressed})
     if blocking and not approved:
@@ -226,12 +238,15 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
         return verdict("blocked", new.reason, new, findings=blocking), None
     if entry is not None and entry.status == "quarantined" and not approved:
         return verdict("blocked", "quarantined: needs `skillctl approve` before it runs again"), None
-    job = _Job(cand=cand, skill=skill, entry=entry, digest=digest)
-    ids = [c.id for c in skill.checks if c.id]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        job.problem = f"duplicate check id(s) {', '.join(dupes)}: fix SKILL.md"
-    return None, job
+    return None, _Job(cand=cand, skill=skill, entry=entry, digest=digest)
+
+
+def _validate_errors(skill: Skill) -> list[str]:
+    """``SK201 line 7: ttl ...`` for each validate error (lenient mode: what real clients accept)."""
+    from skillctl.model import Severity
+    from skillctl.validate import validate_skill
+
+    return [f"{d.code} line {d.line}: {d.message}" for d in validate_skill(skill) if d.severity == Severity.error]
 
 
 def _version(skill: Skill) -> str | None:
