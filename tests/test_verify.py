@@ -65,7 +65,8 @@ def test_apply_records_and_commits_only_the_lock(repo, cli):
     assert res.code == 0, res.out + res.err
     entry = read_lock(repo).skills["demo-skill"]
     assert entry.status == "active" and entry.checks == {"says-hello": "pass"}
-    assert entry.env["sandbox"] in ("bwrap", "fallback") and entry.path == "skills/demo-skill"
+    assert entry.env["sandbox"].split(" as uid ")[0] in ("bwrap", "fallback") and entry.path == "skills/demo-skill"
+    assert entry.env["sandbox"] != "bwrap as uid 0"  # the lock says who the checks really ran as
     assert last_message(repo) == "skillctl: demo-skill untracked -> active (1/1 checks passed)"
     committed = git.Repo(repo).head.commit.stats.files
     assert list(committed) == ["skills.lock"]

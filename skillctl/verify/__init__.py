@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +37,7 @@ from skillctl.transitions import (
     describe,
 )
 from skillctl.verify.pool import run_parallel
-from skillctl.verify.runner import CheckResult, run_check
+from skillctl.verify.runner import CheckResult, run_checks
 from skillctl.verify.select import Candidate, select
 
 Outcome_ = Literal["passed", "flaky", "failed", "blocked", "cached", "skipped", "error"]
@@ -98,12 +99,16 @@ class _Job:
     problem: str | None = None
 
 
-def environment_fingerprint(isolation: str) -> dict[str, str]:
-    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox."""
+def environment_fingerprint(isolation: str | None = None) -> dict[str, str]:
+    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox.
+
+    ``sandbox`` names the backend *and* the uid checks ran as (``bwrap as uid 65534``): a
+    verdict earned with root's uid is not the same evidence as one earned without it.
+    """
     return {
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
-        "sandbox": isolation,
+        "sandbox": isolation or sandbox.isolation_label(),
     }
 
 
@@ -146,7 +151,7 @@ def run_verify(
     isolation, why = sandbox.available_isolation()
     if required and isolation != "bwrap":
         raise SandboxError(f"require_sandbox is set but {why}", path=config.path)
-    env = environment_fingerprint(isolation)
+    env = environment_fingerprint()
     report = VerifyReport(isolation=isolation, isolation_reason=why)
     pending: list[_Job] = []
     candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
@@ -263,43 +268,56 @@ def _hidden_git(root: Path) -> tuple[Path, ...]:
 
 def _execute(pending: list[_Job], root: Path, config, required: bool, jobs: int,  # type: ignore[no-untyped-def]
              progress: Progress | None) -> None:
-    """Run every check of every job on one pool; failed checks get ``config.retries`` more tries."""
-    hide = _hidden_git(root)
-    work = [(job, check) for job in pending if job.problem is None for check in job.skill.checks]
-    if progress:
-        progress.started(len(work))
+    """Run each job's checks in one sandbox (jobs in parallel); failures get ``config.retries`` more tries.
 
-    def one(job: _Job, check: Check) -> CheckResult:
+    The pool's unit is a skill, not a check: starting a sandbox costs more than a trivial
+    check, and checks of one skill may share one (never checks of two skills).
+    """
+    hide = _hidden_git(root)
+    work = [(job, list(job.skill.checks)) for job in pending if job.problem is None and job.skill.checks]
+    if progress:
+        progress.started(sum(len(checks) for _job, checks in work))
+    lock = threading.Lock()
+
+    def batch(item: tuple[_Job, list[Check]], first: bool) -> list[CheckResult]:
+        job, checks = item
+
+        def seen(result: CheckResult) -> None:
+            if first and progress:
+                with lock:
+                    progress.check_done(job.cand.name, result)
+
         try:
-            return run_check(check, job.cand.folder, default_timeout=config.timeout,
-                             require_sandbox=required, hide=hide)
+            return run_checks(checks, job.cand.folder, default_timeout=config.timeout, require_sandbox=required,
+                              hide=hide, on_result=seen)
         except InputError as exc:  # the folder vanished mid-run: judged below, not a crash
-            return CheckResult(id=check.id or f"line-{check.line}", status="error", reason=exc.message,
-                               line=check.line)
+            results = [CheckResult(id=c.id or f"line-{c.line}", status="error", reason=exc.message, line=c.line)
+                       for c in checks]
+            for r in results:
+                seen(r)
+            return results
 
     for attempt in range(1 + max(0, config.retries)):
-        failed: list[tuple[_Job, Check]] = []
-        run_parallel(work, lambda item: one(*item), jobs, _recorder(attempt == 0, failed, progress))
+        failed: list[tuple[_Job, list[Check]]] = []
+
+        def record(item: tuple[_Job, list[Check]], results: list[CheckResult], first: bool = attempt == 0,
+                   failed: list[tuple[_Job, list[Check]]] = failed) -> None:
+            job, checks = item
+            again = []
+            for check, result in zip(checks, results, strict=True):
+                if first:
+                    job.outcomes[result.id] = Outcome(first=result, last=result)
+                else:
+                    job.outcomes[result.id].last = result
+                if result.status == "fail":
+                    again.append(check)
+            if again:
+                failed.append((job, again))
+
+        run_parallel(work, lambda item, first=attempt == 0: batch(item, first), jobs, record)
         work = failed
         if not work:
             break
-
-
-def _recorder(first: bool, failed: list[tuple[_Job, Check]], progress: Progress | None):  # type: ignore[no-untyped-def]
-    """Keep the first and the latest result of each check; collect failures for the next round."""
-
-    def record(item: tuple[_Job, Check], result: CheckResult) -> None:
-        job = item[0]
-        if first:
-            job.outcomes[result.id] = Outcome(first=result, last=result)
-            if progress:
-                progress.check_done(job.cand.name, result)
-        else:
-            job.outcomes[result.id].last = result
-        if result.status == "fail":
-            failed.append(item)
-
-    return record
 
 
 def _head(root: Path) -> str | None:
