@@ -556,7 +556,11 @@ def sweep_stale_scratch() -> int:
             st = os.lstat(entry.path)
             if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
                 continue
-            pid_text, ticks = (Path(entry.path) / OWNER_FILE).read_text().split()
+            owner = Path(entry.path) / OWNER_FILE
+            ost = os.lstat(owner)
+            if not stat.S_ISREG(ost.st_mode) or ost.st_uid != os.geteuid():
+                continue
+            pid_text, ticks = owner.read_text().split()
             pid = int(pid_text)
         except (OSError, ValueError):
             continue
@@ -592,8 +596,12 @@ def _copy_skill(folder: Path, dest: Path) -> None:
 
 
 def _chown_tree(scratch: Path, owner: tuple[int, int]) -> None:
-    for path in [scratch, *scratch.rglob("*")]:
-        os.lchown(path, *owner)
+    """Hand the copy to the sandbox uid; the scratch dir itself and its owner stamp stay ours
+    (walkable, not listable), so a check can neither forge a stamp nor get our dir swept."""
+    scratch.chmod(0o711)
+    for path in scratch.rglob("*"):
+        if path != scratch / OWNER_FILE:
+            os.lchown(path, *owner)
 
 
 def _remove(scratch: Path) -> None:

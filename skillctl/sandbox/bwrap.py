@@ -112,6 +112,18 @@ def _under(path: Path, parents: list[Path]) -> bool:
     return any(path == p or p in path.parents for p in parents)
 
 
+def _walkable(path: Path, hidden: list[Path]) -> list[str]:
+    """Mount points bwrap creates inside a hidden tmpfs are 0700: make them walkable (0755)."""
+    tops = [h for h in hidden if h in path.parents]
+    if not tops:
+        return []
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if tops[0] in parent.parents:
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
 def build_plan(
     binary: str,
     mode: str,
@@ -146,13 +158,8 @@ def build_plan(
     # The interpreter may live in a hidden place (a venv under $HOME): give it back read-only.
     for prefix in sorted({Path(sys.prefix), Path(sys.base_prefix)}):
         if _under(prefix, hidden):
-            # bwrap makes missing mount points 0700: the dropped uid could not walk past them.
-            top = next(h for h in hidden if prefix == h or h in prefix.parents)
-            for parent in reversed(prefix.parents):
-                if top in parent.parents:
-                    args += ["--perms", "0755", "--dir", str(parent)]
-            args += ["--ro-bind", str(prefix), str(prefix)]
-    args += ["--ro-bind", str(scratch), str(scratch),
+            args += [*_walkable(prefix, hidden), "--ro-bind", str(prefix), str(prefix)]
+    args += [*_walkable(scratch, hidden), "--ro-bind", str(scratch), str(scratch),
              "--perms", "01777", "--size", size, "--tmpfs", str(scratch / "run"), "--chdir", "/"]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
