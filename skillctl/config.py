@@ -108,6 +108,7 @@ class RepoConfig(Section):
     retries: Annotated[int, Field(ge=0, le=10)] = 1
     require_sandbox: bool = False
     registries: dict[str, str] = Field(default_factory=dict)
+    registry_snapshot: str | None = None
     rules: list[str] = Field(default_factory=list)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
