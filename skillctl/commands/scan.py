@@ -54,7 +54,12 @@ def cmd(paths: tuple[Path, ...], fmt: str, fail_on: str, rule_dirs: tuple[Path, 
     fmt = "json" if as_json and fmt == "text" else fmt
     findings = [f for r in results for f in r.findings]
     failing = [f for f in findings if not f.suppressed and _fails(f, fail_on)]
-    quarantined = _quarantine(root, results) if apply_ else []
+    if apply_:
+        from skillctl.gates import quarantine
+
+        quarantined = quarantine(root, results)
+    else:
+        quarantined = []
     if fmt == "json":
         echo_json({
             "skills": [{"name": r.name, "path": relpath(r.folder, root), "trust": r.tier, "blocking": bool(r.blocking),
@@ -109,35 +114,6 @@ def _text(results: list[Any], findings: list[Finding], quarantined: list[str], a
     s = _summary(results, findings)
     click.echo(f"{s['skills']} skill(s) scanned: {s['findings']} finding(s), {s['blocking']} blocking in "
                f"{s['blocked_skills']} skill(s), {s['suppressed']} suppressed", err=True)
-
-
-def _quarantine(root: Path, results: list[Any]) -> list[str]:
-    """Blocking findings move a skill to ``quarantined`` unless a human approved this exact content."""
-    from skillctl.clock import utcnow
-    from skillctl.gitops import commit_paths
-    from skillctl.lock import lock_path, lock_transaction, skill_digest
-    from skillctl.policy import approval_covers
-    from skillctl.transitions import after_block
-
-    changed: list[str] = []
-    now = utcnow()
-    with lock_transaction(root) as lock:
-        for r in results:
-            ids = sorted({f.rule_id for f in r.blocking})
-            if not ids or r.error is not None:
-                continue
-            digest = skill_digest(r.folder)
-            entry = lock.skills.get(r.name)
-            if approval_covers(entry, digest) or (entry is not None and entry.status == "retired"):
-                continue
-            if entry is not None and entry.status == "quarantined" and sorted(entry.findings) == ids:
-                continue
-            lock.skills[r.name] = after_block(entry, digest=digest, version=None if entry is None else entry.version,
-                                              path=relpath(r.folder, root), findings=ids, now=now)
-            changed.append(r.name)
-    if changed:
-        commit_paths(root, [lock_path(root)], "skillctl scan: quarantine " + ", ".join(changed))
-    return changed
 
 
 def _sarif(scanner: Any, findings: list[Finding], root: Path) -> dict[str, Any]:
