@@ -43,7 +43,8 @@ def cmd(paths: tuple[Path, ...], fmt: str, fail_on: str, rule_dirs: tuple[Path, 
         root: Path, as_json: bool) -> None:
     """Scan skills for malicious or risky content with the rule packs and analyzers.
 
-    Exit 0 when clean, 1 when a finding reaches --fail-on, 2 when input cannot be read.
+    Exit 0 when clean, 1 when a finding reaches --fail-on or a SKILL.md cannot be parsed,
+    2 when a named path does not exist or a rule pack or the config is broken.
     """
     from skillctl.config import load_config
     from skillctl.scan import Scanner, scan_tree
@@ -71,9 +72,8 @@ def cmd(paths: tuple[Path, ...], fmt: str, fail_on: str, rule_dirs: tuple[Path, 
         click.echo(to_json(_sarif(scanner, findings, root)))
     else:
         _text(results, findings, quarantined, apply_)
-    if any(r.error for r in results):
-        raise SystemExit(2)
-    raise SystemExit(1 if failing else 0)
+    # an unreadable SKILL.md is a finding like any other (still scanned as plain text): exit 1
+    raise SystemExit(1 if failing or any(r.error for r in results) else 0)
 
 
 def _fails(f: Finding, fail_on: str) -> bool:

@@ -8,7 +8,7 @@ import click
 
 from skillctl.commands._common import common_options, echo_json
 from skillctl.model import Severity
-from skillctl.validate import is_unreadable, validate_paths
+from skillctl.validate import names_missing_path, validate_paths
 
 
 @click.command("validate")
@@ -24,7 +24,8 @@ def cmd(paths: tuple[Path, ...], strict: bool, fmt: str, with_scan: bool, quiet:
         root: Path, as_json: bool) -> None:
     """Validate skill folders or whole trees (default: the repo).
 
-    Exit 0 when clean, 1 when a rule is violated, 2 when a file cannot be read or parsed.
+    Exit 0 when clean, 1 when a rule is violated or a SKILL.md cannot be read or parsed,
+    2 when a named path does not exist.
     """
     targets = list(paths) or [root]
     parsed: list = []
@@ -64,6 +65,6 @@ def cmd(paths: tuple[Path, ...], strict: bool, fmt: str, with_scan: bool, quiet:
             click.echo(f"{f.path}:{f.line or 1}: {f.rule_id} {f.severity}: {f.message}")
         click.echo(f"{errors} error(s), {warnings} warning(s)"
                    + (f", {len(blocking)} blocking finding(s)" if with_scan else ""), err=True)
-    if any(is_unreadable(d) for d in diags):
+    if any(names_missing_path(d) for d in diags):
         raise SystemExit(2)
     raise SystemExit(1 if errors or blocking else 0)
