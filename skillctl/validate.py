@@ -321,3 +321,13 @@ def names_missing_path(diag: Diagnostic) -> bool:
     thousands must not hide what was found in the others.
     """
     return diag.severity is Severity.error and diag.code == MISSING_PATH
+
+
+def sarif(diags: list[Diagnostic], root: Path | None = None) -> dict[str, Any]:
+    """Validation diagnostics as a SARIF log (rule = diagnostic code)."""
+    from skillctl.report import SarifResult, SarifRule, sarif_log
+
+    rules = [SarifRule(id=d.code, description=d.message.split(":")[0], level=d.severity.value) for d in diags]
+    results = [SarifResult(rule_id=d.code, level=d.severity.value, message=d.message, path=d.path, line=d.line)
+               for d in diags]
+    return sarif_log("skillctl-validate", rules, results, root=root)

@@ -6,21 +6,22 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("approve")
 @click.argument("name")
 @click.option("--reason", required=True, help="Why the findings are acceptable (recorded in the lock).")
 @click.option("--by", "by", default=None, help="Who approves (default: git user.name <user.email>, else $USER).")
+@format_option('text', 'json')
 @common_options
-def cmd(name: str, reason: str, by: str | None, root: Path, as_json: bool) -> None:
+def cmd(name: str, reason: str, by: str | None, fmt: str, root: Path, as_json: bool) -> None:
     """Lift NAME's quarantine after human review, recording who, when, why and the digest."""
     from skillctl.clock import format_ts
     from skillctl.gates import approve
 
     done = approve(root, name, reason, by=by)
-    if as_json:
+    if fmt == "json":
         echo_json({"name": name, "status": done.status, "approval": done.approval, "commit": done.commit})
         return
     a = done.approval

@@ -7,32 +7,18 @@ from typing import Any
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.model import Finding
 from skillctl.repo import relpath
-from skillctl.report import SarifResult, SarifRule, sarif_log, to_json
+from skillctl.report import to_json
 from skillctl.vocab import SEVERITIES
 
 FAIL_ON = ("blocking", *SEVERITIES)
-ANALYZERS = {
-    "UNI-TAG-001": "invisible Unicode tag characters spell hidden text",
-    "UNI-BIDI-001": "bidirectional override characters reorder what reviewers see",
-    "UNI-ZW-001": "zero-width characters hide words from review",
-    "UNI-ZW-002": "a run of zero-width characters encodes hidden data",
-    "NAME-LOOKALIKE-001": "skill name imitates a popular or sibling skill",
-    "TOOLS-BREADTH-001": "allowed-tools far broader than the description",
-    "FILE-BIN-001": "opaque binary or archive shipped with the skill",
-    "FILE-LINK-001": "symlink inside the skill",
-    "FILE-SIZE-001": "file too large to scan",
-    "INJ-COMMENT-001": "HTML comment gives instructions to the agent",
-    "SUPPRESS-001": "skillctl-ignore marker without a rule id or reason",
-}
 
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True,
-              help="Output format.")
+@format_option("text", "json", "sarif")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="blocking", show_default=True,
               help="Exit 1 when an unsuppressed finding reaches this severity ('blocking': the trust policy).")
 @click.option("--rules", "rule_dirs", multiple=True, type=click.Path(path_type=Path),
@@ -52,7 +38,6 @@ def cmd(paths: tuple[Path, ...], fmt: str, fail_on: str, rule_dirs: tuple[Path, 
     config = load_config(root)
     scanner = Scanner.from_config(config, root=root, extra_rules=rule_dirs)
     results = scan_tree(list(paths) or [root], root=root, scanner=scanner)
-    fmt = "json" if as_json and fmt == "text" else fmt
     findings = [f for r in results for f in r.findings]
     failing = [f for f in findings if not f.suppressed and _fails(f, fail_on)]
     if apply_:
@@ -69,7 +54,9 @@ def cmd(paths: tuple[Path, ...], fmt: str, fail_on: str, rule_dirs: tuple[Path, 
             "summary": _summary(results, findings),
         })
     elif fmt == "sarif":
-        click.echo(to_json(_sarif(scanner, findings, root)))
+        from skillctl.scan.sarif import sarif
+
+        click.echo(to_json(sarif(scanner, findings, root)))
     else:
         _text(results, findings, quarantined, apply_)
     # an unreadable SKILL.md is a finding like any other (still scanned as plain text): exit 1
@@ -114,20 +101,3 @@ def _text(results: list[Any], findings: list[Finding], quarantined: list[str], a
     s = _summary(results, findings)
     click.echo(f"{s['skills']} skill(s) scanned: {s['findings']} finding(s), {s['blocking']} blocking in "
                f"{s['blocked_skills']} skill(s), {s['suppressed']} suppressed", err=True)
-
-
-def _sarif(scanner: Any, findings: list[Finding], root: Path) -> dict[str, Any]:
-    rules = [SarifRule(id=r.id, description=r.message, help=r.remediation, level=r.severity,
-                       properties={"category": r.category, "tags": ["security", r.category],
-                                   "source": Path(r.source).name})
-             for r in scanner.rules.rules]
-    rules += [SarifRule(id=rid, description=text, level="high", properties={"tags": ["security"]})
-              for rid, text in ANALYZERS.items()]
-    results = [SarifResult(rule_id=f.rule_id, level=f.severity, message=f.message, path=f.path, line=f.line,
-                           snippet=f.snippet or None) for f in findings]
-    log = sarif_log("skillctl-scan", rules, results, root=root)
-    for item, f in zip(log["runs"][0]["results"], findings, strict=True):
-        item["properties"] = {"severity": f.severity, "blocking": f.blocking}
-        if f.suppressed:
-            item["suppressions"] = [{"kind": "inSource", "justification": f.suppression_reason or ""}]
-    return log
