@@ -85,7 +85,7 @@ def failure_reason(outcomes: list[Outcome], problem: str | None) -> str | None:
 def after_verification(old: LockEntry | None, ev: Evidence, now: datetime) -> LockEntry:
     """The entry after the checks ran (scan was clean or approved)."""
     checks = {o.id: o.verdict for o in ev.outcomes}
-    common = {
+    common: dict[str, object] = {
         "digest": ev.digest, "version": ev.version, "path": ev.path or (old.path if old else None),
         "verified_at": now, "verified_commit": ev.commit, "checks": checks, "env": dict(ev.env),
         "findings": [],
