@@ -27,6 +27,7 @@ ORIGINS = ("human", "synthesized", "imported")
 
 #: Scan finding severities, lowest first: ``SEVERITIES.index(s)`` grows with severity.
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+FindingSeverity = Literal["info", "low", "medium", "high", "critical"]
 
 #: Validation diagnostic levels (``error`` fails validate; the others inform).
 DIAGNOSTIC_LEVELS = ("error", "warning", "info")
