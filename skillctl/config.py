@@ -26,6 +26,9 @@ class RepoConfig(BaseModel):
     rules: list[str] = Field(default_factory=list)
     policy: dict[str, Any] = Field(default_factory=dict)
     suppress: list[Any] = Field(default_factory=list)
+    trust: list[Any] = Field(default_factory=list)
+    require_signed: bool = False
+    allowed_signers: str = "allowed_signers"
     extra: dict[str, Any] = Field(default_factory=dict)
     path: Path | None = None
 
@@ -33,6 +36,7 @@ class RepoConfig(BaseModel):
 _TYPES: dict[str, tuple[type, ...]] = {
     "ttl": (str,), "timeout": (int, float), "retries": (int,), "require_sandbox": (bool,),
     "registries": (dict,), "rules": (list,), "policy": (dict,), "suppress": (list,),
+    "trust": (list,), "require_signed": (bool,), "allowed_signers": (str,),
 }
 
 
@@ -71,6 +75,10 @@ def load_config(root: Path) -> RepoConfig:
     if "timeout" in known and not 0 < known["timeout"] <= 3600:
         raise ConfigError("timeout: must be between 0 and 3600 seconds", path=path,
                           line=lines.get("timeout"), code="SC012")
+    if "trust" in known:
+        from skillctl.policy import trust_rules
+
+        trust_rules(RepoConfig(trust=known["trust"], path=path))  # bad globs/tiers fail here, with the file
     if "registries" in known:
         known["registries"] = {str(k): str(v) for k, v in known["registries"].items()}
     return RepoConfig(**known, extra=extra, path=path)

@@ -30,6 +30,16 @@ require_sandbox: false
 # rules:
 #   - security/rules
 
+# Trust tiers are granted here, never by a skill (its own metadata.skillctl.trust can only
+# lower its tier). First matching path glob wins; skills no rule names are community.
+# trust:
+#   - {path: "skills/core/*", tier: builtin}
+#   - {path: "skills/team/*", tier: team}
+
+# Signed verdicts: the loader refuses lock entries not signed by a key in allowed_signers.
+# require_signed: false
+# allowed_signers: allowed_signers
+
 # Which rot findings make a skill stale, and how trust tiers map scan severities to blocks.
 # policy:
 #   stale_on: [yanked, deprecated, missing, major]

@@ -250,7 +250,7 @@ def test_head_config_cannot_suppress_its_own_review(sr):
     result = run(sr)
     assert any(i.data.get("blocking") for i in items(result)["finding-new"])
     config = [i for i in result.repo_items if i.kind == "config-changed"]
-    assert config and config[0].data["keys"] == ["require_sandbox", "retries", "suppress", "timeout"]
+    assert config and config[0].data["keys"] == ["require_sandbox", "retries", "suppress", "timeout", "trust"]
 
 
 # -- structure: added, removed, renamed, binary, unparseable --------------------------------------
@@ -304,7 +304,9 @@ def test_binary_symlink_and_executable_files(sr):
     assert ("A", "assets/logo.png", True) in change.files
     kinds = {i.kind: i for i in change.items}
     assert kinds["file-binary"].level == "warning" and kinds["file-binary"].path == "skills/demo-skill/assets/logo.png"
-    assert kinds["file-symlink"].level == "warning"
+    links = [i for i in change.items if i.kind == "file-symlink"]
+    assert {i.level for i in links} == {"warning", "danger"}  # added, and leaving the repo: refused
+    assert any("outside the repository" in i.message for i in links)
     assert kinds["file-executable"].level == "info"
 
 

@@ -42,7 +42,7 @@ def cmd(name: str, reason: str, by: str | None, root: Path, as_json: bool) -> No
             raise InputError(f"{name} is {entry.status}, not quarantined; nothing to approve",
                              path=lock_path(root), code="SC072")
         folder = _folder(root, name, entry.path)
-        digest = skill_digest(folder)
+        digest = skill_digest(folder, root=root)
         status = "stale" if entry.verified_at else "draft"
         notes = [*entry.notes, f"approved findings: {', '.join(entry.findings)}"] if entry.findings else entry.notes
         new = entry.model_copy(update={

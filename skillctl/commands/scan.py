@@ -126,7 +126,7 @@ def _quarantine(root: Path, results: list[Any]) -> list[str]:
             ids = sorted({f.rule_id for f in r.blocking})
             if not ids or r.error is not None:
                 continue
-            digest = skill_digest(r.folder)
+            digest = skill_digest(r.folder, root=root)
             entry = lock.skills.get(r.name)
             if approval_covers(entry, digest) or (entry is not None and entry.status == "retired"):
                 continue

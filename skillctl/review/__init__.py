@@ -257,6 +257,7 @@ def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
     from skillctl.errors import InputError
     from skillctl.lock import skill_digest
     from skillctl.parse import read_skill
+    from skillctl.repo import relpath
 
     key = (snap.sha, folder)
     if key in ctx.sides:
@@ -270,8 +271,13 @@ def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
         skill = read_skill(disk, root=tree)
     except InputError as exc:
         error = f"{exc.code} {exc.message}" + (f" (line {exc.line})" if exc.line else "")
+    digest, refused = None, None
+    try:
+        digest = skill_digest(disk, root=tree)
+    except InputError as exc:  # a link leaving the repo: the loader refuses the skill outright
+        refused = f"{relpath(Path(exc.path or disk), disk)}: {exc.message}"
     side = Side(folder=folder, skill=skill, error=error, texts=ex.texts, binary=ex.binary,
-                modes={r: b.mode for r, b in blobs.items()}, digest=skill_digest(disk))
+                modes={r: b.mode for r, b in blobs.items()}, digest=digest, refused=refused)
     ctx.sides[key] = side
     return side
 
@@ -365,6 +371,9 @@ def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side 
         change.items = items
         return change
     md = new.path()
+    if new.refused:
+        items.append(Item("file-symlink", "danger", f"refused: {code(new.refused)} (no skill may read outside "
+                          "the repository; the loader will not load it)", md, None))
     if new.error:
         items.append(Item("parse-error", "danger", f"SKILL.md does not parse, so nothing in it can be verified: "
                           f"{code(new.error)}", md, None))

@@ -73,6 +73,7 @@ class Side:
     modes: dict[str, str]
     findings: list[Finding] = field(default_factory=list)
     digest: str | None = None
+    refused: str | None = None  # why skill_digest refuses this version (a symlink leaving the repo)
 
     def path(self, rel: str = "SKILL.md") -> str:
         return f"{self.folder}/{rel}" if self.folder else rel
