@@ -245,19 +245,18 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
     if entry is not None and entry.status == "retired":
         return verdict("skipped", "retired"), None
     approved = approval_covers(entry, digest)
+    tier = scanner.tier_of(skill).tier
+    refused = [p for c in skill.checks if (p := capability_problem(c, tier, entry, digest))]
     blocking = sorted({f.rule_id for f in scanner.scan(skill, names) if f.blocking and not f.suppressed})
-    if blocking and not approved:
+    if refused:  # no approval of other findings lifts this one: only an explicit allow does
+        blocking = sorted({*blocking, CAPABILITY_RULE})
+    if blocking and (not approved or refused):
         new = after_block(entry, digest=digest, version=_version(skill), path=cand.rel, findings=blocking, now=now)
+        if refused:
+            new = new.model_copy(update={"reason": f"{refused[0]} ({new.reason})"})
         return verdict("blocked", new.reason, new, findings=blocking), None
     if entry is not None and entry.status == "quarantined" and not approved:
         return verdict("blocked", "quarantined: needs `skillctl approve` before it runs again"), None
-    tier = scanner.tier_of(skill).tier
-    refused = [p for c in skill.checks if (p := capability_problem(c, tier, entry, digest))]
-    if refused:
-        new = after_block(entry, digest=digest, version=_version(skill), path=cand.rel, findings=[CAPABILITY_RULE],
-                          now=now)
-        new = new.model_copy(update={"reason": refused[0]})
-        return verdict("blocked", refused[0], new, findings=[CAPABILITY_RULE]), None
     job = _Job(cand=cand, skill=skill, entry=entry, digest=digest, tier=tier)
     ids = [c.id for c in skill.checks if c.id]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
