@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from skillctl.errors import ConfigError
 from skillctl.model import TRUST_TIERS, Check, LockEntry, Skill
 from skillctl.vocab import DEFAULT_TIER, SEVERITIES, TRUST_ORDER
+
+if TYPE_CHECKING:
+    from skillctl.config import RepoConfig
 
 DEFAULT_BLOCK_AT = {"builtin": "critical", "team": "high", "community": "medium", "synthesized": "medium"}
 DEFAULT_TRUST = DEFAULT_TIER
@@ -72,28 +74,12 @@ class Policy:
         self.rules = tuple(rules)
 
     @classmethod
-    def from_config(cls, config: Any = None) -> Policy:
-        """Read ``policy:`` and ``trust:`` from a RepoConfig (or None for the defaults), naming bad keys."""
-        raw = getattr(config, "policy", None) or {}
-        where = getattr(config, "path", None)
-        unknown = sorted(set(raw) - {"block_at", "default_trust"})
-        if unknown:
-            raise ConfigError(f"policy: unknown key(s) {', '.join(map(str, unknown))} "
-                              "(expected block_at, default_trust)", path=where, code="SC012")
-        block_at = raw.get("block_at") or {}
-        if not isinstance(block_at, dict):
-            raise ConfigError("policy.block_at: expected a mapping of tier to severity", path=where, code="SC012")
-        for tier, severity in block_at.items():
-            if tier not in TRUST_TIERS:
-                raise ConfigError(f"policy.block_at: unknown trust tier {tier!r} (one of "
-                                  f"{', '.join(TRUST_TIERS)})", path=where, code="SC012")
-            if severity not in (*SEVERITIES, "never"):
-                raise ConfigError(f"policy.block_at.{tier}: {severity!r} is not a severity (one of "
-                                  f"{', '.join(SEVERITIES)}, never)", path=where, code="SC012")
-        default = raw.get("default_trust", DEFAULT_TRUST)
-        if default not in TRUST_TIERS:
-            raise ConfigError(f"policy.default_trust: unknown trust tier {default!r}", path=where, code="SC012")
-        return cls({str(k): str(v) for k, v in block_at.items()}, default, trust_rules(config))
+    def from_config(cls, config: RepoConfig | None = None) -> Policy:
+        """``policy:`` and ``trust:`` of a RepoConfig (checked by its schema), or the defaults for None."""
+        if config is None:
+            return cls()
+        rules = [TrustRule(g.path.strip().strip("/"), g.tier) for g in config.trust]
+        return cls(dict(config.policy.block_at), config.policy.default_trust, rules)
 
     def granted(self, rel: str | None) -> TierDecision:
         """The tier skillctl.yaml grants the skill folder at *rel* (repo-relative, POSIX)."""
@@ -117,32 +103,6 @@ class Policy:
     @staticmethod
     def honours_inline_suppressions(tier: str) -> bool:
         return tier in SELF_SUPPRESSING_TIERS
-
-
-def trust_rules(config: Any) -> tuple[TrustRule, ...]:
-    """``trust:`` from skillctl.yaml, checked: each entry is ``{path: GLOB, tier: TIER}``."""
-    raw = getattr(config, "trust", None) or []
-    where = getattr(config, "path", None)
-    if not isinstance(raw, list):
-        raise ConfigError("trust: expected a list of {path, tier}", path=where, code="SC012")
-    rules = []
-    for i, item in enumerate(raw):
-        if isinstance(item, TrustRule):
-            rules.append(item)
-            continue
-        if hasattr(item, "model_dump"):  # a typed config's sub-model
-            item = item.model_dump()
-        if not isinstance(item, dict) or set(item) != {"path", "tier"}:
-            raise ConfigError(f"trust[{i}]: expected a mapping with exactly 'path' and 'tier'", path=where,
-                              code="SC012")
-        if item["tier"] not in TRUST_TIERS:
-            raise ConfigError(f"trust[{i}].tier: unknown trust tier {item['tier']!r} (one of "
-                              f"{', '.join(TRUST_TIERS)})", path=where, code="SC012")
-        path = str(item["path"]).strip().strip("/")
-        if not path:
-            raise ConfigError(f"trust[{i}].path: empty glob", path=where, code="SC012")
-        rules.append(TrustRule(path, str(item["tier"])))
-    return tuple(rules)
 
 
 def rank(tier: str | None) -> int:
