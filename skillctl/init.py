@@ -37,8 +37,9 @@ require_sandbox: false
 #   - {path: "skills/core/*", tier: builtin}
 #   - {path: "skills/team/*", tier: team}
 
-# Signed verdicts: the loader refuses lock entries not signed by a key in allowed_signers.
-# require_signed: false
+# Signed verdicts: the loader refuses lock entries not signed by a key in allowed_signers
+# (verify --apply --sign-key KEY signs them; off by default).
+# require_signed: true
 # allowed_signers: allowed_signers
 
 # Trust and rot policy: the tier of skills no trust rule names, the lowest scan severity that

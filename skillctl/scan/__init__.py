@@ -53,7 +53,7 @@ class Scanner:
             policy=Policy.from_config(config),
             suppress=repo_suppressions(config),
             root=root,
-            lock=lock,
+            lock=lock if lock is not None else _lock_at(root),
         )
 
     def tier_of(self, skill: Skill | None, folder: Path | None = None) -> TierDecision:
@@ -233,6 +233,19 @@ class Scanner:
                                 skill.key_lines.get("allowed-tools", 2), message,
                                 "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
         return out
+
+
+def _lock_at(root: Path | None) -> Any:
+    """The repo's lock, for the tiers it records; unreadable -> None (the loader fails closed anyway)."""
+    if root is None or not (Path(root) / "skills.lock").is_file():
+        return None
+    from skillctl.errors import LockError
+    from skillctl.lock import read_lock
+
+    try:
+        return read_lock(Path(root))
+    except LockError:
+        return None
 
 
 @lru_cache(maxsize=8)
