@@ -116,7 +116,15 @@ def _scalar(value: Any) -> str:
                 return text
         except yaml.YAMLError:
             pass
-    return json.dumps(text, ensure_ascii=False)
+    return _yaml_safe(json.dumps(text, ensure_ascii=False))
+
+
+def _yaml_safe(quoted: str) -> str:
+    """JSON leaves DEL, C1 controls and other non-printables raw; YAML refuses them: escape them."""
+    if quoted.isprintable():
+        return quoted
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+                   for ch in quoted)
 
 
 def _flow(value: Any) -> str:

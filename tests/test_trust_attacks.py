@@ -349,6 +349,8 @@ def test_signed_verdicts_load_and_a_forged_one_does_not(tmp_path, cli):
     assert entry.signed_by == "ci@skills.example.invalid" and entry.signature
     assert [s.name for s in load_skills(root)] == ["demo-skill"]
     base = r.head.commit.hexsha
+    signed_run = cli("review", "--repo", str(root), "--base", "HEAD~1", "--json")  # control: the real run
+    assert "lock-forged" not in signed_run.out
 
     lock = read_lock(root)  # the attacker extends the verdict by ten years
     lock.skills["demo-skill"] = entry.model_copy(update={"expires_at": utcnow() + timedelta(days=3650)})
@@ -536,3 +538,15 @@ def test_review_flags_a_secret_sent_to_a_url_built_at_run_time(tmp_path):
     hosts = [i for s in result.skills for i in s.items if i.kind == "host-added"]
     assert any(i.level == "danger" and i.data.get("secret") == "AWS_SECRET_ACCESS_KEY" for i in hosts), hosts
     assert "new host" in result.verdict()
+
+
+def test_a_real_verify_run_is_not_flagged_as_forged(tmp_path, cli, monkeypatch):
+    """Control for the forgery checks: what verify --apply writes passes them."""
+    root, r = _failing_repo(tmp_path, monkeypatch)
+    base = r.head.commit.hexsha
+    monkeypatch.setenv("DEMO_SERVICE", "up")  # the service is back: a real re-verification, a minute on
+    report = run_verify(root, apply=True, force=True, now=utcnow() + timedelta(minutes=1))
+    assert report.skills[0].new_status == "active" and report.applied
+    res = cli("review", "--repo", str(root), "--base", base, "--json")
+    kinds = [i["kind"] for s in json.loads(res.out)["skills"] for i in s["items"]]
+    assert "lock-forged" not in kinds and "lock-transition" in kinds, res.out

@@ -414,7 +414,14 @@ def _base_signers(ctx: _Ctx, snap: Snapshot) -> Any:
 
 
 def _commit_checker(repo: Any) -> Any:
+    """Does a sha name a commit here? None in a shallow clone, where old commits are simply absent."""
     import git
+
+    try:
+        if repo.git.rev_parse("--is-shallow-repository").strip() == "true":
+            return None
+    except git.GitCommandError:
+        return None
 
     def exists(sha: str) -> bool:
         try:

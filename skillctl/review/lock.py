@@ -52,7 +52,7 @@ def forged(ea: LockEntry | None, eb: LockEntry, prov: Provenance) -> list[str]:
     elif prov.ttl is not None and as_utc(eb.expires_at) - as_utc(eb.verified_at) > prov.ttl + timedelta(seconds=1):
         why.append(f"expires_at is {as_utc(eb.expires_at) - as_utc(eb.verified_at)} after verified_at, longer than "
                    f"the skill's TTL ({prov.ttl})")
-    failed = sorted(k for k, v in eb.checks.items() if v != "pass")
+    failed = sorted(k for k, v in eb.checks.items() if v not in ("pass", "flaky"))
     if failed:
         why.append("active although check(s) " + ", ".join(failed) + " did not pass")
     if prov.check_ids is not None and not prov.check_ids <= set(eb.checks):
