@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -36,6 +37,7 @@ ENTRY_ORDER = (
 FLOW_MAPS = frozenset({"checks", "env"})
 HEADER = "# skills.lock: lifecycle state of every skill, written by skillctl. Review, don't hand-edit.\n"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FLOW_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/@=-]*$")
 
 
 def lock_path(root: Path) -> Path:
@@ -127,10 +129,18 @@ def _yaml_safe(quoted: str) -> str:
                    for ch in quoted)
 
 
+def _in_flow(value: Any) -> str:
+    """A scalar inside ``{...}`` or ``[...]``, where ``[]{},`` end a plain scalar: quote those."""
+    out = _scalar(value)
+    if not out.startswith('"') and not _FLOW_SAFE.match(out):
+        out = _yaml_safe(json.dumps(str(value), ensure_ascii=False))
+    return out
+
+
 def _flow(value: Any) -> str:
     """A scalar, or a short list of scalars in flow style (``allow: [network+env]``)."""
     if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        return "[" + ", ".join(_in_flow(v) for v in value) + "]"
     return _scalar(value)
 
 
@@ -149,7 +159,7 @@ def dump_lock(lock: Lock) -> str:
             if value is None or (key in ("notes", "path") and not value):
                 continue
             if key in FLOW_MAPS:
-                items = ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in sorted(value.items()))
+                items = ", ".join(f"{_in_flow(k)}: {_in_flow(v)}" for k, v in sorted(value.items()))
                 out.append(f"    {key}: {{{items}}}\n")
             elif isinstance(value, list):
                 if not value:
