@@ -19,15 +19,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from skillctl.errors import ConfigError, InputError
-from skillctl.vocab import DEFAULT_TIER, parse_duration
+from skillctl.vocab import DEFAULT_STALE_ON, parse_duration
 
 CONFIG_NAME = "skillctl.yaml"
 CONFIG_MAX_BYTES = 1024 * 1024
 
-# Rot findings that may demote a skill (``policy.stale_on``); an unreachable registry never does.
-ROT_TOKENS = ("outdated", "yanked", "deprecated", "abandoned", "missing", "error",
-              "patch", "minor", "major", "changed")
-DEFAULT_STALE_ON = ("yanked", "deprecated", "missing", "major")
 # values people write that mean something else; the error says why they are refused
 _VALUE_HINTS = {"unreachable": "an unreachable registry never demotes a skill"}
 
@@ -60,6 +56,7 @@ Duration = Annotated[str, AfterValidator(_duration)]
 DaysOrDuration = Annotated[timedelta, BeforeValidator(_days_or_duration)]
 Tier = Literal["builtin", "team", "community", "synthesized"]
 BlockLevel = Literal["info", "low", "medium", "high", "critical", "never"]
+# the same values as vocab.STALE_ON_TOKENS (a test keeps them equal): pydantic needs a Literal
 RotToken = Literal["outdated", "yanked", "deprecated", "abandoned", "missing", "error",
                    "patch", "minor", "major", "changed"]
 
@@ -73,9 +70,9 @@ class Section(BaseModel):
 class PolicyConfig(Section):
     """How trust tiers map scan severities to blocks, and which rot findings make a skill stale."""
 
-    default_trust: Tier = DEFAULT_TIER
+    default_trust: Tier = "community"  # vocab.DEFAULT_TIER
     block_at: dict[Tier, BlockLevel] = Field(default_factory=dict)
-    stale_on: list[RotToken] = Field(default_factory=lambda: list(DEFAULT_STALE_ON))
+    stale_on: list[RotToken] = Field(default_factory=lambda: list(DEFAULT_STALE_ON))  # type: ignore[arg-type]
     abandoned_after: DaysOrDuration = timedelta(days=540)
     min_release_age: DaysOrDuration = timedelta(0)
 

@@ -79,7 +79,7 @@ class Policy:
         if config is None:
             return cls()
         rules = [TrustRule(g.path.strip().strip("/"), g.tier) for g in config.trust]
-        return cls(dict(config.policy.block_at), config.policy.default_trust, rules)
+        return cls({str(k): str(v) for k, v in config.policy.block_at.items()}, config.policy.default_trust, rules)
 
     def granted(self, rel: str | None) -> TierDecision:
         """The tier skillctl.yaml grants the skill folder at *rel* (repo-relative, POSIX)."""

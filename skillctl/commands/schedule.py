@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
+
+if TYPE_CHECKING:
+    from skillctl.rot.schedule import ScheduleReport
 
 
 @click.command("schedule")
@@ -22,9 +26,10 @@ from skillctl.commands._common import common_options, echo_json
 @click.option("--offline", is_flag=True, help="Audit pins from the registry cache only.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Checks to run in parallel.")
+@format_option('text', 'json')
 @common_options
 def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool, offline: bool, jobs: int,
-        root: Path, as_json: bool) -> None:
+        fmt: str, root: Path, as_json: bool) -> None:
     """Verify what is due (never verified, changed, expired or expiring), audit every skill,
     write the transitions to skills.lock and commit it. Missed runs are caught up: what is due
     comes from the lock, not from the last run."""
@@ -39,7 +44,7 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
     lead_time = parse_interval(lead)
     if list_due:
         due = due_skills(root, utcnow(), lead_time)
-        if as_json:
+        if fmt == "json":
             echo_json({"due": [d.__dict__ for d in due]})
         else:
             for d in due:
@@ -47,8 +52,8 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
             click.echo(f"{len(due)} skill(s) due", err=True)
         return
 
-    def show(report) -> None:  # type: ignore[no-untyped-def]
-        if as_json:
+    def show(report: ScheduleReport) -> None:
+        if fmt == "json":
             echo_json(report.to_json())
             return
         stamp = report.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
