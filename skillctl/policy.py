@@ -29,11 +29,12 @@ import fnmatch
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from skillctl.model import TRUST_TIERS, Check, LockEntry, Skill
+from skillctl.model import TRUST_TIERS, Check, Skill
 from skillctl.vocab import DEFAULT_TIER, SEVERITIES, TRUST_ORDER
 
 if TYPE_CHECKING:
     from skillctl.config import RepoConfig
+    from skillctl.lockmodel import LockEntry
 
 DEFAULT_BLOCK_AT = {"builtin": "critical", "team": "high", "community": "medium", "synthesized": "medium"}
 DEFAULT_TRUST = DEFAULT_TIER
@@ -124,10 +125,10 @@ def effective_tier(policy: Policy, skill: Skill | None, *, rel: str | None = Non
     """
     decision = policy.granted(rel)
     if entry is not None and entry.source_tier in TRUST_TIERS and (entry.path is None or entry.path == rel):
-        decision = TierDecision(entry.source_tier, "import source recorded in skills.lock")  # type: ignore[arg-type]
+        decision = TierDecision(entry.source_tier, "import source recorded in skills.lock")
     approval = entry.approval if entry is not None else None
     if approval is not None and approval.tier in TRUST_TIERS and digest and approval.digest == digest:
-        decision = TierDecision(approval.tier, f"approved by {approval.by}")  # type: ignore[arg-type]
+        decision = TierDecision(approval.tier, f"approved by {approval.by}")
     life = skill.lifecycle if skill is not None else None
     declared = life.trust if life is not None and life.trust in TRUST_TIERS else None
     if declared is not None and rank(declared) < rank(decision.tier):

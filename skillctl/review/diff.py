@@ -424,18 +424,19 @@ def compare_suppressions(old: Side | None, new: Side) -> list[Item]:
         return out
 
     before = found(old)
-    lines = {}
+    lines: dict[tuple[str, frozenset[str], str], int] = {}
     for rel, text in new.texts.items():
         if MARKER in text:
             for covered in markers(text).values():
                 for ids, reason, line in covered:
                     lines.setdefault((rel, frozenset(ids), reason), line)
     items = []
-    for rel, ids, reason in sorted(found(new) - before, key=lambda t: (t[0], sorted(t[1]), t[2])):
+    for rel, rule_ids, reason in sorted(found(new) - before, key=lambda t: (t[0], sorted(t[1]), t[2])):
         honoured = "" if new.tier in ("builtin", "team") else f" (not honoured for a {new.tier or 'community'} skill)"
-        items.append(Item("suppression-added", "danger", f"suppression added for {code(', '.join(sorted(ids)) or '?')}"
-                          f": {code(reason or 'no reason')}{honoured}", new.path(rel), lines.get((rel, ids, reason)),
-                          {"rule_id": sorted(ids), "reason": reason}))
+        what = code(", ".join(sorted(rule_ids)) or "?")
+        items.append(Item("suppression-added", "danger", f"suppression added for {what}: "
+                          f"{code(reason or 'no reason')}{honoured}", new.path(rel), lines.get((rel, rule_ids, reason)),
+                          {"rule_id": sorted(rule_ids), "reason": reason}))
     return items
 
 

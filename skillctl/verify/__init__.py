@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,10 @@ from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_
 from skillctl.verify.pool import run_parallel
 from skillctl.verify.runner import CheckResult, run_check
 from skillctl.verify.select import Candidate, select
+
+if TYPE_CHECKING:
+    from skillctl.scan import Scanner
+    from skillctl.signing import Signer
 
 Outcome_ = Literal["passed", "flaky", "failed", "blocked", "cached", "skipped", "error"]
 
@@ -205,7 +209,7 @@ def _scanner(config, root: Path, lock: Lock):  # type: ignore[no-untyped-def]
     return Scanner.from_config(config, root=root, lock=lock)
 
 
-def _tier_by_path(scanner, cand: Candidate) -> str | None:  # type: ignore[no-untyped-def]
+def _tier_by_path(scanner: Scanner, cand: Candidate) -> str | None:
     """The tier a cached verdict must still match, judged without parsing (None: parse to know).
 
     Parsing every cached skill would cost what the cache saves, so only the repo's grant is
@@ -362,7 +366,7 @@ def commit_message(report: VerifyReport) -> str:
     return f"skillctl: verify: {len(moves)} transitions\n\n{body}\n"
 
 
-def _apply(root: Path, report: VerifyReport, seen: Lock, signer=None) -> None:  # type: ignore[no-untyped-def]
+def _apply(root: Path, report: VerifyReport, seen: Lock, signer: Signer | None = None) -> None:
     """Write the new entries under the lock guard (atomic: old file or new file) and commit it.
 
     Verdicts were computed from the lock as it was when this run started (*seen*). An entry
