@@ -96,6 +96,17 @@ class Suppression(Section):
     skill: str | None = None
 
 
+class TrustGrant(Section):
+    """``trust: [{path: GLOB, tier: TIER}]``: the repo vouches for the skills under a path.
+
+    The first rule whose glob matches a skill folder (repo-relative) decides; a skill's own
+    ``metadata.skillctl.trust`` can only lower the tier (``policy.effective_tier``).
+    """
+
+    path: Annotated[str, Field(min_length=1, pattern=r"[^/\s]")]
+    tier: Tier
+
+
 class RepoConfig(Section):
     """The whole file. Absent keys take these defaults; ``path`` and ``warnings`` are not read."""
 
@@ -111,6 +122,9 @@ class RepoConfig(Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     suppress: list[Suppression] = Field(default_factory=list)
+    trust: list[TrustGrant] = Field(default_factory=list)
+    require_signed: bool = False
+    allowed_signers: Annotated[str, Field(min_length=1)] = "allowed_signers"
     path: Path | None = Field(default=None, exclude=True)
     warnings: list[str] = Field(default_factory=list, exclude=True)
 
