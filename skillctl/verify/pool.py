@@ -30,7 +30,7 @@ def run_parallel(items: list[T], fn: Callable[[T], R], jobs: int, on_result: Cal
         stop.set()
         sandbox.kill_all()
 
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, object] = {}
     if threading.current_thread() is threading.main_thread():
         # SIGTERM too (``timeout``, CI cancelling a job): sandboxes are killed and their scratch
         # removed on the way out, instead of the interpreter dying on the spot.
@@ -51,7 +51,7 @@ def run_parallel(items: list[T], fn: Callable[[T], R], jobs: int, on_result: Cal
             sandbox.kill_all()  # a sandbox that was still starting registers a moment later
             wait([f for f in futures if f.running()], timeout=0.05)
         pool.shutdown(wait=True)
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+        for restored, handler in previous.items():
+            signal.signal(restored, handler)  # type: ignore[arg-type]
     if stop.is_set():
         raise KeyboardInterrupt
