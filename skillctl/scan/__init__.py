@@ -10,7 +10,7 @@ the skill's trust tier. The library API is ``scan_skill`` and ``scan_paths``; ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +23,7 @@ from skillctl.repo import relpath
 from skillctl.scan.context import MarkdownMap, hidden_comments, is_education, rate
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
-from skillctl.scan.names import NameIndex
+from skillctl.scan.names import NameIndex, established_names
 from skillctl.scan.rules import RuleSet, load_rules
 from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
@@ -40,6 +40,14 @@ class Scanner:
     policy: Policy = field(default_factory=Policy)
     suppress: list[dict[str, str]] = field(default_factory=list)
     root: Path | None = None
+    established: frozenset[str] | None = None  # None: the names skills.lock under root vouches for
+
+    @property
+    def names(self) -> NameIndex:
+        """The fixed reference look-alike names are judged against (never the batch being scanned)."""
+        if self.established is None:
+            self.established = established_names(self.root)
+        return _index(self.established)
 
     @classmethod
     def from_config(cls, config: Any = None, *, root: Path | None = None,
@@ -56,9 +64,12 @@ class Scanner:
 
     # -- one skill -----------------------------------------------------------------------------
 
-    def scan(self, skill: Skill, repo_skill_names: Iterable[str] | NameIndex = ()) -> list[Finding]:
-        """All findings for one parsed skill, suppressions applied, ``blocking`` set by policy."""
-        names = repo_skill_names if isinstance(repo_skill_names, NameIndex) else _index(tuple(repo_skill_names))
+    def scan(self, skill: Skill) -> list[Finding]:
+        """All findings for one parsed skill, suppressions applied, ``blocking`` set by policy.
+
+        Nothing here depends on which other skills are scanned in the same run.
+        """
+        names = self.names
         tier = self.policy.tier(skill)
         education = is_education(skill.name, skill.description)
         findings: list[Finding] = []
@@ -205,7 +216,7 @@ class Scanner:
 
 
 @lru_cache(maxsize=8)
-def _index(names: tuple[str, ...]) -> NameIndex:
+def _index(names: frozenset[str]) -> NameIndex:
     return NameIndex(names)
 
 
@@ -222,11 +233,10 @@ def _finding(rule_id: str, category: str, severity: str, path: str, line: int, m
 
 # -- library API ---------------------------------------------------------------------------------
 
-def scan_skill(skill: Skill, *, config: Any = None, repo_skill_names: Sequence[str] = (),
-               scanner: Scanner | None = None) -> list[Finding]:
+def scan_skill(skill: Skill, *, config: Any = None, scanner: Scanner | None = None) -> list[Finding]:
     """Findings for one parsed skill; ``Finding.blocking`` follows the policy for its trust tier."""
     scanner = scanner or Scanner.from_config(config)
-    return scanner.scan(skill, repo_skill_names)
+    return scanner.scan(skill)
 
 
 @dataclass
@@ -246,7 +256,7 @@ class SkillResult:
 
 def scan_tree(paths: Iterable[Path], *, config: Any = None, root: Path | None = None,
               extra_rules: Iterable[Path | str] = (), scanner: Scanner | None = None) -> list[SkillResult]:
-    """Scan every skill under *paths*; lookalikes are judged against all skills found."""
+    """Scan every skill under *paths* (each verdict the same as when scanned alone)."""
     from skillctl.parse import read_skill
     from skillctl.repo import discover_skills
 
@@ -266,18 +276,15 @@ def scan_tree(paths: Iterable[Path], *, config: Any = None, root: Path | None = 
 def scan_parsed(parsed: Iterable[tuple[Path, Skill | None, InputError | None]], scanner: Scanner) -> list[SkillResult]:
     """Scan skills someone already parsed (``validate --scan`` parses once for both jobs).
 
-    Lookalike names are judged against every skill in *parsed*; a folder that did not parse is
-    still scanned, as plain text.
+    A folder that did not parse is still scanned, as plain text.
     """
-    parsed = list(parsed)
-    names = NameIndex(s.name for _, s, _ in parsed if s is not None)
     results = []
     for folder, skill, error in parsed:
         if skill is None:
             results.append(SkillResult(folder, folder.name, scanner.policy.default_trust,
                                        scanner.scan_unparsed(folder), error))
         else:
-            results.append(SkillResult(folder, skill.name, scanner.policy.tier(skill), scanner.scan(skill, names)))
+            results.append(SkillResult(folder, skill.name, scanner.policy.tier(skill), scanner.scan(skill)))
     return results
 
 

@@ -142,7 +142,7 @@ def run_verify(
     report = VerifyReport(isolation=isolation, isolation_reason=why)
     pending: list[_Job] = []
     candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
-    scanner, repo_names = None, []
+    scanner = None
     for cand in candidates:
         try:
             digest = skill_digest(cand.folder)
@@ -153,9 +153,9 @@ def run_verify(
         if not force and is_cached(entry, digest, env, now):
             report.skills.append(_cached(cand, entry))
             continue
-        if scanner is None:  # lookalike names are judged against the whole repo, not the selection
-            scanner, repo_names = _scanner(config, root), [c.name for c in select(root, lock, None)]
-        verdict, job = _prepare(cand, lock, digest, scanner, repo_names, now)
+        if scanner is None:  # look-alike names are judged against the lock's names, whatever the selection
+            scanner = _scanner(config, root)
+        verdict, job = _prepare(cand, lock, digest, scanner, now)
         if verdict is not None:
             report.skills.append(verdict)
         if job is not None:
@@ -196,7 +196,7 @@ def _scanner(config, root: Path):  # type: ignore[no-untyped-def]
     return Scanner.from_config(config, root=root)
 
 
-def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # type: ignore[no-untyped-def]
+def _prepare(cand: Candidate, lock, digest: str, scanner,  # type: ignore[no-untyped-def]
              now: datetime) -> tuple[SkillVerdict | None, _Job | None]:
     """Parse, scan and sort out what must not run. Returns a final verdict or a job."""
     from skillctl.parse import read_skill
@@ -220,7 +220,7 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
     if entry is not None and entry.status == "retired":
         return verdict("skipped", "retired"), None
     approved = approval_covers(entry, digest)
-    blocking = sorted({f.rule_id for f in scanner.scan(skill, names) if f.blocking and not f.suppressed})
+    blocking = sorted({f.rule_id for f in scanner.scan(skill) if f.blocking and not f.suppressed})
     if blocking and not approved:
         new = after_block(entry, digest=digest, version=_version(skill), path=cand.rel, findings=blocking, now=now)
         return verdict("blocked", new.reason, new, findings=blocking), None
