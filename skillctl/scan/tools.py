@@ -90,7 +90,7 @@ def tool_breadth(allowed_tools: object, description: str) -> tuple[str, str] | N
         (words := _PURPOSE.get(k[5:])) and re.search(rf"\b(?:{words})\b", description, re.IGNORECASE))]
     if innocuous and unexplained:
         return "medium", f"allowed-tools pre-approves {what}, which nothing in the description calls for"
-    if innocuous:
+    if innocuous and "bare" in kinds:
         return "low", f"allowed-tools pre-approves {what} for a skill whose description mentions no commands"
     if "every" in kinds:
         return "medium", f"allowed-tools pre-approves {what} without confirmation"
