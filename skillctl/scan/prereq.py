@@ -28,6 +28,12 @@ SHORTENERS = frozenset({
     "bit.ly", "tinyurl.com", "t.co", "goo.gl", "is.gd", "cutt.ly", "rebrand.ly", "ow.ly", "shorturl.at",
     "rb.gy", "tiny.cc", "buff.ly", "t.ly", "v.gd", "s.id", "bl.ink", "short.io", "lnkd.in", "shorturl.gg",
 })
+# Official installers of common developer tools, run in skills about anything: their own domains.
+KNOWN_INSTALLERS = frozenset({
+    "astral.sh", "sh.rustup.rs", "bun.sh", "deno.land", "get.docker.com", "ollama.com", "get.pnpm.io",
+    "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
+    "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
+})
 # Hosts that serve many owners' files: the owner (first path segments) is the identity.
 _SHARED_HOSTS = frozenset({
     "github.com", "raw.githubusercontent.com", "objects.githubusercontent.com", "gist.github.com",
@@ -72,6 +78,9 @@ REQUIRED = re.compile(
 )
 RELEASE_PAGE = re.compile(r"/releases(?:/latest|/tag/[^/\s]+)?/?$")
 BINARY_WORDS = re.compile(r"\.(?:exe|zip|dmg|pkg|msi|app)\b", re.IGNORECASE)
+# The machine itself and private LANs. (ipaddress calls the documentation ranges "private" too,
+# but an installer there stands for a public IP, the way examples are written.)
+_LOCAL_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -125,8 +134,8 @@ def source_kind(url: str, subject: frozenset[str]) -> str:
     except ValueError:
         ip = None
     if ip is not None:
-        return "related" if ip.is_loopback or ip.is_private else "raw-ip"
-    if host in ("localhost", ""):
+        return "related" if ip.is_loopback or ip.is_link_local or any(ip in n for n in _LOCAL_NETS) else "raw-ip"
+    if host in ("localhost", "") or host in KNOWN_INSTALLERS:
         return "related"
     if related(identity, subject):
         return "related"
