@@ -35,13 +35,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests" / "security"))
-from _util import CORPORA
-from labelled_sets import materialize
+from _util import CORPORA  # noqa: E402
+from labelled_sets import materialize  # noqa: E402
 
-from skillctl.policy import Policy
-from skillctl.repo import discover_skills
-from skillctl.scan import Scanner, scan_tree
-from skillctl.scan.rules import load_rules
+from skillctl.policy import Policy  # noqa: E402
+from skillctl.repo import discover_skills  # noqa: E402
+from skillctl.scan import Scanner, scan_tree  # noqa: E402
+from skillctl.scan.rules import load_rules  # noqa: E402
 
 CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "skillctl-bench"))
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))

@@ -33,7 +33,7 @@ from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
 
 SNIPPET = 160
-# Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).
+# Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
 SOURCE_RATED = frozenset({"RCE-001", "RCE-006"})
 
 
@@ -157,7 +157,7 @@ class Scanner:
             for h in private_keys(text):
                 out.append(Finding(rule_id=h.rule_id, category=h.category, severity=h.severity, path=path,
                                    line=h.line + offset, message=h.message, snippet=h.snippet,
-                                   remediation="Delete the key, rotate it, and load keys from a secret store at run time."))
+                                   remediation="Delete the key, rotate it, and load keys from a secret store at run time."))  # noqa: E501
         if mdmap is not None:
             for line, excerpt in hidden_comments(text, first_line):
                 out.append(Finding(

@@ -38,7 +38,7 @@ _DNS = re.compile(
     r"(?:\{[^}]+\}|\$\{[^}]+\})\.(?:[\w-]+\.)*[a-z]{2,}['\"`]",
     re.IGNORECASE,
 )
-_ENCODES = re.compile(r"\bbase(?:32|64)\b|b(?:32|64)encode|\bfold\s+-w|\bxxd\b|\bchunk|\.hex\(\)|toString\(['\"](?:hex|base64)",
+_ENCODES = re.compile(r"\bbase(?:32|64)\b|b(?:32|64)encode|\bfold\s+-w|\bxxd\b|\bchunk|\.hex\(\)|toString\(['\"](?:hex|base64)",  # noqa: E501
                       re.IGNORECASE)
 _DATE_GATE = re.compile(
     r"date\s*\+%s[^\n]*-(?:gt|ge|lt|le)\s*['\"]?\d{9,10}"
@@ -60,7 +60,7 @@ _FETCH_ASSIGN = re.compile(
 )
 _SINK = r"\b(?:exec|eval|pickle\.loads?|marshal\.loads|cloudpickle\.loads?|dill\.loads?|joblib\.load|torch\.load|" \
         r"yaml\.unsafe_load|new Function|Function)\s*\(\s*"
-_DIRECT_SINK = re.compile(_SINK + r"[^\n]*\b(?:urlopen|requests\.get|httpx\.get|fetch\(|urllib\.request)", re.IGNORECASE)
+_DIRECT_SINK = re.compile(_SINK + r"[^\n]*\b(?:urlopen|requests\.get|httpx\.get|fetch\(|urllib\.request)", re.IGNORECASE)  # noqa: E501
 _UPS_JOIN = re.compile(r"(?:os\.path\.join|path\.join|path\.resolve|Path)\s*\(([^)\n]*)\)")
 _UPS_LITERAL = re.compile(r"((?:\.\./){1,})([^\s'\"`;|&)]*)")
 _SENSITIVE_TARGET = re.compile(
@@ -112,7 +112,7 @@ def fold_concatenations(line: str) -> str | None:
 def _decode(m: re.Match[str]) -> str | None:
     try:
         if m.group(1) is not None:
-            raw = bytes.fromhex(m.group(1)) if m.group(2) == "hex" else base64.b64decode(m.group(1) + "==", validate=False)
+            raw = bytes.fromhex(m.group(1)) if m.group(2) == "hex" else base64.b64decode(m.group(1) + "==", validate=False)  # noqa: E501
         elif m.group(3) is not None:
             raw = bytes.fromhex("".join(m.group(3).split()))
         elif m.group(4) is not None:

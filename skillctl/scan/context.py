@@ -232,7 +232,7 @@ AGENT_DIRECTIVE = re.compile(
     re.IGNORECASE,
 )
 # "you must ..." counts only together with an action a reader could be tricked into.
-_SECOND_PERSON = re.compile(r"\b(?:you must|you should|make sure (?:to|you)|be sure to|remember to|do not (?:tell|mention|show))\b",
+_SECOND_PERSON = re.compile(r"\b(?:you must|you should|make sure (?:to|you)|be sure to|remember to|do not (?:tell|mention|show))\b",  # noqa: E501
                             re.IGNORECASE)
 _ACTION = re.compile(r"\b(?:run|execute|download|install|send|upload|post|fetch|curl|wget|delete|remove|read|open|"
                      r"include|paste|tell|mention|show)\b", re.IGNORECASE)

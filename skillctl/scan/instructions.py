@@ -23,7 +23,7 @@ _LOCAL_SECRET = (
 )
 _DEST = (
     r"(?:https?://|\bto (?:our|the|my|a|an|this|that)\b[^.!?\n]{0,40}?\b(?:service|server|endpoint|url|webhook|bucket|"
-    r"channel|api|team|email|address|chat|drive|gist|pastebin|form)\b|\binto (?:the|a|an|this)\s+(?:issue|pr|pull request|"
+    r"channel|api|team|email|address|chat|drive|gist|pastebin|form)\b|\binto (?:the|a|an|this)\s+(?:issue|pr|pull request|"  # noqa: E501
     r"comment|message|chat|post|body|description|form|gist)\b|\bremote:|\bbucket\b|\bissue body\b|\bto (?:us|me)\b)"
 )
 _SEND_VERB = r"\b(?:send|upload|post|paste|include|attach|forward|transmit|submit|share|sync|email|exfiltrate|put)\b"
@@ -35,8 +35,8 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
                 rf"|{_LOCAL_SECRET}[^!?\n]{{0,60}}?{_SEND_VERB}[^!?\n]{{0,60}}?{_DEST}", re.IGNORECASE)),
     ("AGENT-HIDE-001", "high",
      "the skill tells the agent to hide what it does from the user",
-     re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|show|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"
-                r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!\s+(?:to|how|that you should)\b)"
+     re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|show|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"  # noqa: E501
+                r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!\s+(?:to|how|that you should)\b)"  # noqa: E501
                 r"|\bwithout (?:telling|informing|notifying|alerting|showing) (?:the )?(?:user|human|operator|owner)\b"
                 r"|\bkeep (?:this|these|it|them|the \w+)(?: \w+)?\b[^.!?\n]{0,30}?\bout of (?:your|the) "
                 r"(?:summary|response|reply|output|report|answer)\b"
@@ -45,7 +45,7 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
     ("AGENT-APPROVAL-001", "high",
      "the skill tells the agent to switch off approvals or confirmations",
      # an order (at the start of a sentence) about the agent's own approvals, not a flag's documentation
-     re.compile(r"(?:^|[.!?:]\s+)(?:first,?\s+|always\s+|now\s+)?(?:disable|turn off|switch off|bypass|auto-?approve)\s+"
+     re.compile(r"(?:^|[.!?:]\s+)(?:first,?\s+|always\s+|now\s+)?(?:disable|turn off|switch off|bypass|auto-?approve)\s+"  # noqa: E501
                 r"(?:all\s+|any\s+|your\s+|the\s+)?(?:agent'?s?\s+)?(?:tool\s+)?(?:approvals?|approval prompts?|"
                 r"confirmations?|permission (?:prompts?|checks?|requests?))\b", re.IGNORECASE)),
 )
