@@ -112,7 +112,7 @@ def test_lookalike_names(name, others, expected):
 
 @pytest.mark.parametrize("tools, description, severity", [
     ("Bash(*) Read", "Formats meeting notes into bullet points.", "high"),
-    ("Bash(curl:*)", "Suggest names for pets.", "medium"),
+    ("Bash(curl:*)", "Suggest names for pets.", "low"),
     ("Bash(curl:*) Read", "Look up exchange rates from a public API.", None),
     ("Read, Write, Edit, Bash", "Write release notes in the house style.", "low"),
     (["Bash", "Read"], "Deploy the service with kubectl.", None),

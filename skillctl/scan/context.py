@@ -74,6 +74,8 @@ def negated(before: str) -> bool:
 
 # Fence languages that are data or transcripts, not something to run.
 QUOTING_LANGS = frozenset({"text", "txt", "plain", "plaintext", "log", "output", "quote", "example"})
+# Detection signatures quote the strings they detect: never an instruction, in any skill.
+SIGNATURE_LANGS = frozenset({"yara", "yar", "sigma", "snort", "suricata", "zeek", "kql", "spl"})
 LEAD_IN_LINES = 4
 
 
@@ -204,6 +206,8 @@ def rate(
         if quoted and EXPLAINS.search(line_text):
             return lower(severity, 1), "quoted in explanatory prose"
         return severity, None
+    if fence.lang in SIGNATURE_LANGS:
+        return cap(severity, "low"), f"quoted in a {fence.lang} detection signature"
     lead = mdmap.lead_in(fence)
     if commands(lead):
         return severity, None

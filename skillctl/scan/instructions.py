@@ -35,7 +35,7 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
                 rf"|{_LOCAL_SECRET}[^!?\n]{{0,60}}?{_SEND_VERB}[^!?\n]{{0,60}}?{_DEST}", re.IGNORECASE)),
     ("AGENT-HIDE-001", "high",
      "the skill tells the agent to hide what it does from the user",
-     re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|show|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"  # noqa: E501
+     re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"  # noqa: E501
                 r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!\s+(?:to|how|that you should)\b)"  # noqa: E501
                 r"|\bwithout (?:telling|informing|notifying|alerting|showing) (?:the )?(?:user|human|operator|owner)\b"
                 r"|\bkeep (?:this|these|it|them|the \w+)(?: \w+)?\b[^.!?\n]{0,30}?\bout of (?:your|the) "
@@ -49,6 +49,9 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
                 r"(?:all\s+|any\s+|your\s+|the\s+)?(?:agent'?s?\s+)?(?:tool\s+)?(?:approvals?|approval prompts?|"
                 r"confirmations?|permission (?:prompts?|checks?|requests?))\b", re.IGNORECASE)),
 )
+
+
+_SECRET_WORDS = re.compile(r"\b(?:api[ _-]?keys?|tokens?|secrets?|passwords?|credentials?|private keys?)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ def agent_instructions(text: str) -> list[Hit]:
         for rule_id, severity, message, pattern in RULES:
             for m in pattern.finditer(para):
                 line = _line_of(lines, start, para, m.start())
+                if rule_id == "AGENT-HIDE-001" and _SECRET_WORDS.search(para[max(0, m.start() - 80): m.end() + 40]):
+                    continue  # keeping a secret off the screen is hygiene; hiding actions is the attack
                 out.append(Hit(rule_id, severity, message, line, para, m.start()))
                 break
     return out

@@ -34,6 +34,9 @@ KNOWN_INSTALLERS = frozenset({
     "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
     "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
 })
+# Download domains of the large platform vendors (their own CLIs and runtimes), matched as suffixes.
+VENDOR_DOMAINS = (".amazonaws.com", ".googleapis.com", ".microsoft.com", ".nodejs.org", ".python.org",
+                  ".hashicorp.com", ".docker.com", ".jetbrains.com", ".oracle.com", ".azureedge.net")
 # Hosts that serve many owners' files: the owner (first path segments) is the identity.
 _SHARED_HOSTS = frozenset({
     "github.com", "raw.githubusercontent.com", "objects.githubusercontent.com", "gist.github.com",
@@ -81,6 +84,9 @@ BINARY_WORDS = re.compile(r"\.(?:exe|zip|dmg|pkg|msi|app)\b", re.IGNORECASE)
 # The machine itself and private LANs. (ipaddress calls the documentation ranges "private" too,
 # but an installer there stands for a public IP, the way examples are written.)
 _LOCAL_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
+# ``irm bun.sh/install.ps1 | iex``: a host written without a scheme after the fetch command.
+BARE_FETCH = re.compile(r"\b(?:curl|wget|irm|iwr|Invoke-RestMethod|Invoke-WebRequest)\s+(?:-\S+\s+)*['\"]?"
+                        r"((?:[a-z0-9-]+\.)+[a-z]{2,}/[^\s'\"|)]*)", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -135,7 +141,7 @@ def source_kind(url: str, subject: frozenset[str]) -> str:
         ip = None
     if ip is not None:
         return "related" if ip.is_loopback or ip.is_link_local or any(ip in n for n in _LOCAL_NETS) else "raw-ip"
-    if host in ("localhost", "") or host in KNOWN_INSTALLERS:
+    if host in ("localhost", "") or host in KNOWN_INSTALLERS or host.endswith(VENDOR_DOMAINS):
         return "related"
     if related(identity, subject):
         return "related"
@@ -151,13 +157,14 @@ _BAD = {"paste": "a paste site", "shortener": "a URL shortener", "raw-ip": "a ra
 
 def installer_rating(line: str, subject: frozenset[str], severity: str) -> tuple[str, str | None]:
     """RCE-001 calibrated by source: the vendor's own https installer is low, a paste site or IP high."""
-    kinds = [source_kind(u, subject) for u in URL.findall(line)]
+    urls = URL.findall(line) or ["https://" + h for h in BARE_FETCH.findall(line)]
+    kinds = [source_kind(u, subject) for u in urls]
     if not kinds:
         return severity, None
     if any(k in ("paste", "shortener", "raw-ip") for k in kinds):
         bad = next(k for k in kinds if k in ("paste", "shortener", "raw-ip"))
         return "high", f"served from {_BAD[bad]}"
-    if all(k == "related" for k in kinds) and all(u.lower().startswith("https://") for u in URL.findall(line)):
+    if all(k == "related" for k in kinds) and all(u.lower().startswith("https://") for u in urls):
         return "low", "the vendor's own installer for what the skill is about"
     return severity, None
 

@@ -74,7 +74,8 @@ def tool_breadth(allowed_tools: object, description: str) -> tuple[str, str] | N
     Breadth is a permission to review, not evidence of intent: a bare ``Bash`` is in about one
     real community skill in eight. So a written wildcard on a skill whose description never
     mentions running anything rates high, any arguments to a risky command that the description
-    gives no reason for rates medium, and a bare ``Bash`` there is only low.
+    gives no reason for, or a bare ``Bash``, rates low: real community skills template both (about
+    one in eight), so on their own they are a note for the reviewer, not a block.
     """
     broad = [b for tok in tool_tokens(allowed_tools) if (b := _broad(tok))]
     if not broad:
@@ -89,7 +90,7 @@ def tool_breadth(allowed_tools: object, description: str) -> tuple[str, str] | N
     unexplained = [k for k in kinds if k.startswith("args:") and not (
         (words := _PURPOSE.get(k[5:])) and re.search(rf"\b(?:{words})\b", description, re.IGNORECASE))]
     if innocuous and unexplained:
-        return "medium", f"allowed-tools pre-approves {what}, which nothing in the description calls for"
+        return "low", f"allowed-tools pre-approves {what}, which nothing in the description calls for"
     if innocuous and "bare" in kinds:
         return "low", f"allowed-tools pre-approves {what} for a skill whose description mentions no commands"
     if "every" in kinds:
