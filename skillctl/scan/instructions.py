@@ -35,7 +35,7 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
                 rf"|{_LOCAL_SECRET}[^!?\n]{{0,60}}?{_SEND_VERB}[^!?\n]{{0,60}}?{_DEST}", re.IGNORECASE)),
     ("AGENT-HIDE-001", "high",
      "the skill tells the agent to hide what it does from the user",
-     re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"  # noqa: E501
+     re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"
                 r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!\s+(?:to|how|that you should)\b)"  # noqa: E501
                 r"|\bwithout (?:telling|informing|notifying|alerting|showing) (?:the )?(?:user|human|operator|owner)\b"
                 r"|\bkeep (?:this|these|it|them|the \w+)(?: \w+)?\b[^.!?\n]{0,30}?\bout of (?:your|the) "
@@ -51,7 +51,7 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
 )
 
 
-_SECRET_WORDS = re.compile(r"\b(?:api[ _-]?keys?|tokens?|secrets?|passwords?|credentials?|private keys?)\b", re.IGNORECASE)
+_SECRET_WORDS = re.compile(r"\b(?:api[ _-]?keys?|tokens?|secrets?|passwords?|credentials?|private keys?)\b", re.IGNORECASE)  # noqa: E501
 
 
 @dataclass(frozen=True)
