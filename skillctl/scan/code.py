@@ -68,6 +68,7 @@ _SENSITIVE_TARGET = re.compile(
     r"\.bash_profile|\.profile\b|authorized_keys|\.ssh\b|\.claude\b|\.codex\b|\.hermes\b|\.cursor\b|CLAUDE\.md|AGENTS\.md|"
     r"LaunchAgents|\.config/autostart|crontab|\.git/config|\.npmrc|\.pypirc",
 )
+_MD_LINK_UP = re.compile(r"\]\((?:\.\./)+")
 _WRITE = re.compile(r"open\([^\n]*['\"][wa]b?\+?['\"]|write_text|write_bytes|writeFile|appendFile|createWriteStream|"
                     r"(?:^|\s)>>?\s*|\btee\b|\bcp\s|\bmv\s|\bln\s+-s|\binstall\s+-m|shutil\.copy")
 
@@ -224,8 +225,8 @@ def _escapes(text: str, rel: str) -> list[CodeHit]:
         for m in _UPS_LITERAL.finditer(line):
             ups = max(ups, m.group(1).count("../"))
         limit = depth if anchored else 0
-        if ups <= limit:
-            continue
+        if ups <= limit or _MD_LINK_UP.search(line):
+            continue  # inside the skill, or a relative markdown link in a template string
         if _SENSITIVE_TARGET.search(line):
             out.append(CodeHit("TRAV-WRITE-001", "path-traversal", "high", no,
                                "the script reaches outside the skill folder through '../' into a file that runs "

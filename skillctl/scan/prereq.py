@@ -232,7 +232,7 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             elif kind == "release" and (required or paste) and (
                     _BINARY_ASSET.search(_path(url)) or (RELEASE_PAGE.search(url) and BINARY_WORDS.search(para))):
                 severity = "critical"
-            elif kind == "unrelated" and asset and not piped and required and _EXEC_ASSET.search(_path(url)):
+            elif kind == "unrelated" and not piped and required and _BINARY_ASSET.search(_path(url)):
                 severity = "high"
             else:
                 continue  # an installer piped from a named host is RCE-001's, rated by its source
