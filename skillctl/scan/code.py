@@ -38,6 +38,7 @@ _DNS = re.compile(
     r"(?:\{[^}]+\}|\$\{[^}]+\})\.(?:[\w-]+\.)*[a-z]{2,}['\"`]",
     re.IGNORECASE,
 )
+_DNS_WORDS = ("nslookup", "dig ", "host ", "drill ", "gethostbyname", "getaddrinfo", "resolve", "lookup(", "query(")
 _ENCODES = re.compile(r"\bbase(?:32|64)\b|b(?:32|64)encode|\bfold\s+-w|\bxxd\b|\bchunk|\.hex\(\)|toString\(['\"](?:hex|base64)",  # noqa: E501
                       re.IGNORECASE)
 _DATE_GATE = re.compile(
@@ -58,6 +59,8 @@ _FETCH_ASSIGN = re.compile(
     r"fetch\(|axios\.get|http\.get|https\.get|urlretrieve|session\.get)",
     re.MULTILINE,
 )
+_FETCH_WORDS = ("requests.", "urlopen", "urllib", "httpx", "fetch(", "axios", "http.get", "https.get",
+                "urlretrieve", "session.get")
 _SINK = r"\b(?:exec|eval|pickle\.loads?|marshal\.loads|cloudpickle\.loads?|dill\.loads?|joblib\.load|torch\.load|" \
         r"yaml\.unsafe_load|new Function|Function)\s*\(\s*"
 _DIRECT_SINK = re.compile(_SINK + r"[^\n]*\b(?:urlopen|requests\.get|httpx\.get|fetch\(|urllib\.request)", re.IGNORECASE)  # noqa: E501
@@ -170,6 +173,8 @@ def _assembled(text: str, line: int, what: str, rescan: Rescan, literals: list[s
 
 def _dns(text: str) -> list[CodeHit]:
     out = []
+    if not any(w in text for w in _DNS_WORDS):
+        return []
     encodes = _ENCODES.search(text) is not None
     for m in _DNS.finditer(text):
         out.append(CodeHit(
@@ -194,9 +199,11 @@ def _time_bombs(lines: list[str]) -> list[CodeHit]:
 
 def _fetched_code(text: str) -> list[CodeHit]:
     out = []
-    m = _DIRECT_SINK.search(text)
+    m = _DIRECT_SINK.search(text) if any(w in text for w in _FETCH_WORDS) else None
     if m:
         out.append(m)
+    if not any(w in text for w in _FETCH_WORDS):
+        return []
     names = {a.group(1) for a in _FETCH_ASSIGN.finditer(text)}
     if names:
         sink = re.compile(_SINK + r"(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")

@@ -54,6 +54,16 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
 _SECRET_WORDS = re.compile(r"\b(?:api[ _-]?keys?|tokens?|secrets?|passwords?|credentials?|private keys?)\b", re.IGNORECASE)  # noqa: E501
 
 
+# Substrings every match of a rule contains (at least one of them).
+_NEEDS = {
+    "AGENT-SEND-001": (".env", "ssh", "id_rsa", "id_ed25519", "credentials", "hosts.yml", "oauth_token", ".netrc",
+                       ".npmrc", ".pypirc", "kubeconfig", ".kube", "keychain", "cookies", "history", "private key",
+                       "token", "environment variables"),
+    "AGENT-HIDE-001": ("not ", "n't ", "never ", "without ", "keep ", "hide", "conceal"),
+    "AGENT-APPROVAL-001": ("approv", "confirm", "permission"),
+}
+
+
 @dataclass(frozen=True)
 class Hit:
     rule_id: str
@@ -97,7 +107,10 @@ def agent_instructions(text: str) -> list[Hit]:
     for start, para in _prose(text):
         if para.startswith("|"):
             continue  # a table row documents options; it orders nothing
+        low = para.lower()
         for rule_id, severity, message, pattern in RULES:
+            if not any(word in low for word in _NEEDS[rule_id]):
+                continue  # a substring test spares the regex on almost every paragraph
             for m in pattern.finditer(para):
                 line = _line_of(lines, start, para, m.start())
                 if rule_id == "AGENT-HIDE-001" and _SECRET_WORDS.search(para[max(0, m.start() - 80): m.end() + 40]):
