@@ -1,4 +1,4 @@
-"""Lifecycle transitions (DESIGN §2) as pure functions: old lock entry + evidence -> new entry.
+"""Lifecycle transitions (docs/DESIGN.md, "The lifecycle") as pure functions: old lock entry + evidence -> new entry.
 
 Kept free of I/O so every rule can be tested with plain values and a frozen clock. The one
 piece of memory the rules need across runs — "did this skill already fail last time?" — lives
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from skillctl.clock import format_ts
 from skillctl.lockmodel import LockEntry
 
-if TYPE_CHECKING:  # only annotations: importing verify here is circular (verify imports transitions)
+if TYPE_CHECKING:  # the runner's results are only read here; importing verify would be a cycle
     from skillctl.verify.runner import CheckResult
 
 SUSPECT = "suspect: "
@@ -85,7 +85,7 @@ def failure_reason(outcomes: list[Outcome], problem: str | None) -> str | None:
 def after_verification(old: LockEntry | None, ev: Evidence, now: datetime) -> LockEntry:
     """The entry after the checks ran (scan was clean or approved)."""
     checks = {o.id: o.verdict for o in ev.outcomes}
-    common = {
+    common: dict[str, object] = {
         "digest": ev.digest, "version": ev.version, "path": ev.path or (old.path if old else None),
         "verified_at": now, "verified_commit": ev.commit, "checks": checks, "env": dict(ev.env),
         "findings": [],

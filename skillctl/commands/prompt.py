@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
+
+if TYPE_CHECKING:
+    from skillctl.loader import LoadedSkill
 
 _NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def available_skills_xml(skills) -> str:  # type: ignore[no-untyped-def]
+def available_skills_xml(skills: Iterable[LoadedSkill]) -> str:
     """Name, description and SKILL.md location of each skill, escaped so no skill text can
     close the block or inject markup into the prompt."""
     from xml.sax.saxutils import escape
@@ -29,13 +34,14 @@ def available_skills_xml(skills) -> str:  # type: ignore[no-untyped-def]
 
 
 @click.command("prompt")
+@format_option('text', 'json')
 @common_options
-def cmd(root: Path, as_json: bool) -> None:
+def cmd(fmt: str, root: Path, as_json: bool) -> None:
     """Print the <available_skills> block of loadable skills only (fail-closed: exit 2 without a lock)."""
     from skillctl.loader import load_skills
 
     skills = load_skills(root)
-    if as_json:
+    if fmt == "json":
         echo_json([{"name": s.name, "description": s.description, "location": str(s.location)} for s in skills])
     else:
         click.echo(available_skills_xml(skills))

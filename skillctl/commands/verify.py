@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.report import JUnitCase, junit_xml, text_table
 from skillctl.verify import SkillVerdict, VerifyReport, run_verify
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 from skillctl.verify.runner import CheckResult
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -36,7 +40,7 @@ class RichProgress:
         self.bar = Progress(TextColumn("[bold]verify"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.description}"), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
-        self.task = None
+        self.task: TaskID | None = None
 
     def started(self, total_checks: int) -> None:
         self.bar.start()
@@ -45,7 +49,8 @@ class RichProgress:
     def check_done(self, skill: str, result: CheckResult) -> None:
         if not result.passed:
             self.bar.console.print(f"[red]{MARK[result.status]}[/] {skill}/{result.id}: {result.reason}")
-        self.bar.update(self.task, advance=1, description=f"{skill}/{result.id}")
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, description=f"{skill}/{result.id}")
 
     def close(self) -> None:
         self.bar.stop()
@@ -64,16 +69,18 @@ class RichProgress:
               help="Refuse to run without bwrap (default: skillctl.yaml require_sandbox).")
 @click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write JUnit XML (one testcase per check) to FILE.")
+@format_option('text', 'json', 'junit')
 @common_options
 def cmd(skills: tuple[str, ...], force: bool, apply_: bool, jobs: int, changed: bool, base: str,
-        shard: str | None, require_sandbox: bool | None, junit: Path | None, root: Path, as_json: bool) -> None:
+        shard: str | None, require_sandbox: bool | None, junit: Path | None, fmt: str, root: Path,
+        as_json: bool) -> None:
     """Run the checks of all (or the named) skills in a sandbox and compute lock transitions.
 
     Without --apply nothing is written: the transitions are shown as a dry run.
     Exit 0 when every verified skill passed, 1 when a check failed or a skill was blocked.
     """
     progress = None
-    if not as_json:
+    if fmt == "text":
         progress = RichProgress() if sys.stderr.isatty() else PlainProgress()
     try:
         report = run_verify(root, list(skills) or None, force=force, apply=apply_, jobs=jobs,
@@ -84,8 +91,10 @@ def cmd(skills: tuple[str, ...], force: bool, apply_: bool, jobs: int, changed: 
             progress.close()
     if junit is not None:
         junit.write_text(junit_xml("skillctl verify", junit_cases(report)), encoding="utf-8")
-    if as_json:
+    if fmt == "json":
         echo_json(report.model_dump(mode="json"))
+    elif fmt == "junit":
+        click.echo(junit_xml("skillctl verify", junit_cases(report)), nl=False)
     else:
         click.echo(render(report, apply_))
     raise SystemExit(report.exit_code)
