@@ -328,22 +328,15 @@ def _scan(ctx: _Ctx, config: Any, snaps: dict[str, Snapshot], sides: dict[tuple[
     except SkillctlError as exc:
         out.repo_items.append(Item("config-changed", "warning", f"scan skipped: {code(str(exc))}"))
         return
-    renamed = _new_names(sides)
     for (which, _folder), side in sides.items():
         scanner = scanners[which]
         if side.skill is not None:
-            # Look-alike names are judged only for names this diff introduces: the check compares
-            # against every skill in the repo, and an unchanged name yields no new finding anyway.
-            names = ctx.names[which] if side.skill.name in renamed else ()
-            side.findings = scanner.scan(side.skill, names)
+            # Look-alike names are judged against the snapshot's own skills.lock and the shipped
+            # well-known list (the scanner's fixed reference), never against the other skills.
+            side.findings = scanner.scan(side.skill)
         else:
             tree = ctx.tmp / snaps[which].sha
             side.findings = scanner.scan_unparsed(tree / side.folder if side.folder else tree)
-
-
-def _new_names(sides: dict[tuple[str, str], Side]) -> set[str]:
-    before = {s.skill.name for (which, _), s in sides.items() if which == "base" and s.skill is not None}
-    return {s.skill.name for (which, _), s in sides.items() if which == "head" and s.skill is not None} - before
 
 
 def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side | None) -> SkillChange:
