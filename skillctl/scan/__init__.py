@@ -21,7 +21,7 @@ from skillctl.model import Finding, Skill
 from skillctl.policy import Policy
 from skillctl.repo import relpath
 from skillctl.scan.code import analyze_script, private_keys
-from skillctl.scan.context import MarkdownMap, hidden_comments, is_education, rate
+from skillctl.scan.context import MarkdownMap, cap, hidden_comments, is_education, rate
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
 from skillctl.scan.instructions import agent_instructions
@@ -140,6 +140,9 @@ class Scanner:
             if rule.explainable:
                 severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
                                      match_start=m.start(), education=education)
+            if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
+                # a scanner's pattern list or a write-up in plain text: the phrase is data here
+                severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity)
             message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"

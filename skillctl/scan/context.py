@@ -52,7 +52,7 @@ COMMANDS = re.compile(
 MENTIONS = re.compile(
     r"\b(?:like|such as|e\.g\.|for example|phrases?|phrasing|wording|language|words?|strings?|patterns?|"
     r"keywords?|says?|saying|reject\w*|detect\w*|block\w*|filter\w*|flag\w*|match\w*|contain\w*|avoid\w*|"
-    r"never|don't|do not)\b",
+    r"never|don't|do not|inputs?|ask(?:s|ing)? (?:the )?(?:agent|model|assistant|ai|claude|it) to)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[.!?]\s")

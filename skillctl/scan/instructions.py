@@ -36,7 +36,7 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
     ("AGENT-HIDE-001", "high",
      "the skill tells the agent to hide what it does from the user",
      re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"
-                r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!\s+(?:to|how|that you should)\b)"  # noqa: E501
+                r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!-|\s+(?:to|how|that you should)\b)"  # noqa: E501
                 r"|\bwithout (?:telling|informing|notifying|alerting|showing) (?:the )?(?:user|human|operator|owner)\b"
                 r"|\bkeep (?:this|these|it|them|the \w+)(?: \w+)?\b[^.!?\n]{0,30}?\bout of (?:your|the) "
                 r"(?:summary|response|reply|output|report|answer)\b"

@@ -33,7 +33,11 @@ KNOWN_INSTALLERS = frozenset({
     "astral.sh", "sh.rustup.rs", "bun.sh", "deno.land", "get.docker.com", "ollama.com", "get.pnpm.io",
     "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
     "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
+    "deb.nodesource.com", "rpm.nodesource.com",
 })
+# The same, served from a shared host under the project's own account.
+KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
+                         "raw.githubusercontent.com/pyenv/", "raw.githubusercontent.com/ohmyzsh/")
 # Download domains of the large platform vendors (their own CLIs and runtimes), matched as suffixes.
 VENDOR_DOMAINS = (".amazonaws.com", ".googleapis.com", ".microsoft.com", ".nodejs.org", ".python.org",
                   ".hashicorp.com", ".docker.com", ".jetbrains.com", ".oracle.com", ".azureedge.net")
@@ -142,6 +146,8 @@ def source_kind(url: str, subject: frozenset[str]) -> str:
     if ip is not None:
         return "related" if ip.is_loopback or ip.is_link_local or any(ip in n for n in _LOCAL_NETS) else "raw-ip"
     if host in ("localhost", "") or host in KNOWN_INSTALLERS or host.endswith(VENDOR_DOMAINS):
+        return "related"
+    if (host + _path(url).lower()).startswith(KNOWN_INSTALLER_PATHS):
         return "related"
     if related(identity, subject):
         return "related"
