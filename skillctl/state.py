@@ -29,9 +29,24 @@ def _m002_skill_facts(db: Any) -> None:
     db["skill_facts"].create({"path": str, "identity": str, "facts": str}, pk="path", if_not_exists=True)
 
 
+def _m003_outcomes(db: Any) -> None:
+    """How skills fared when agents used them (``skillctl.synth.outcomes``).
+
+    ``event`` identifies an outcome found in a session (so ingesting a session twice counts it
+    once); manual records leave it NULL, which SQLite's UNIQUE never treats as a duplicate.
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS outcomes ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, skill TEXT NOT NULL, outcome TEXT NOT NULL,"
+        " note TEXT, source TEXT NOT NULL, session TEXT, at TEXT NOT NULL, event TEXT UNIQUE)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS outcomes_skill_at ON outcomes (skill, at)")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [
     _m001_registry_cache,
     _m002_skill_facts,
+    _m003_outcomes,
 ]
 
 
