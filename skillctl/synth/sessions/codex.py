@@ -120,6 +120,9 @@ def _output(step: Step, raw: Any) -> None:
         text = value
     if code is None:
         code = exit_from_text(text)
+    head, sep, body = text.partition("\nOutput:\n")  # exec_command's header: chunk id, wall time, exit
+    if sep and exit_from_text(head) is not None:
+        text = body
     step.output = excerpt(text)
     if step.kind == "shell":
         step.exit_code = code if code is not None else (0 if success is not False else 1)
