@@ -26,8 +26,8 @@ from skillctl.synth.sessions.model import (
 )
 
 FORMAT = "claude-code"
-RECORD_TYPES = {"user", "assistant", "attachment", "queue-operation", "last-prompt", "mode", "system", "summary",
-                "file-history-snapshot"}
+RECORD_TYPES = ("user", "assistant", "attachment", "queue-operation", "last-prompt", "mode", "system", "summary",
+                "file-history-snapshot")
 _NOT_PROMPTS = ("<command-name>", "<command-message>", "<local-command-stdout>", "<local-command-",
                 "Caveat: The messages below", "[Request interrupted")
 

@@ -28,8 +28,8 @@ from skillctl.synth.sessions.model import (
 )
 
 FORMAT = "codex"
-LINE_TYPES = {"session_meta", "turn_context", "world_state", "response_item", "event_msg", "compacted",
-              "token_usage_record"}
+LINE_TYPES = ("session_meta", "turn_context", "world_state", "response_item", "event_msg", "compacted",
+              "token_usage_record")
 _PREAMBLES = ("<environment_context>", "<user_instructions>", "# AGENTS.md", "<permissions", "<INSTRUCTIONS>")
 
 

@@ -28,8 +28,8 @@ from skillctl.synth.sessions.model import (
 
 FORMAT = "openai-chat"
 RESPONSES = "openai-responses"
-RESPONSE_TYPES = {"function_call", "function_call_output", "reasoning", "custom_tool_call",
-                  "custom_tool_call_output", "local_shell_call", "local_shell_call_output"}
+RESPONSE_TYPES = ("function_call", "function_call_output", "reasoning", "custom_tool_call",
+                  "custom_tool_call_output", "local_shell_call", "local_shell_call_output")
 #: A whole-document JSON file is parsed at once; past this, ask for JSONL (which streams).
 MAX_DOCUMENT = 64 * 1024 * 1024
 
