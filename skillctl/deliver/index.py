@@ -1,6 +1,6 @@
 """The search index: every skill folder's text in SQLite FTS5, kept current incrementally.
 
-The index lives in ``.skillctl/state.db`` (tables of migration ``_m003_search_index``) and is
+The index lives in ``.skillctl/state.db`` (tables of migration ``_m004_search_index``) and is
 derived: a missing or corrupt database is rebuilt by ``skillctl.state``, and an index written
 by an older ``INDEX_VERSION`` is emptied and rebuilt here. Nothing in it is trusted for loading.
 
