@@ -8,9 +8,11 @@ queries it, so a caller never sees a verdict older than its own call. A missing 
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from skillctl.clock import as_utc, utcnow
 from skillctl.deliver.index import Hit, Index
@@ -21,10 +23,8 @@ from skillctl.repo import SKILL_FILE, relpath
 def search(repo: Path | str, query: str, limit: int = 10, *, include_all: bool = False,
            now: datetime | None = None) -> list[Hit]:
     """The best *limit* matches for *query* in the skills repo at *repo*, best first."""
-    from skillctl.state import open_state
-
     root = Path(repo).resolve()
-    db = open_state(root)
+    db = open_index_db(root)
     try:
         index = Index(root, db)
         index.refresh(now)
@@ -34,6 +34,21 @@ def search(repo: Path | str, query: str, limit: int = 10, *, include_all: bool =
 
 
 MAX_FILES = 1000
+
+
+def open_index_db(root: Path) -> Any:
+    """The repo's state database; if it cannot be opened (``.skillctl`` is a file, the repo is
+    read-only), an in-memory one for this call: the index is derived, so a search still works."""
+    from skillctl.state import migrate, open_state
+
+    try:
+        return open_state(root)
+    except (OSError, sqlite3.Error):
+        import sqlite_utils
+
+        db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
+        migrate(db)
+        return db
 
 
 @dataclass(frozen=True)
@@ -59,11 +74,10 @@ def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> S
     """
     from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge, match_lock
     from skillctl.lock import read_lock
-    from skillctl.state import open_state
 
     root = Path(repo).resolve()
     now = as_utc(now) if now else utcnow()
-    db = open_state(root)
+    db = open_index_db(root)
     try:
         Index(root, db).refresh(now)
         folders = [root / rel if rel else root for (rel,) in db.conn.execute("SELECT path FROM search_docs")]
