@@ -94,6 +94,7 @@ class _Row:
     expires: float | None
     judged: float | None
     fresh: bool = False  # parsed and digested in this refresh: no need to look at the files again
+    text: tuple[str, str, str] | None = None  # (name, description, body) still to be written to the FTS table
 
 
 _ROW_COLUMNS = "id, path, name, ident, deep, observed, entry, loadable, status, reason, expires, judged"
@@ -293,10 +294,9 @@ class Index:
             conn.execute("UPDATE search_docs SET name = ?, description = ?, ident = ?, deep = ?, observed = ?, "
                          "loadable = 0 WHERE id = ?", [name, description, ident, deep, observed, row_id])
             conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row_id])
-        conn.execute("INSERT INTO search_fts (rowid, name, description, body, gate) VALUES (?, ?, ?, ?, ?)",
-                     [row_id, name, description, body, GATE_SHUT])
+        # the FTS row is written by _judge, once, with its verdict token
         return _Row(row_id, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED, "",
-                    None, None, fresh=True)
+                    None, None, fresh=True, text=(name, description, body))
 
     def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime) -> _Row:
         """Ask the loader about one row and store its verdict (and the lock entry it judged)."""
@@ -317,7 +317,11 @@ class Index:
                           "deep = ?, observed = ?, expires = ?, judged = ? WHERE id = ?",
                           [name, entry, loadable, status, reason, row.deep, row.observed, expires, now.timestamp(),
                            row.id])
-        if loadable != was or row.fresh:
+        if row.text is not None:
+            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body, gate) VALUES (?, ?, ?, ?, ?)",
+                              [row.id, *row.text, GATE_OPEN if loadable else GATE_SHUT])
+            row.text = None
+        elif loadable != was:
             self._set_gate(row.id, loadable)
         row.name, row.entry, row.loadable, row.status, row.reason = name, entry, loadable, status, reason
         row.expires, row.judged = expires, now.timestamp()
