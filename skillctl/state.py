@@ -52,7 +52,7 @@ def _m004_search_index(db: Any) -> None:
     db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, gate, "
                "tokenize = 'porter unicode61 remove_diacritics 2')")
     db.execute("CREATE TABLE IF NOT EXISTS search_dirs (path TEXT PRIMARY KEY, ident TEXT NOT NULL, "
-               "has_skill INTEGER NOT NULL, subdirs TEXT NOT NULL)")
+               "subdirs TEXT NOT NULL)")
     db.execute("CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT)")
 
 

@@ -41,7 +41,7 @@ from skillctl.lock import lock_path, read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
 
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 # bm25 column weights: a word in the name counts most, then the description (what agents are
 # shown to decide), then the body.
 WEIGHTS = (10.0, 4.0, 1.0, 0.0)
@@ -168,10 +168,11 @@ class Index:
         # of them when the lock or the set of folders changed.
         light = {path: (row_id, ident)
                  for path, row_id, ident in conn.execute("SELECT path, id, ident FROM search_docs")}
-        found = self._walk(set(light))
+        found = self._walk()
         stats.skills = len(found)
         lock_ident = _lock_identity(self.root)
         assignment: dict[str, tuple[str | None, str | None]] | None = None
+        parsed: dict[str, LockEntry] = {}
         rows: dict[str, _Row] = {}
         if lock_ident is None or lock_ident != meta.get("lock") or found.keys() != light.keys():
             lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
@@ -184,6 +185,7 @@ class Index:
             for name, entry, folder in pairs:
                 if folder is not None and (rel := _rel(str(folder), root)) in found:
                     assignment[rel] = (name, entry.model_dump_json())
+                    parsed[rel] = entry
             rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
         for rel in light.keys() - found.keys():
             conn.execute("DELETE FROM search_fts WHERE rowid = ?", [light[rel][0]])
@@ -205,7 +207,7 @@ class Index:
                 stats.parsed += 1
             if content_changed or entry_changed:
                 assert row is not None
-                self._judge(row, name, entry, now)
+                self._judge(row, name, entry, now, parsed.get(rel))
                 stats.judged += 1
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
@@ -217,26 +219,28 @@ class Index:
     def _folder(self, rel: str) -> Path:
         return self.root / rel if rel else self.root
 
-    def _walk(self, known: set[str]) -> dict[str, str | None]:
+    def _walk(self) -> dict[str, str | None]:
         """``repo.discover_skills`` with a directory-listing cache: {relative folder: SKILL.md identity}.
 
-        Same rules (stop at a skill folder, skip SKIP_DIRS, never follow symlinks); a test
-        holds the two equal on messy trees. Plain strings, not Path objects: this loop runs
-        once per skill on every refresh.
+        Same rules (a folder holding SKILL.md is a skill and is not searched further, SKIP_DIRS
+        skipped, symlinks never followed); a test holds the two equal on messy trees. Each
+        candidate folder costs one ``lstat`` of its SKILL.md; only folders that are not skills
+        are listed, and only when their own ``lstat`` (inode, mtime) changed. Plain strings, not
+        Path objects: this loop runs once per skill on every refresh.
         """
         conn = self.conn
         root = str(self.root)
         is_skill, ident = _skill_md(root)
         if is_skill:
             return {"": ident}
-        cache = {p: (i, h, s) for p, i, h, s in conn.execute("SELECT path, ident, has_skill, subdirs FROM search_dirs")}
+        cache = {p: (i, s) for p, i, s in conn.execute("SELECT path, ident, subdirs FROM search_dirs")}
         found: dict[str, str | None] = {}
         seen_dirs: set[str] = set()
         stack = [""]
         while stack:
             rel = stack.pop()
             path = f"{root}/{rel}" if rel else root
-            if rel in known:
+            if rel:
                 is_skill, ident = _skill_md(path)
                 if is_skill:
                     found[rel] = ident
@@ -250,16 +254,11 @@ class Index:
             dir_ident = f"{st.st_ino}:{st.st_mtime_ns}"
             hit = cache.get(rel)
             if hit is not None and hit[0] == dir_ident:
-                has_skill, subdirs = bool(hit[1]), json.loads(hit[2])
+                subdirs = json.loads(hit[1])
             else:
-                has_skill, subdirs = _list_dir(path)
-                conn.execute("INSERT OR REPLACE INTO search_dirs VALUES (?, ?, ?, ?)",
-                             [rel, dir_ident, int(has_skill), json.dumps(subdirs)])
-            if rel and has_skill:
-                is_skill, ident = _skill_md(path)
-                if is_skill:
-                    found[rel] = ident
-                    continue
+                subdirs = _list_dir(path)
+                conn.execute("INSERT OR REPLACE INTO search_dirs VALUES (?, ?, ?)",
+                             [rel, dir_ident, json.dumps(subdirs)])
             seen_dirs.add(rel)
             stack.extend(f"{rel}/{d}" if rel else d for d in subdirs)
         for gone in cache.keys() - seen_dirs:
@@ -283,23 +282,18 @@ class Index:
             name, description, body = skill.name, skill.description, skill.body
         except InputError:
             name, description, body, ident, deep = folder.name, "", "", None, None
-        conn = self.conn
-        if row is None:
-            cur = conn.execute("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, "
-                               "loadable, status, reason) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, '')",
-                               [rel, name, description, ident, deep, observed, UNTRACKED])
-            row_id = int(cur.lastrowid or 0)
-        else:
-            row_id = row.id
-            conn.execute("UPDATE search_docs SET name = ?, description = ?, ident = ?, deep = ?, observed = ?, "
-                         "loadable = 0 WHERE id = ?", [name, description, ident, deep, observed, row_id])
-            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row_id])
-        # the FTS row is written by _judge, once, with its verdict token
-        return _Row(row_id, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED, "",
-                    None, None, fresh=True, text=(name, description, body))
+        if row is not None:
+            self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row.id])
+        # written by _judge, once, with the verdict and its token in the FTS row (id 0: not stored yet)
+        return _Row(row.id if row else 0, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED,
+                    "", None, None, fresh=True, text=(name, description, body))
 
-    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime) -> _Row:
-        """Ask the loader about one row and store its verdict (and the lock entry it judged)."""
+    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime,
+               lock_entry: LockEntry | None = None) -> _Row:
+        """Ask the loader about one row and store its verdict (and the lock entry it judged).
+
+        *lock_entry* is *entry* already parsed, when the caller has it.
+        """
         from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge
 
         was = row.loadable
@@ -308,15 +302,27 @@ class Index:
             loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
             name = self._folder(row.path).name  # as the loader names a folder no entry claims
         else:
-            lock_entry = LockEntry.model_validate_json(entry)
+            lock_entry = lock_entry or LockEntry.model_validate_json(entry)
             verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row))
             loadable = int(isinstance(verdict, LoadedSkill))
             status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
             expires = as_utc(lock_entry.expires_at).timestamp() if lock_entry.expires_at else None
-        self.conn.execute("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
-                          "deep = ?, observed = ?, expires = ?, judged = ? WHERE id = ?",
-                          [name, entry, loadable, status, reason, row.deep, row.observed, expires, now.timestamp(),
-                           row.id])
+        values = [row.path, name, row.text[1] if row.text else None, row.ident, row.deep, row.observed, entry,
+                  loadable, status, reason, expires, now.timestamp()]
+        if row.fresh and row.id == 0:
+            cur = self.conn.execute("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, "
+                                    "loadable, status, reason, expires, judged) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            row.id = int(cur.lastrowid or 0)
+        elif row.fresh:
+            self.conn.execute("UPDATE search_docs SET path = ?, name = ?, description = ?, ident = ?, deep = ?, "
+                              "observed = ?, entry = ?, loadable = ?, status = ?, reason = ?, expires = ?, "
+                              "judged = ? WHERE id = ?", [*values, row.id])
+        else:
+            self.conn.execute("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
+                              "deep = ?, observed = ?, expires = ?, judged = ? WHERE id = ?",
+                              [name, entry, loadable, status, reason, row.deep, row.observed, expires,
+                               now.timestamp(), row.id])
         if row.text is not None:
             self.conn.execute("INSERT INTO search_fts (rowid, name, description, body, gate) VALUES (?, ?, ?, ?, ?)",
                               [row.id, *row.text, GATE_OPEN if loadable else GATE_SHUT])
@@ -468,20 +474,13 @@ def _skill_md(folder: str) -> tuple[bool, str | None]:
     return not stat.S_ISDIR(st.st_mode), stat_identity(st)
 
 
-def _list_dir(path: str) -> tuple[bool, list[str]]:
-    """(holds SKILL.md as os.walk would see it, sorted subdirectories to descend into)."""
-    has_skill = False
-    subdirs: list[str] = []
+def _list_dir(path: str) -> list[str]:
+    """The sorted subdirectories to descend into (os.walk's, minus symlinks and SKIP_DIRS)."""
     try:
         with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.name == SKILL_FILE and not entry.is_dir():
-                    has_skill = True
-                elif entry.is_dir(follow_symlinks=False) and entry.name not in SKIP_DIRS:
-                    subdirs.append(entry.name)
+            return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False) and e.name not in SKIP_DIRS)
     except OSError:
-        return False, []
-    return has_skill, sorted(subdirs)
+        return []
 
 
 def _observed_json(seen: Any, root: Path) -> str:
