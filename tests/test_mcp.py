@@ -195,3 +195,13 @@ def test_start_up_of_other_commands_does_not_import_the_sdk(demo: Path) -> None:
     out = subprocess.run([sys.executable, "-c", "import json\n" + probe, str(demo)], capture_output=True,
                          text=True, timeout=60, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_load_skill_names_the_loaders_reason_for_a_lock_entry_without_a_folder(demo: Path) -> None:
+    from skillctl.deliver.search import load_skill
+    from skillctl.errors import NotLoadableError
+
+    shutil.rmtree(demo / "skills" / "semver-bump")
+    with pytest.raises(NotLoadableError, match=r"skill folder or SKILL\.md is missing"):
+        load_skill(demo, "semver-bump")
+    assert load_skill(demo, "csv-clean").name == "csv-clean"

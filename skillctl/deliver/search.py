@@ -67,38 +67,45 @@ class SkillText:
 
 
 def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> SkillText:
-    """SKILL.md of the skill *name* if the loader allows it now; NotLoadable (with its reason) if not.
+    """SKILL.md of the skill *name* if the loader allows it now; NotLoadableError (with its reason) if not.
 
-    The folder is digested afresh (no cached verdict), and SKILL.md is read before and after
+    The index (refreshed first) says which folder and lock entry the name stands for; the
+    folder is then digested afresh (no cached verdict), and SKILL.md is read before and after
     that judgement, so the text handed out is the text that was verified.
     """
     from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge, match_lock
     from skillctl.lock import read_lock
+    from skillctl.lockmodel import Lock, LockEntry
 
     root = Path(repo).resolve()
     now = as_utc(now) if now else utcnow()
     db = open_index_db(root)
     try:
         Index(root, db).refresh(now)
-        folders = [root / rel if rel else root for (rel,) in db.conn.execute("SELECT path FROM search_docs")]
+        rows = db.conn.execute("SELECT path, entry FROM search_docs WHERE name = ? ORDER BY entry IS NULL, path",
+                               [name]).fetchall()
     finally:
         db.conn.close()
-    lock = read_lock(root, missing_ok=False)
-    pairs, unclaimed = match_lock(root, lock, folders)
-    for entry_name, entry, folder in pairs:
-        if entry_name != name:
-            continue
-        before = _read_text(folder)
-        verdict = judge(root, entry_name, entry, folder, now)
-        if not isinstance(verdict, LoadedSkill):
-            raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
-        text = _read_text(verdict.folder)
-        if text is None or text != before:
-            raise NotLoadableError(f"skill {name!r} is not loadable: SKILL.md changed while it was being loaded")
-        return SkillText(name, verdict.description, relpath(verdict.folder, root), text, _files(verdict.folder))
-    if any(folder.name == name for folder in unclaimed.values()):
+    claimed = [(path, entry) for path, entry in rows if entry is not None]
+    if claimed:
+        path, entry_json = claimed[0]
+        folder: Path | None = root / path if path else root
+        entry = LockEntry.model_validate_json(entry_json)
+    elif rows:
         raise NotLoadableError(f"skill {name!r} is not loadable: {NOT_IN_LOCK}")
-    raise NotLoadableError(f"no skill named {name!r} in this repository")
+    else:  # no folder on disk: the lock may still name it (and the loader say why it cannot load)
+        lock = read_lock(root, missing_ok=False)
+        if name not in lock.skills:
+            raise NotLoadableError(f"no skill named {name!r} in this repository")
+        [(_, entry, folder)], _ = match_lock(root, Lock(skills={name: lock.skills[name]}), [])
+    before = _read_text(folder)
+    verdict = judge(root, name, entry, folder, now)
+    if not isinstance(verdict, LoadedSkill):
+        raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
+    text = _read_text(verdict.folder)
+    if text is None or text != before:
+        raise NotLoadableError(f"skill {name!r} is not loadable: SKILL.md changed while it was being loaded")
+    return SkillText(name, verdict.description, relpath(verdict.folder, root), text, _files(verdict.folder))
 
 
 def _read_text(folder: Path | None) -> str | None:
