@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "load": "List the skills an agent may load now (fail-closed), with --explain.",
     "prompt": "Print the <available_skills> block of loadable skills.",
     "approve": "Lift a quarantine after human review, recording who, when and why.",
+    "search": "Full-text search over the skills; loadable ones unless --all.",
+    "mcp": "Serve search_skills, load_skill and record_outcome to agents over MCP (stdio).",
 }
 
 
