@@ -297,7 +297,7 @@ def skill_digest(folder: Path, root: Path | None = None) -> str:
     edit elsewhere would turn a verified skill into ``curl … | sh`` unnoticed. A link that
     resolves outside *root* (default: the repo holding the folder) is refused (SK006):
     skillctl never vouches for bytes outside the repository. Only regular files are read;
-    anything else (FIFO, device, socket) is hashed by its type, never opened.
+    anything else (FIFO, device, socket), also behind a link, is refused (SK017), never opened.
     """
     folder = Path(folder)
     if not folder.is_dir():
