@@ -254,6 +254,7 @@ def test_checks_sharing_a_sandbox_cannot_see_or_outlive_each_other(tmp_path, bac
         Command(["bash", "-e", "-c", "false; echo not-reached"], 10),
         Command(["bash", "-c", "sleep 30"], 1),
         Command(["bash", "-c", "echo still-runs"], 10),
+        Command(["bash", "-c", "head -c 10000000 /dev/zero | tr '\\0' x; echo tail-end"], 20),
     ]
     results = sandbox.run_batch(commands, folder, backend=backend)
     assert [r.exit_code for r in results[:3]] == [0, 0, 1], [r.stderr.tail for r in results]
@@ -262,6 +263,9 @@ def test_checks_sharing_a_sandbox_cannot_see_or_outlive_each_other(tmp_path, bac
     assert b"not-reached" not in results[2].stdout.head
     assert results[3].timed_out and not results[4].timed_out
     assert results[4].stdout.head == b"still-runs\n"
+    flood = results[5].stdout  # each check's output is capped on its own, and fully drained
+    assert flood.truncated and len(flood.head) == 64 * 1024 and flood.total == 10_000_009
+    assert flood.tail.endswith(b"tail-end\n") and results[5].exit_code == 0
     assert not (folder / "left-behind").exists()
 
 
