@@ -497,8 +497,11 @@ def _pump(proc: subprocess.Popen, out: Captured, err: Captured, deadline: float)
     Once the main process has exited, leftover background children are killed so that a pipe
     they hold open cannot keep us waiting.
     """
+    stdout, stderr = proc.stdout, proc.stderr
+    if stdout is None or stderr is None:  # started without pipes: a caller's bug, not a check's doing
+        raise RuntimeError("the check was started without output pipes")
     sel = selectors.DefaultSelector()
-    for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
+    for pipe, sink in ((stdout, out), (stderr, err)):
         os.set_blocking(pipe.fileno(), False)
         sel.register(pipe, selectors.EVENT_READ, sink)
     reaped = False
@@ -524,8 +527,8 @@ def _pump(proc: subprocess.Popen, out: Captured, err: Captured, deadline: float)
         return True
     finally:
         sel.close()
-        proc.stdout.close()
-        proc.stderr.close()
+        stdout.close()
+        stderr.close()
 
 
 def _kill_group(proc: subprocess.Popen, rounds: int = 1) -> None:

@@ -81,8 +81,8 @@ def _try_mode(binary: str, mode: str) -> str:
         if plan.run_as:
             for path in (scratch, scratch / "src", scratch / "run"):
                 os.chown(path, *plan.run_as)
-        job = {"drop": plan.drop_inside, "src": str(scratch / "src"), "run": str(scratch / "run"), "cap": 1,
-               "checks": []}
+        job: dict[str, object] = {"drop": plan.drop_inside, "src": str(scratch / "src"),
+                                  "run": str(scratch / "run"), "cap": 1, "checks": []}
         proc = subprocess.run(
             plan.argv,
             preexec_fn=plan.preexec,

@@ -15,6 +15,8 @@ input, so no check ever runs with root's uid. It then makes itself non-dumpable,
 Checks of one skill share one sandbox, never checks of two skills.
 """
 
+from __future__ import annotations
+
 import base64
 import contextlib
 import json
@@ -25,12 +27,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 TAIL = 4096
 PR_SET_DUMPABLE = 4
+Emit = Callable[[dict[str, Any], "Sink", "Sink"], None]
 
 
-def _drop(ids):  # type: ignore[no-untyped-def]
+def _drop(ids: list[int] | None) -> None:
     if ids:
         os.setgroups([])
         os.setgid(ids[1])
@@ -39,7 +44,7 @@ def _drop(ids):  # type: ignore[no-untyped-def]
             raise SystemExit("could not drop root")
 
 
-def _undumpable():  # type: ignore[no-untyped-def]
+def _undumpable() -> None:
     try:
         import ctypes
 
@@ -48,7 +53,7 @@ def _undumpable():  # type: ignore[no-untyped-def]
         pass
 
 
-def _kill_others():  # type: ignore[no-untyped-def]
+def _kill_others() -> None:
     """SIGKILL every process in this pid namespace except ourselves and bwrap's init (pid 1)."""
     me = os.getpid()
     for _ in range(50):
@@ -66,7 +71,7 @@ def _kill_others():  # type: ignore[no-untyped-def]
         time.sleep(0.002)
 
 
-def _reap():  # type: ignore[no-untyped-def]
+def _reap() -> None:
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -77,23 +82,28 @@ def _reap():  # type: ignore[no-untyped-def]
 
 
 class Sink:
-    def __init__(self, cap):  # type: ignore[no-untyped-def]
+    """One stream of a check: its first *cap* bytes, its last TAIL bytes and its total size."""
+
+    def __init__(self, cap: int) -> None:
         self.cap, self.head, self.tail, self.total = cap, bytearray(), b"", 0
 
-    def add(self, data):  # type: ignore[no-untyped-def]
+    def add(self, data: bytes) -> None:
         if len(self.head) < self.cap:
             self.head += data[: self.cap - len(self.head)]
         self.tail = (self.tail + data)[-TAIL:]
         self.total += len(data)
 
-    def dump(self):  # type: ignore[no-untyped-def]
+    def dump(self) -> dict[str, Any]:
         return {"head": base64.b64encode(bytes(self.head)).decode(), "tail": base64.b64encode(self.tail).decode(),
                 "total": self.total}
 
 
-def _pump(proc, out, err, deadline):  # type: ignore[no-untyped-def]
+def _pump(proc: subprocess.Popen[bytes], out: Sink, err: Sink, deadline: float) -> bool:
+    stdout, stderr = proc.stdout, proc.stderr
+    if stdout is None or stderr is None:  # started without pipes: a caller's bug, not a check's doing
+        raise RuntimeError("the check was started without output pipes")
     sel = selectors.DefaultSelector()
-    for pipe, sink in ((proc.stdout, out), (proc.stderr, err)):
+    for pipe, sink in ((stdout, out), (stderr, err)):
         os.set_blocking(pipe.fileno(), False)
         sel.register(pipe, selectors.EVENT_READ, sink)
     timed_out = False
@@ -123,12 +133,12 @@ def _pump(proc, out, err, deadline):  # type: ignore[no-untyped-def]
         proc.wait()
         _kill_others()  # background children, setsid'd escapees: nothing outlives its check
         sel.close()
-        proc.stdout.close()
-        proc.stderr.close()
+        stdout.close()
+        stderr.close()
     return timed_out
 
 
-def _drain(sel):  # type: ignore[no-untyped-def]
+def _drain(sel: selectors.BaseSelector) -> None:
     """The main process exited: take what is already in the pipes, do not wait for holders."""
     for key in list(sel.get_map().values()):
         while True:
@@ -141,12 +151,12 @@ def _drain(sel):  # type: ignore[no-untyped-def]
             key.data.add(data)
 
 
-def _run_one(i, spec, job, emit):  # type: ignore[no-untyped-def]
+def _run_one(i: int, spec: dict[str, Any], job: dict[str, Any], emit: Emit) -> None:
     base = os.path.join(job["run"], str(i))
     work, home, tmp = os.path.join(base, "skill"), os.path.join(base, "home"), os.path.join(base, "tmp")
     out, err = Sink(job["cap"]), Sink(job["cap"])
     start = time.monotonic()
-    result = {"i": i, "exit": None, "signal": None, "timed_out": False, "error": None}
+    result: dict[str, Any] = {"i": i, "exit": None, "signal": None, "timed_out": False, "error": None}
     try:
         shutil.copytree(job["src"], work, symlinks=True)
         os.mkdir(home)
@@ -174,7 +184,7 @@ def _run_one(i, spec, job, emit):  # type: ignore[no-untyped-def]
     emit(result, out, err)
 
 
-def main():  # type: ignore[no-untyped-def]
+def main() -> None:
     line = sys.stdin.buffer.readline()
     job = json.loads(line)
     _drop(job.get("drop"))
@@ -185,7 +195,7 @@ def main():  # type: ignore[no-untyped-def]
     for fd in (0, 1, 2):  # nothing a check inherits by accident reaches skillctl
         os.dup2(devnull, fd)
 
-    def emit(result, out, err):  # type: ignore[no-untyped-def]
+    def emit(result: dict[str, Any], out: Sink, err: Sink) -> None:
         result["stdout"], result["stderr"] = out.dump(), err.dump()
         report.write(json.dumps(result) + "\n")
         report.flush()

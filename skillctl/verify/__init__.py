@@ -9,14 +9,15 @@ Nothing is executed before the scanner has seen it.
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -41,6 +42,7 @@ from skillctl.verify.runner import CheckResult, run_checks
 from skillctl.verify.select import Candidate, select
 
 if TYPE_CHECKING:
+    from skillctl.config import RepoConfig
     from skillctl.scan import Scanner
     from skillctl.signing import Signer
 
@@ -178,7 +180,7 @@ def run_verify(
         entry = lock.skills.get(cand.name)
         if scanner is None:  # look-alike names are judged against the lock's names, whatever the selection
             scanner = _scanner(config, root, lock)
-        if not force and is_cached(entry, digest, env, now, _tier_by_path(scanner, cand)):
+        if entry is not None and not force and is_cached(entry, digest, env, now, _tier_by_path(scanner, cand)):
             report.skills.append(_cached(cand, entry))
             continue
         verdict, job = _prepare(cand, lock, digest, scanner, now)
@@ -216,7 +218,7 @@ def _cached(cand: Candidate, entry: LockEntry) -> SkillVerdict:
                         new_status=entry.status, reason=f"unchanged since last verification, trusted until {until}")
 
 
-def _scanner(config, root: Path, lock: Lock):  # type: ignore[no-untyped-def]
+def _scanner(config: RepoConfig, root: Path, lock: Lock) -> Scanner:
     from skillctl.scan import Scanner
 
     return Scanner.from_config(config, root=root, lock=lock)
@@ -238,7 +240,7 @@ def _tier_by_path(scanner: Scanner, cand: Candidate) -> str | None:
     return entry.tier if rank(entry.tier) <= rank(granted) else granted
 
 
-def _prepare(cand: Candidate, lock, digest: str, scanner,  # type: ignore[no-untyped-def]
+def _prepare(cand: Candidate, lock: Lock, digest: str, scanner: Scanner,
              now: datetime) -> tuple[SkillVerdict | None, _Job | None]:
     """Parse, scan and sort out what must not run. Returns a final verdict or a job."""
     from skillctl.parse import read_skill
@@ -246,9 +248,10 @@ def _prepare(cand: Candidate, lock, digest: str, scanner,  # type: ignore[no-unt
 
     def verdict(outcome: Outcome_, reason: str, entry: LockEntry | None = None, **kw) -> SkillVerdict:
         old = lock.skills.get(cand.name)
+        current = entry or old
         return SkillVerdict(
             name=cand.name, path=cand.rel, outcome=outcome, reason=reason, entry=entry,
-            old_status=old.status if old else None, new_status=(entry or old).status if (entry or old) else None,
+            old_status=old.status if old else None, new_status=current.status if current else None,
             transition=describe(cand.name, old, entry) if entry else None, **kw,
         )
 
@@ -302,7 +305,7 @@ def _hidden_git(root: Path) -> tuple[Path, ...]:
     return ()
 
 
-def _execute(pending: list[_Job], root: Path, config, required: bool, jobs: int,  # type: ignore[no-untyped-def]
+def _execute(pending: list[_Job], root: Path, config: RepoConfig, required: bool, jobs: int,
              progress: Progress | None) -> None:
     """Run each job's checks in one sandbox (jobs in parallel); failures get ``config.retries`` more tries.
 
@@ -350,7 +353,8 @@ def _execute(pending: list[_Job], root: Path, config, required: bool, jobs: int,
             if again:
                 failed.append((job, again))
 
-        run_parallel(work, lambda item, first=attempt == 0: batch(item, first), jobs, record)
+        first = attempt == 0
+        run_parallel(work, functools.partial(_with_first, batch, first), jobs, record)
         work = failed
         if not work:
             break
@@ -362,11 +366,13 @@ def _head(root: Path) -> str | None:
     return head_commit(root)
 
 
-def _judge(job: _Job, env: dict[str, str], commit: str | None, ttl_default, now: datetime) -> SkillVerdict:  # type: ignore[no-untyped-def]
+def _judge(job: _Job, env: dict[str, str], commit: str | None, ttl_default: timedelta | None,
+           now: datetime) -> SkillVerdict:
     """Evidence -> new entry; a folder that vanished or changed mid-run leaves the lock alone."""
     cand, old = job.cand, job.entry
     results = [o.last for o in job.outcomes.values()]
-    base = {"name": cand.name, "path": cand.rel, "checks": results, "old_status": old.status if old else None}
+    base: dict[str, Any] = {"name": cand.name, "path": cand.rel, "checks": results,
+                            "old_status": old.status if old else None}
     try:
         after = skill_digest(cand.folder, root=cand.root)
     except InputError:
@@ -375,6 +381,8 @@ def _judge(job: _Job, env: dict[str, str], commit: str | None, ttl_default, now:
         what = "was removed" if after is None else "changed"
         return SkillVerdict(**base, outcome="error", reason=f"skill folder {what} during verification; lock untouched")
     ttl = (job.skill.lifecycle.ttl_delta() if job.skill.lifecycle else None) or ttl_default
+    if ttl is None:  # skillctl.yaml's schema guarantees a valid default ttl
+        raise InputError("no valid ttl for the skill and no default in skillctl.yaml", path=cand.folder, code="SK201")
     evidence = Evidence(digest=job.digest, version=_version(job.skill), path=cand.rel, env=env, commit=commit,
                         ttl=ttl, outcomes=list(job.outcomes.values()), problem=job.problem)
     entry = after_verification(old, evidence, now).model_copy(update={"tier": job.tier})
@@ -428,3 +436,8 @@ def _apply(root: Path, report: VerifyReport, seen: Lock, signer: Signer | None =
         return
     report.applied = True
     report.commit = commit_paths(root, [lock_path(root)], commit_message(report))
+
+
+def _with_first(batch: Callable[[Any, bool], Any], first: bool, item: Any) -> Any:
+    """``batch(item, first)`` with *first* bound now: a lambda in the retry loop would see the last value."""
+    return batch(item, first)

@@ -149,9 +149,9 @@ def run_checks(
 
         def done(j: int, result: SandboxResult, members: list = members) -> None:
             i, check, _argv, run_limits = members[j]
-            results[i] = judge(check.id or f"line-{check.line}", check, result, run_limits)
+            results[i] = check_result = judge(check.id or f"line-{check.line}", check, result, run_limits)
             if on_result:
-                on_result(results[i])  # type: ignore[arg-type]
+                on_result(check_result)
 
         sandbox.run_batch(commands, folder, limits=base, network=network, hide=hide,
                           require_sandbox=require_sandbox, backend=backend, on_result=done)

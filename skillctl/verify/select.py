@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from skillctl.errors import InputError
+from skillctl.errors import GitError, InputError
 from skillctl.lockmodel import Lock
 from skillctl.repo import discover_skills, relpath
 
@@ -85,7 +85,9 @@ def changed_paths(root: Path, base: str) -> set[Path]:
 
     commit = resolve_ref(root, base)
     repo = open_repo(root)
-    top = Path(repo.working_tree_dir).resolve()
+    if repo is None:  # resolve_ref found a commit, so this cannot happen; say so if it does
+        raise GitError("not a git repository", path=root, code="SC031")
+    top = Path(repo.working_tree_dir or repo.git_dir).resolve()
     paths: set[Path] = set()
     for diff in commit.diff(None):
         for rel in (diff.a_path, diff.b_path):
