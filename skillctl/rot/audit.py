@@ -18,7 +18,7 @@ from typing import Any
 
 from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.config import RepoConfig, load_config
-from skillctl.errors import ConfigError, InputError
+from skillctl.errors import InputError
 from skillctl.lock import lock_path, lock_transaction, read_lock
 from skillctl.model import Pin, parse_ttl
 from skillctl.repo import discover_skills, relpath
@@ -99,25 +99,12 @@ def resolve_options(config: RepoConfig, *, offline: bool = False, refresh: bool 
 
         audit: {timeout: 10, retries: 2, concurrency: 16, cache_ttl: 6h}
     """
-    raw = config.extra.get("audit") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError("audit: expected a mapping", path=config.path, code="SC012")
-    defaults = ResolveOptions()
-    values: dict[str, Any] = {}
-    for key, kind, low, high in (("timeout", (int, float), 0.1, 300), ("retries", (int,), 0, 10),
-                                 ("concurrency", (int,), 1, 256)):
-        value = raw.get(key, getattr(defaults, key))
-        if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
-            raise ConfigError(f"audit.{key}: expected a number between {low} and {high}, got {value!r}",
-                              path=config.path, code="SC012")
-        values[key] = value
-    cache_ttl = defaults.cache_ttl
-    if "cache_ttl" in raw:
-        parsed = parse_ttl(raw["cache_ttl"])
-        if parsed is None:
-            raise ConfigError(f"audit.cache_ttl: expected a duration like 6h or 1d, got {raw['cache_ttl']!r}",
-                              path=config.path, code="SC012")
-        cache_ttl = parsed
+    audit = config.audit
+    values: dict[str, Any] = {"timeout": audit.timeout, "retries": audit.retries, "concurrency": audit.concurrency}
+    cache_ttl = parse_ttl(audit.cache_ttl) or ResolveOptions().cache_ttl
+    if config.registry_snapshot:
+        base = config.path.parent if config.path is not None else Path.cwd()
+        values["snapshot"] = (base / config.registry_snapshot).resolve()
     if jobs is not None:
         values["concurrency"] = max(1, jobs)
     return ResolveOptions(cache_ttl=cache_ttl, offline=offline, refresh=refresh, **values)
@@ -177,10 +164,15 @@ def run_audit(root: Path, names: Sequence[str] | None = None, *, offline: bool =
         if unknown:
             raise InputError(f"no skill named {', '.join(map(repr, unknown))} in this repo", path=root, code="SK009")
     pins = [pin for _, fact in skills for pin in fact.pins]
-    lookups = resolve_pins(pins, root=root, registries=config.registries, options=options, environ=environ)
+    registries: dict[str, str] = dict(config.registries)
+    if options.snapshot is not None:  # every datasource answers from the recorded documents
+        from skillctl.rot.registries.snapshot import base_urls
+
+        registries, environ = base_urls(), {}
+    lookups = resolve_pins(pins, root=root, registries=registries, options=options, environ=environ)
     for row, fact in skills:
         for pin in fact.pins:
-            row.pins.append(judge(pin, lookups[_key(pin, config, environ)], policy, now))
+            row.pins.append(judge(pin, lookups[_key(pin, registries, environ)], policy, now))
         _decide(row, policy)
         report.skills.append(row)
     report.skills.sort(key=lambda s: s.name)
@@ -200,9 +192,9 @@ def _open_state(root: Path) -> Any:
         return None  # no cache: parse everything, still a correct audit
 
 
-def _key(pin: Pin, config: RepoConfig, environ: dict[str, str] | None) -> str:
+def _key(pin: Pin, registries: dict[str, str], environ: dict[str, str] | None) -> str:
     try:
-        return pin_key(pin, config.registries, environ)[0]
+        return pin_key(pin, registries, environ)[0]
     except ResolveError:
         return f"{pin.datasource}||{pin.package}"
 
