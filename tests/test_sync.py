@@ -228,7 +228,7 @@ def test_hermes_config_that_is_not_a_mapping_is_left_alone(setup, cli):
     assert (home / ".hermes/config.yaml").read_text() == "- just\n- a list\n"
 
 
-def test_descriptions_hermes_cuts_short_are_warned_about(tmp_path, cli):
+def test_descriptions_hermes_cuts_short_are_warned_about(tmp_path, cli, monkeypatch):
     assert describes_when("Use when a PDF needs its tables extracted")
     assert not describes_when("Extract tables from PDF files into CSV with pdfplumber. Use when asked.")
     repo = verified_repo(tmp_path / "repo", ["alpha-skill"])
@@ -240,6 +240,9 @@ def test_descriptions_hermes_cuts_short_are_warned_about(tmp_path, cli):
     lock.skills["alpha-skill"].digest = skill_digest(repo / "skills/alpha-skill")
     write_lock(repo, lock)
     r = cli("sync", "--target", str(tmp_path / "t"), "--repo", str(repo))
+    assert r.code == 0 and "do not say when" not in r.err  # only Hermes cuts descriptions at 60
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    r = cli("sync", "hermes", "--repo", str(repo))
     assert r.code == 0 and "do not say when to use it" in r.err
 
 
@@ -270,3 +273,29 @@ def test_sync_config_schema_names_the_key(setup, cli):
     (repo / "skillctl.yaml").write_text("sync:\n  mode: link\n  targets: [claude]\n")
     assert cli("sync", "--repo", str(repo), "--project", str(project)).code == 0
     assert (project / ".claude/skills/alpha-skill").is_symlink()
+
+
+def test_cached_verdicts_never_outlive_a_change(setup, cli):
+    """The no-change fast path reuses the loader's verdict only while nothing it read changed."""
+    repo, project, _ = setup
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    assert (repo / ".skillctl/sync-verdicts.json").is_file()
+    skill_md = repo / "skills/alpha-skill/SKILL.md"
+    skill_md.write_text(skill_md.read_text() + "tampered after verification\n")  # digest no longer matches
+    r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    assert r.code == 0 and "remove" in r.out and "alpha-skill" in r.out
+    set_status(repo, "beta-skill", "stale")  # the lock changed
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    assert listed(project / ".claude/skills") == set()
+
+
+def test_expiry_is_checked_even_on_the_fast_path(setup, cli):
+    from datetime import datetime, timedelta, timezone
+
+    from freezegun import freeze_time
+
+    repo, project, _ = setup
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    with freeze_time(datetime.now(timezone.utc) + timedelta(days=31)):
+        assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    assert listed(project / ".claude/skills") == set()

@@ -117,11 +117,17 @@ def desired_skills(loaded: list[LoadedSkill]) -> tuple[dict[str, LoadedSkill], l
                                       f"folder name claimed by several skills ({names}): none written"))
             continue
         want[group[0].name] = group[0]
+    return want, refused, warnings
+
+
+def description_warnings(want: dict[str, LoadedSkill]) -> list[str]:
+    """Skills whose description, cut where Hermes cuts it, does not say when to use them."""
+    warnings = []
     for skill in want.values():
         if not describes_when(skill.description):
             warnings.append(f"{skill.name}: the first {HERMES_SHOWN} characters of its description (all Hermes "
                             f"shows) do not say when to use it: {skill.description[:HERMES_SHOWN]!r}")
-    return want, refused, warnings
+    return warnings
 
 
 def check_target(path: Path, *, create: bool) -> str | None:
@@ -262,6 +268,72 @@ def _hermes_local_names() -> set[str]:
     return names
 
 
+VERDICT_CACHE = "sync-verdicts.json"
+
+
+def _fingerprint(repo: Path) -> str:
+    """What the loader's verdicts depend on besides the skills' own files: lock, config, version."""
+    import hashlib
+
+    from skillctl import __version__
+    from skillctl.config import CONFIG_NAME
+    from skillctl.lock import lock_path
+
+    h = hashlib.sha256(__version__.encode())
+    for path in (lock_path(repo), repo / CONFIG_NAME):
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"-")
+    return h.hexdigest()
+
+
+def loadable_now(repo: Path, now: datetime | None = None) -> list[LoadedSkill]:
+    """The loader's verdict, reused from the last sync when nothing it depends on changed.
+
+    The loader reads and hashes every skill; a sync where nothing changed should not. The
+    verdict is reused only if the lock, the config and skillctl's version are byte-identical
+    and every loadable skill's folder has the same file sizes, mtimes and inodes as when it
+    was judged (the same trust ``make`` and ``rsync`` give a stat). Expiry is always checked
+    against *now*. Anything else, including a missing or unreadable cache, asks the loader.
+    """
+    import json
+
+    from skillctl.clock import as_utc, utcnow
+    from skillctl.lock import atomic_write
+
+    repo = Path(repo).resolve()
+    now = as_utc(now) if now else utcnow()
+    cache = repo / ".skillctl" / VERDICT_CACHE
+    key = _fingerprint(repo)
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            hits = [LoadedSkill(name=e["name"], description=e["description"], location=Path(e["location"]),
+                                folder=Path(e["folder"]), version=e["version"],
+                                expires_at=datetime.fromisoformat(e["expires_at"]), digest=e["digest"])
+                    for e in data["skills"] if stamp(Path(e["folder"])) == e["stamp"]]
+            if len(hits) == len(data["skills"]):
+                return [s for s in hits if s.expires_at > now]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from skillctl.repo import discover_skills
+
+    # Stamps taken *before* the loader reads the files: an edit racing the loader changes the
+    # stamp, so the next sync asks the loader again instead of trusting a verdict on old bytes.
+    before = {f.resolve(): stamp(f) for f in discover_skills(repo)}
+    loaded = explain_load(repo, now).loaded
+    entries = [{"name": s.name, "description": s.description, "location": str(s.location), "folder": str(s.folder),
+                "version": s.version, "expires_at": s.expires_at.isoformat(), "digest": s.digest,
+                "stamp": before.get(s.folder, "")} for s in loaded]
+    if any(not e["stamp"] for e in entries):
+        return loaded
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(exist_ok=True)
+        atomic_write(cache, json.dumps({"key": key, "skills": entries}))
+    return loaded
+
+
 def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: bool = False,
              now: datetime | None = None, project: Path | None = None) -> SyncReport:
     """Plan (and unless *dry_run*, apply) sync of *repo*'s loadable skills into *targets*."""
@@ -274,8 +346,10 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
     clashes = double_reads(targets, project)
     if clashes:
         raise InputError("; ".join(clashes), code="SC061")
-    loaded = explain_load(repo, now).loaded
+    loaded = loadable_now(repo, now)
     want, refused, warnings = desired_skills(loaded)
+    if any("hermes" in t.agents for t in targets):
+        warnings += description_warnings(want)
     report = SyncReport(dry_run=dry_run, mode=mode, loadable=sorted(want), warnings=warnings)
     seen: set[Path] = set()
     for target in targets:

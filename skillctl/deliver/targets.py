@@ -128,7 +128,7 @@ def targets_from_config(sync: SyncConfig, *, project: Path, where: Path | None) 
     for i, item in enumerate(sync.targets):
         if item.path is not None:
             path = Path(os.path.expanduser(item.path))
-            out.append(Target(item.path, path if path.is_absolute() else base / path))
+            out.append(Target(item.path, Path(os.path.normpath(path if path.is_absolute() else base / path))))
             continue
         name = ALIASES.get(str(item.name), str(item.name))
         if item.external and name == "hermes":
