@@ -297,6 +297,41 @@ def _min_tier(a: str, b: str | None) -> str:
     return a if TRUST_ORDER.index(a) <= TRUST_ORDER.index(b) else b
 
 
+# -- scanning on the way in ------------------------------------------------------------------------
+
+_WORKER_SCANNER: Any = None
+PARALLEL_FROM = 64
+
+
+def _scan_one(folder: str) -> list[tuple[str, str, bool]]:
+    from skillctl.parse import read_skill
+
+    try:
+        skill = read_skill(Path(folder))
+        return [(f.rule_id, f.severity, f.suppressed) for f in _WORKER_SCANNER.scan(skill)]
+    except Exception:  # changed under us or unscannable: quarantine it rather than trust it
+        return [("UNSCANNABLE", "critical", False)]
+
+
+def scan_all(scanner: Any, skills: list[Any]) -> list[list[tuple[str, str, bool]]]:
+    """(rule, severity, suppressed) per finding for each skill; forked workers share the compiled
+    rules when there are enough skills to pay for them (a folder of 2,000 is common)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER_SCANNER
+    workers = min(os.cpu_count() or 1, 4)
+    if len(skills) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [[(f.rule_id, f.severity, f.suppressed) for f in scanner.scan(s)] for s in skills]
+
+    _WORKER_SCANNER = scanner  # inherited by the forked workers, rules already compiled
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_scan_one, [str(s.folder) for s in skills], chunksize=16))
+    finally:
+        _WORKER_SCANNER = None
+
+
 # -- the whole import ------------------------------------------------------------------------------
 
 def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | None = None, annotate_files: bool = False,
@@ -330,6 +365,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     taken = {n.casefold(): "the repo" for n in lock.skills}
     entries: dict[str, LockEntry] = {}
     written: list[Path] = []
+    accepted: list[tuple[Found, Any, list[tuple[Path, str]], Imported]] = []
     for item in found:
         rel_src = item.folder.relative_to(source).as_posix() if item.folder != source else "."
         result = Imported(name=item.folder.name, source_path=rel_src, outcome="skipped", tier=item.tier)
@@ -357,18 +393,20 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
             result.notes.append(f"folder is {item.folder.name!r} but name: is {name!r}; imported as {name!r}")
         if item.category:
             result.notes.append(f"Hermes category {item.category}")
-        effective = _min_tier(item.tier, skill.lifecycle.trust if skill.lifecycle else None)
-        result.tier = effective
-        findings = scanner.scan(skill)
-        blocking = [f for f in findings if policy.blocks(f.severity, effective)
-                    and (not f.suppressed or not policy.honours_inline_suppressions(effective))]
-        result.findings = sorted({f.rule_id for f in blocking})
+        result.tier = _min_tier(item.tier, skill.lifecycle.trust if skill.lifecycle else None)
         folder = dest_root / name
         result.dest = folder.relative_to(repo).as_posix()
         if folder.exists() or folder.is_symlink():
             result.reason = f"{result.dest} already exists in the repo"
             continue
         taken[name.casefold()] = rel_src
+        accepted.append((item, skill, files, result))
+    for (item, skill, files, result), findings in zip(accepted, scan_all(scanner, [a[1] for a in accepted]),
+                                                      strict=True):
+        effective, name, folder = result.tier, result.name, repo / result.dest
+        blocking = [rule for rule, severity, suppressed in findings if policy.blocks(severity, effective)
+                    and (not suppressed or not policy.honours_inline_suppressions(effective))]
+        result.findings = sorted(set(blocking))
         status = "quarantined" if blocking else "draft"
         result.outcome = ("quarantined" if blocking else "imported") if apply else (
             "would-quarantine" if blocking else "would-import")

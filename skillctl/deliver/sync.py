@@ -201,12 +201,19 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
     return actions
 
 
-def _materialize(skill: LoadedSkill, dest: Path, mode: str) -> None:
-    """Write *skill* at the temporary *dest*: a symlink, or a copy checked against the lock digest."""
+def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> None:
+    """Write *skill* at the temporary *dest*: a symlink, or a copy of the bytes the loader judged.
+
+    *judged* is the source folder's stamp taken before the loader read it. If the source still
+    has that stamp after copying, the copy holds the verified bytes; if anything changed in
+    between (an edit racing sync), the copy is checked against the lock digest instead.
+    """
     if mode == "link":
         os.symlink(str(skill.folder), dest)
         return
-    shutil.copytree(skill.folder, dest, symlinks=True)
+    shutil.copytree(skill.folder, dest, symlinks=True, copy_function=shutil.copy)
+    if judged and stamp(skill.folder) == judged:
+        return
     if skill_digest(dest) != skill.digest:
         shutil.rmtree(dest, ignore_errors=True)
         raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
@@ -214,7 +221,7 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str) -> None:
 
 
 def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest,
-                 actions: list[Action]) -> None:
+                 actions: list[Action], judged: dict[Path, str] | None = None) -> None:
     changes = [a for a in actions if a.kind in ("write", "update", "remove", "forget")]
     if not changes:
         return
@@ -240,7 +247,7 @@ def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manife
             else:
                 skill = want[a.name]
                 tmp = target.path / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
-                _materialize(skill, tmp, mode)
+                _materialize(skill, tmp, mode, (judged or {}).get(skill.folder, ""))
                 if a.kind == "update":
                     aside = target.path / f"{OLD_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
                     os.rename(final, aside)
@@ -288,7 +295,7 @@ def _fingerprint(repo: Path) -> str:
     return h.hexdigest()
 
 
-def loadable_now(repo: Path, now: datetime | None = None) -> list[LoadedSkill]:
+def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSkill], dict[Path, str]]:
     """The loader's verdict, reused from the last sync when nothing it depends on changed.
 
     The loader reads and hashes every skill; a sync where nothing changed should not. The
@@ -296,6 +303,7 @@ def loadable_now(repo: Path, now: datetime | None = None) -> list[LoadedSkill]:
     and every loadable skill's folder has the same file sizes, mtimes and inodes as when it
     was judged (the same trust ``make`` and ``rsync`` give a stat). Expiry is always checked
     against *now*. Anything else, including a missing or unreadable cache, asks the loader.
+    Returns the loadable skills and each one's folder stamp as it was when judged.
     """
     import json
 
@@ -314,7 +322,8 @@ def loadable_now(repo: Path, now: datetime | None = None) -> list[LoadedSkill]:
                                 expires_at=datetime.fromisoformat(e["expires_at"]), digest=e["digest"])
                     for e in data["skills"] if stamp(Path(e["folder"])) == e["stamp"]]
             if len(hits) == len(data["skills"]):
-                return [s for s in hits if s.expires_at > now]
+                stamps = {Path(e["folder"]): e["stamp"] for e in data["skills"]}
+                return [s for s in hits if s.expires_at > now], stamps
     except (OSError, ValueError, KeyError, TypeError):
         pass
     from skillctl.repo import discover_skills
@@ -326,12 +335,13 @@ def loadable_now(repo: Path, now: datetime | None = None) -> list[LoadedSkill]:
     entries = [{"name": s.name, "description": s.description, "location": str(s.location), "folder": str(s.folder),
                 "version": s.version, "expires_at": s.expires_at.isoformat(), "digest": s.digest,
                 "stamp": before.get(s.folder, "")} for s in loaded]
+    stamps = {s.folder: before.get(s.folder, "") for s in loaded}
     if any(not e["stamp"] for e in entries):
-        return loaded
+        return loaded, stamps
     with contextlib.suppress(OSError):
         cache.parent.mkdir(exist_ok=True)
         atomic_write(cache, json.dumps({"key": key, "skills": entries}))
-    return loaded
+    return loaded, stamps
 
 
 def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: bool = False,
@@ -346,7 +356,7 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
     clashes = double_reads(targets, project)
     if clashes:
         raise InputError("; ".join(clashes), code="SC061")
-    loaded = loadable_now(repo, now)
+    loaded, judged = loadable_now(repo, now)
     want, refused, warnings = desired_skills(loaded)
     if any("hermes" in t.agents for t in targets):
         warnings += description_warnings(want)
@@ -384,7 +394,7 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
                         result.notes.append(f"would register {target.path} in skills.external_dirs")
             continue
         _sweep(target.path)
-        apply_target(target, want, mode, manifest, result.actions)
+        apply_target(target, want, mode, manifest, result.actions, judged)
         if target.hermes_external:
             from skillctl.deliver.hermes import register_external_dir
 
