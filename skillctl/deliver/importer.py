@@ -29,7 +29,7 @@ from skillctl.clock import utcnow
 from skillctl.deliver.manifest import MANIFEST_NAME, safe_folder_name
 from skillctl.errors import InputError
 from skillctl.repo import SKILL_FILE, SKIP_DIRS
-from skillctl.vocab import TRUST_ORDER, TRUST_TIERS
+from skillctl.vocab import TRUST_ORDER, TRUST_TIERS, Status
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SKILL_BYTES = 64 * 1024 * 1024
@@ -407,7 +407,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
         blocking = [rule for rule, severity, suppressed in findings if policy.blocks(severity, effective)
                     and (not suppressed or not policy.honours_inline_suppressions(effective))]
         result.findings = sorted(set(blocking))
-        status = "quarantined" if blocking else "draft"
+        status: Status = "quarantined" if blocking else "draft"
         result.outcome = ("quarantined" if blocking else "imported") if apply else (
             "would-quarantine" if blocking else "would-import")
         result.reason = (f"blocking findings for tier {effective}: {', '.join(result.findings)}" if blocking

@@ -1,6 +1,6 @@
 """Where each agent reads skills, and the named sync targets that write there.
 
-These are observed facts about released agents (docs/AGENTS.md in this repo summarises them):
+These are facts observed by running the released agents (the README's delivery section lists them):
 Claude Code lists `.claude/skills/NAME/` by folder name, Codex CLI walks `.agents/skills` from
 the working folder up to the git root plus `~/.agents/skills` and `$CODEX_HOME/skills`, Hermes
 reads `$HERMES_HOME/skills` at any depth plus `skills.external_dirs`, OpenClaw reads its
