@@ -59,6 +59,7 @@ class ScheduleReport:
     dry_run: bool = False
     """The pass ran on a scratch copy of the repo: the verdicts are real, nothing was written."""
     sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
+    sync_error: str | None = None  # why the closing sync could not run (the verdicts still stand)
 
     @property
     def commits(self) -> list[str]:
@@ -73,6 +74,8 @@ class ScheduleReport:
             codes.append(self.audit.exit_code)
         if self.sync is not None:
             codes.append(self.sync.exit_code)
+        if self.sync_error:
+            codes.append(2)
         return max(codes)
 
     def to_json(self) -> dict[str, Any]:
@@ -82,7 +85,7 @@ class ScheduleReport:
             "verify": self.verify.model_dump(mode="json") if self.verify is not None else None,
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits, "dry_run": self.dry_run,
-            "sync": self.sync.to_json() if self.sync is not None else None,
+            "sync": self.sync.to_json() if self.sync is not None else None, "sync_error": self.sync_error,
         }
 
 
@@ -160,8 +163,12 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         report.audit = run_audit(root, offline=offline, apply=apply, now=now)
         if apply and deliver:  # a demotion reaches every configured agent folder in the same pass
             from skillctl.deliver.sync import sync_configured
+            from skillctl.errors import SkillctlError
 
-            report.sync = sync_configured(root, now=now)
+            try:
+                report.sync = sync_configured(root, now=now)
+            except SkillctlError as exc:
+                report.sync_error = str(exc)
     return report
 
 
