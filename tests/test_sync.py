@@ -299,3 +299,55 @@ def test_expiry_is_checked_even_on_the_fast_path(setup, cli):
     with freeze_time(datetime.now(timezone.utc) + timedelta(days=31)):
         assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
     assert listed(project / ".claude/skills") == set()
+
+
+def test_missing_lock_syncs_nothing(tmp_path, cli):
+    (tmp_path / "repo").mkdir()
+    r = cli("sync", "--target", str(tmp_path / "t"), "--repo", str(tmp_path / "repo"))
+    assert r.code == 2 and "SC021" in r.err and not (tmp_path / "t").exists()
+
+
+def test_a_sync_killed_mid_way_is_finished_by_the_next(setup, cli, monkeypatch):
+    import skillctl.deliver.sync as sync_mod
+    from skillctl.lock import read_lock, skill_digest, write_lock
+
+    repo, project, _ = setup
+    cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    for name in ("alpha-skill", "beta-skill"):
+        md = repo / "skills" / name / "SKILL.md"
+        md.write_text(md.read_text() + "v2\n")
+    lock = read_lock(repo)
+    for name in ("alpha-skill", "beta-skill"):
+        lock.skills[name].digest = skill_digest(repo / "skills" / name)
+    write_lock(repo, lock)
+    real_rename, calls = os.rename, []
+
+    def dying_rename(src, dst):  # the process dies between the two renames of an update
+        calls.append(src)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(sync_mod.os, "rename", dying_rename)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(repo, [Target("claude", project / ".claude/skills")], project=project)
+    monkeypatch.setattr(sync_mod.os, "rename", real_rename)
+    r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    assert r.code == 0, r.out
+    target = project / ".claude/skills"
+    assert listed(target) == {"alpha-skill", "beta-skill"}
+    assert all((target / n / "SKILL.md").read_text().endswith("v2\n") for n in ("alpha-skill", "beta-skill"))
+    assert not [p for p in target.iterdir() if p.name.startswith((".skillctl-tmp", ".skillctl-old"))]
+
+
+def test_a_copy_that_differs_from_the_verdict_is_not_written(setup, tmp_path):
+    from skillctl.deliver.sync import _materialize
+    from skillctl.errors import InputError
+    from skillctl.loader import load_skills
+
+    repo, _, _ = setup
+    skill = load_skills(repo)[0]
+    (Path(skill.folder) / "SKILL.md").write_text("swapped after the verdict\n")
+    with pytest.raises(InputError, match="changed while it was being copied"):
+        _materialize(skill, tmp_path / "dest", "copy", judged="")
+    assert not (tmp_path / "dest").exists()

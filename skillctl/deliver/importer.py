@@ -287,6 +287,23 @@ def annotate(text: str, tier: str) -> str | None:
         if any(c.strip().startswith("skillctl:") and len(c) - len(c.lstrip()) == indent for c in children):
             return None
         new_head = [*head[:meta + 1], *(" " * indent + b for b in block), *head[meta + 1:]]
+    # Only hand back an edit that provably added the block and changed nothing else.
+    import yaml
+
+    try:
+        before = yaml.safe_load("\n".join(head))
+        after = yaml.safe_load("\n".join(new_head))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return None
+    old_meta = before.get("metadata") or {}
+    new_meta = after.get("metadata")
+    if not isinstance(old_meta, dict) or not isinstance(new_meta, dict):
+        return None
+    expected = {**before, "metadata": {**old_meta, "skillctl": {"origin": "imported", "trust": tier}}}
+    if after != expected:
+        return None
     return newline.join([lines[0], *new_head, *lines[end:]])
 
 

@@ -181,6 +181,8 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
         elif not owned(folder, entry):
             actions.append(Action("conflict", name, folder, "edited since skillctl wrote it: left in place "
                                                             "(remove it to let sync restore the verified copy)"))
+        elif entry.prior is not None:  # recorded before an update that never finished
+            actions.append(Action("update", name, folder, "finishing an interrupted sync"))
         elif entry.digest != skill.digest or entry.mode != mode or (mode == "link" and entry.source != str(
                 skill.folder)):
             actions.append(Action("update", name, folder, "verified content changed" if entry.digest != skill.digest
