@@ -4,7 +4,8 @@ Run: ``.venv/bin/python benchmarks/sync.py``. Every figure is printed beside a b
 measured in the same run on the same files, so the ratios survive a noisy shared machine:
 
 - cold sync (empty targets) against a naive ``shutil.copytree`` of the same folders into the
-  same three targets (no verdicts, no manifest, no digest check). Target: <= 2 s.
+  same three targets (no verdicts, no manifest, no digest check), and against that copy plus
+  the loader's verdict, which a cold sync cannot skip. Target: <= 2 s.
 - nothing-changed sync against that same naive copy and against the loader's own verdict
   (``explain_load``, which re-reads and hashes every skill). Target: <= 0.2 s.
 - import of the corpora (226 skills) against copying the same folders and against
@@ -80,6 +81,7 @@ def main() -> None:
         warm_s = best_of(lambda: run_sync(repo, targets, project=tmpdir), repeat=5)
         print(f"sync of {args.skills} skills into 3 targets")
         line("cold sync", cold_s, "naive copytree x3", naive_s, 2.0)
+        line("cold sync", cold_s, "loader verdict + naive copytree x3", loader_s + naive_s, 2.0)
         line("nothing-changed sync", warm_s, "naive copytree x3", naive_s, 0.2)
         line("nothing-changed sync", warm_s, "loader verdict alone", loader_s, 0.2)
 
