@@ -351,3 +351,24 @@ def test_a_copy_that_differs_from_the_verdict_is_not_written(setup, tmp_path):
     with pytest.raises(InputError, match="changed while it was being copied"):
         _materialize(skill, tmp_path / "dest", "copy", judged="")
     assert not (tmp_path / "dest").exists()
+
+
+def test_agent_folder_inside_the_repo_is_not_discovered_as_more_skills(setup, cli):
+    """A project that keeps its skills repo at its root syncs into its own .claude/skills."""
+    from skillctl.loader import explain_load
+
+    repo, _, _ = setup
+    before = explain_load(repo)
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(repo)).code == 0
+    assert listed(repo / ".claude/skills") == {"alpha-skill", "beta-skill"}
+    after = explain_load(repo)
+    assert [s.name for s in after.loaded] == [s.name for s in before.loaded]
+    assert after.rejected == before.rejected  # the copies are not "never verified" skills
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(repo)).code == 0
+
+
+def test_a_copy_in_another_root_the_agent_reads_is_reported(setup, cli):
+    repo, project, home = setup
+    write_skill(home / ".claude/skills/alpha-skill", "alpha-skill")
+    r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    assert r.code == 0 and "claude also reads" in r.out and "list this skill twice" in r.out

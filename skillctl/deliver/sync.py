@@ -265,6 +265,23 @@ def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manife
     manifest.save()
 
 
+def _listed_elsewhere(target: Target, want: dict[str, LoadedSkill], project: Path) -> list[str]:
+    """Skills this target gets that an agent reading it also finds in another of its roots:
+    no agent merges duplicates, so it would list the skill twice (or an unverified one too)."""
+    from skillctl.deliver.targets import agent_roots
+
+    notes = []
+    here = target.path.absolute()
+    for agent in target.agents:
+        for root in agent_roots(agent, project):
+            if root.absolute() == here or not root.is_dir():
+                continue
+            for name in sorted(want):
+                if (root / name / "SKILL.md").is_file():
+                    notes.append(f"{name}: {agent} also reads {root / name}, so it would list this skill twice")
+    return notes
+
+
 def _hermes_local_names() -> set[str]:
     """Folder names under ``$HERMES_HOME/skills``: Hermes drops an external skill with one of these."""
     root = hermes_home() / "skills"
@@ -387,6 +404,7 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
                                 "drops the managed one" for n in sorted(set(want) & local))
         result.actions = [*refused, *plan_target(target, want, mode, manifest)] if target.path.exists() else [
             *refused, *[Action("write", n, target.path / n, "loadable, not yet in this folder") for n in sorted(want)]]
+        result.notes.extend(_listed_elsewhere(target, want, project))
         if dry_run:
             if target.hermes_external:
                 from skillctl.deliver.hermes import register_external_dir
