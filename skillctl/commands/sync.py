@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("sync")
@@ -19,9 +19,10 @@ from skillctl.commands._common import common_options, echo_json
 @click.option("--hermes-external", is_flag=True,
               help="For hermes: register a managed folder in skills.external_dirs instead of ~/.hermes/skills.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@format_option('text', 'json')
 @common_options
 def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: str | None, link: bool,
-        hermes_external: bool, dry_run: bool, root: Path, as_json: bool) -> None:
+        hermes_external: bool, dry_run: bool, fmt: str, root: Path, as_json: bool) -> None:
     """Materialize the loadable skills (active, unchanged, unexpired, no blocking findings) into
     agent folders. TARGET is claude, codex (= agents), cursor, copilot, hermes or openclaw;
     without targets, sync.targets from skillctl.yaml is used. Folders skillctl did not write are
@@ -49,7 +50,7 @@ def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: s
         targets = targets_from_config(config.sync, project=proj, where=config.path)
     mode = "link" if link else config.sync.mode
     report = run_sync(root, targets, mode=mode, dry_run=dry_run, project=proj)
-    if as_json:
+    if fmt == "json":
         echo_json(report.to_json())
         raise SystemExit(report.exit_code)
     show(report)
