@@ -4,9 +4,10 @@ People arrive with skills: a Hermes home full of agent-written and hub-installed
 project's ``.claude/skills``, a ClawHub/OpenClaw workspace, a ``skills-lock.json`` project
 from Vercel's ``skills`` CLI. Import copies each skill folder into the repo byte for byte
 (``--annotate`` is the only thing that edits a file, adding ``metadata.skillctl``), records a
-``draft`` lock entry with ``origin: imported``, the trust tier the *source* earns and where it
-came from, and scans it on the way in (a blocking finding makes it ``quarantined``). It loads
-nothing until ``verify`` passes it.
+``draft`` lock entry with ``origin: imported``, the trust tier the *source* earns
+(``source_tier``, which ``policy.effective_tier`` reads) and where it came from, and scans it
+on the way in (a blocking finding makes it ``quarantined``). It loads nothing until ``verify``
+passes it.
 
 Real-world folders are messy: a skill without frontmatter, a symlink leaving the skill, a
 huge or unreadable file, two skills claiming one name. Each is reported for that skill and
@@ -29,7 +30,7 @@ from skillctl.clock import utcnow
 from skillctl.deliver.manifest import MANIFEST_NAME, safe_folder_name
 from skillctl.errors import InputError
 from skillctl.repo import SKILL_FILE, SKIP_DIRS
-from skillctl.vocab import TRUST_ORDER, TRUST_TIERS, Status
+from skillctl.vocab import TRUST_TIERS, Status
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SKILL_BYTES = 64 * 1024 * 1024
@@ -307,13 +308,6 @@ def annotate(text: str, tier: str) -> str | None:
     return newline.join([lines[0], *new_head, *lines[end:]])
 
 
-def _min_tier(a: str, b: str | None) -> str:
-    """The less trusted of two tiers (a skill's own text may only lower what the source earns)."""
-    if b not in TRUST_TIERS:
-        return a
-    return a if TRUST_ORDER.index(a) <= TRUST_ORDER.index(b) else b
-
-
 # -- scanning on the way in ------------------------------------------------------------------------
 
 _WORKER_SCANNER: Any = None
@@ -357,7 +351,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     from skillctl.lock import lock_transaction, read_lock, skill_digest
     from skillctl.lockmodel import LockEntry
     from skillctl.parse import read_skill
-    from skillctl.policy import Policy
+    from skillctl.policy import Policy, effective_tier
     from skillctl.scan import Scanner
 
     repo = Path(repo).resolve()
@@ -410,7 +404,8 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
             result.notes.append(f"folder is {item.folder.name!r} but name: is {name!r}; imported as {name!r}")
         if item.category:
             result.notes.append(f"Hermes category {item.category}")
-        result.tier = _min_tier(item.tier, skill.lifecycle.trust if skill.lifecycle else None)
+        # The source grants the tier (recorded as source_tier); the skill's own text can only lower it.
+        result.tier = effective_tier(policy, skill, entry=LockEntry(source_tier=item.tier)).tier
         folder = dest_root / name
         result.dest = folder.relative_to(repo).as_posix()
         if folder.exists() or folder.is_symlink():
@@ -451,7 +446,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
         entries[name] = LockEntry(
             status=status, reason=f"imported from {kind}" + (f"; {result.reason}" if blocking else ""), since=now,
             digest=skill_digest(folder), path=folder.relative_to(repo).as_posix(), origin="imported",
-            trust=effective, source=item.source, findings=result.findings,
+            source_tier=item.tier, source=item.source, findings=result.findings,
             version=skill.lifecycle.version if skill.lifecycle else None)
     if apply and entries:
         with lock_transaction(repo) as current:
