@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from skillctl.commands._common import common_options, echo_json, format_option
+
+if TYPE_CHECKING:
+    from skillctl.deliver.sync import SyncReport
 
 
 @click.command("sync")
@@ -57,7 +61,7 @@ def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: s
     raise SystemExit(report.exit_code)
 
 
-def show(report) -> None:  # type: ignore[no-untyped-def]
+def show(report: SyncReport) -> None:
     verb = {"write": "would write", "update": "would update", "remove": "would remove"} if report.dry_run else {}
     for t in report.targets:
         head = f"{t.target.label}: {t.target.path}"

@@ -24,11 +24,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from skillctl.clock import utcnow
 from skillctl.deliver.manifest import MANIFEST_NAME, safe_folder_name
 from skillctl.errors import InputError
+from skillctl.lockmodel import Tier
 from skillctl.repo import SKILL_FILE, SKIP_DIRS
 from skillctl.vocab import TRUST_TIERS, Status
 
@@ -44,7 +45,7 @@ class Found:
     """One skill folder in the source, with what the source says about where it came from."""
 
     folder: Path
-    tier: str
+    tier: Tier
     source: str
     category: str = ""
 
@@ -119,9 +120,9 @@ def _walk_skills(root: Path, skip: frozenset[str] = frozenset()) -> list[Path]:
     return sorted(found)
 
 
-def discover(source: Path, tier_override: str | None = None) -> tuple[str, list[Found]]:
+def discover(source: Path, tier_override: Tier | None = None) -> tuple[str, list[Found]]:
     """The source's kind and its skills, each with the tier and provenance the source gives it."""
-    def tier(default: str) -> str:
+    def tier(default: Tier) -> Tier:
         return tier_override or default
 
     clawhub = _read_json(source / ".clawhub" / "lock.json")
@@ -370,7 +371,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     config = load_config(repo)
     scanner = Scanner.from_config(config, root=repo)
     policy = Policy.from_config(config)
-    kind, found = discover(source, tier)
+    kind, found = discover(source, cast("Tier | None", tier))
     lock = read_lock(repo)
     report = ImportReport(source=str(source), kind=kind, applied=apply)
     taken = {n.casefold(): "the repo" for n in lock.skills}
