@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat as stat_mod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,23 +110,28 @@ def read_manifest(target: Path) -> Manifest:
 
 
 def stamp(folder: Path) -> str:
-    """Size, mtime and inode of every file and folder under *folder*, without reading contents."""
-    parts: list[str] = []
+    """Size, mtime and inode of every file and folder under *folder*, without reading contents.
+
+    On the no-change path sync stamps every managed folder of every target, so this works on
+    strings and one ``lstat`` per entry (no Path objects, no relpath).
+    """
+    top = os.fspath(folder)
     try:
-        st = os.lstat(folder)
-        if os.path.islink(folder):
-            return f"link:{os.readlink(folder)}"
-        parts.append(f".:{st.st_mtime_ns}:{st.st_ino}")
-        stack = [folder]
+        st = os.lstat(top)
+        if stat_mod.S_ISLNK(st.st_mode):
+            return f"link:{os.readlink(top)}"
+        if not stat_mod.S_ISDIR(st.st_mode):
+            return ""
+        parts = [f".:{st.st_mtime_ns}:{st.st_ino}"]
+        cut = len(top) + 1
+        stack = [top]
         while stack:
-            here = stack.pop()
-            with os.scandir(here) as it:
+            with os.scandir(stack.pop()) as it:
                 for entry in it:
                     s = entry.stat(follow_symlinks=False)
-                    rel = os.path.relpath(entry.path, folder)
-                    parts.append(f"{rel}:{s.st_size}:{s.st_mtime_ns}:{s.st_ino}")
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
+                    parts.append(f"{entry.path[cut:]}:{s.st_size}:{s.st_mtime_ns}:{s.st_ino}")
+                    if stat_mod.S_ISDIR(s.st_mode):
+                        stack.append(entry.path)
     except OSError:
         return ""
     parts.sort()
@@ -136,9 +142,10 @@ def owned(folder: Path, entry: Entry) -> bool:
     """Whether *folder* is still exactly what skillctl wrote (so replacing it loses nothing)."""
     if entry.mode == "link":
         return folder.is_symlink() and os.readlink(folder) == entry.source
-    if folder.is_symlink() or not folder.is_dir():
+    now = stamp(folder)
+    if not now or now.startswith("link:"):
         return False
-    if entry.stamp and stamp(folder) == entry.stamp:
+    if entry.stamp and now == entry.stamp:
         return True
     try:
         current = skill_digest(folder)

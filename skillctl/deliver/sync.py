@@ -173,7 +173,7 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
     for name, skill in sorted(want.items()):
         folder = target.path / name
         entry = manifest.entries.get(name)
-        if not folder.exists() and not folder.is_symlink():
+        if not os.path.lexists(folder):
             actions.append(Action("write", name, folder, "loadable, not yet in this folder"))
         elif entry is None:
             actions.append(Action("conflict", name, folder, "a folder skillctl did not create has this name: "
