@@ -385,16 +385,14 @@ def _scan(ctx: _Ctx, config: Any, snaps: dict[str, Snapshot], sides: dict[tuple[
     except SkillctlError as exc:
         out.repo_items.append(Item("config-changed", "warning", f"scan skipped: {code(str(exc))}"))
         return
-    renamed = _new_names(sides)
     for (which, _folder), side in sides.items():
         scanner = scanners[which]
         tree = ctx.tmp / snaps[which].sha
         side.tier = scanner.tier_of(side.skill, tree / side.folder if side.folder else tree).tier
         if side.skill is not None:
-            # Look-alike names are judged only for names this diff introduces: the check compares
-            # against every skill in the repo, and an unchanged name yields no new finding anyway.
-            names = ctx.names[which] if side.skill.name in renamed else ()
-            side.findings = scanner.scan(side.skill, names)
+            # Look-alike names are judged against the snapshot's own skills.lock and the shipped
+            # well-known list (the scanner's fixed reference), never against the other skills.
+            side.findings = scanner.scan(side.skill)
         else:
             tree = ctx.tmp / snaps[which].sha
             side.findings = scanner.scan_unparsed(tree / side.folder if side.folder else tree)
@@ -453,11 +451,6 @@ def _read_lock_at(ctx: _Ctx, snap: Snapshot) -> Any:
         return parse_lock(raw, Path(snap.prefix + LOCK_NAME))
     except LockError:
         return None
-
-
-def _new_names(sides: dict[tuple[str, str], Side]) -> set[str]:
-    before = {s.skill.name for (which, _), s in sides.items() if which == "base" and s.skill is not None}
-    return {s.skill.name for (which, _), s in sides.items() if which == "head" and s.skill is not None} - before
 
 
 def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side | None) -> SkillChange:

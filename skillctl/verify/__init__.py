@@ -168,7 +168,7 @@ def run_verify(
     report = VerifyReport(isolation=isolation, isolation_reason=why)
     pending: list[_Job] = []
     candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
-    scanner, repo_names = None, []
+    scanner = None
     for cand in candidates:
         try:
             digest = skill_digest(cand.folder, root=cand.root)
@@ -176,12 +176,12 @@ def run_verify(
             report.skills.append(SkillVerdict(name=cand.name, path=cand.rel, outcome="error", reason=str(exc)))
             continue
         entry = lock.skills.get(cand.name)
-        if scanner is None:  # lookalike names are judged against the whole repo, not the selection
-            scanner, repo_names = _scanner(config, root, lock), [c.name for c in select(root, lock, None)]
+        if scanner is None:  # look-alike names are judged against the lock's names, whatever the selection
+            scanner = _scanner(config, root, lock)
         if not force and is_cached(entry, digest, env, now, _tier_by_path(scanner, cand)):
             report.skills.append(_cached(cand, entry))
             continue
-        verdict, job = _prepare(cand, lock, digest, scanner, repo_names, now)
+        verdict, job = _prepare(cand, lock, digest, scanner, now)
         if verdict is not None:
             report.skills.append(verdict)
         if job is not None:
@@ -238,7 +238,7 @@ def _tier_by_path(scanner: Scanner, cand: Candidate) -> str | None:
     return entry.tier if rank(entry.tier) <= rank(granted) else granted
 
 
-def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # type: ignore[no-untyped-def]
+def _prepare(cand: Candidate, lock, digest: str, scanner,  # type: ignore[no-untyped-def]
              now: datetime) -> tuple[SkillVerdict | None, _Job | None]:
     """Parse, scan and sort out what must not run. Returns a final verdict or a job."""
     from skillctl.parse import read_skill
@@ -268,7 +268,7 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
     approved = approval_covers(entry, digest)
     tier = scanner.tier_of(skill).tier
     refused = [p for c in skill.checks if (p := capability_problem(c, tier, entry, digest))]
-    blocking = sorted({f.rule_id for f in scanner.scan(skill, names) if f.blocking and not f.suppressed})
+    blocking = sorted({f.rule_id for f in scanner.scan(skill) if f.blocking and not f.suppressed})
     if refused:  # no approval of other findings lifts this one: only an explicit allow does
         blocking = sorted({*blocking, CAPABILITY_RULE})
     if blocking and (not approved or refused):
