@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import keyword
 import os
 import signal
 import sys
@@ -33,6 +34,9 @@ COMMANDS: dict[str, str] = {
     "load": "List the skills an agent may load now (fail-closed), with --explain.",
     "prompt": "Print the <available_skills> block of loadable skills.",
     "approve": "Lift a quarantine after human review, recording who, when and why.",
+    "sync": "Write the loadable skills into agent folders; remove demoted ones skillctl wrote.",
+    "agents": "What each agent on this machine would load now, and which of it is unverified.",
+    "import": "Bring existing skill folders (agent folders, Hermes, ClawHub) under management as drafts.",
     "search": "Full-text search over the skills; loadable ones unless --all.",
     "mcp": "Serve search_skills, load_skill and record_outcome to agents over MCP (stdio).",
 }
@@ -48,13 +52,18 @@ class LazyGroup(click.Group):
         return [name for name in COMMANDS if self._module_exists(name)]
 
     @staticmethod
-    def _module_exists(name: str) -> bool:
-        return importlib.util.find_spec(f"skillctl.commands.{name}") is not None
+    def _module(name: str) -> str:
+        """``import`` lives in ``commands/import_.py``: a keyword cannot name a module."""
+        return f"skillctl.commands.{name}_" if keyword.iskeyword(name) else f"skillctl.commands.{name}"
+
+    @classmethod
+    def _module_exists(cls, name: str) -> bool:
+        return importlib.util.find_spec(cls._module(name)) is not None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS or not self._module_exists(cmd_name):
             return None
-        module = importlib.import_module(f"skillctl.commands.{cmd_name}")
+        module = importlib.import_module(self._module(cmd_name))
         return module.cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from skillctl.errors import ConfigError, InputError
 from skillctl.safeio import NOT_REGULAR, YAML_BUDGET
@@ -96,6 +96,35 @@ class Suppression(Section):
     skill: str | None = None
 
 
+def _target_item(value: object) -> object:
+    """``- claude`` is short for ``- {name: claude}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class SyncTarget(Section):
+    """One folder ``sync`` (and every ``schedule`` pass) keeps holding exactly the loadable skills:
+    a named agent target in project or user (``global``) scope, or any ``path`` (relative to
+    this file). ``external`` (hermes only) registers a managed folder in Hermes' config instead."""
+
+    name: Annotated[str, Field(min_length=1)] | None = None
+    path: Annotated[str, Field(min_length=1)] | None = None
+    scope: Literal["project", "global"] = "project"
+    external: bool = False
+
+    @model_validator(mode="after")
+    def _name_or_path(self) -> SyncTarget:
+        if (self.name is None) == (self.path is None):
+            raise ValueError("give a target name (claude, codex, hermes, ...) or a path, not both")
+        return self
+
+
+class SyncConfig(Section):
+    """Where ``sync`` delivers the loadable skills, copied (default) or symlinked."""
+
+    mode: Literal["copy", "link"] = "copy"
+    targets: list[Annotated[SyncTarget, BeforeValidator(_target_item)]] = Field(default_factory=list)
+
+
 class TrustGrant(Section):
     """``trust: [{path: GLOB, tier: TIER}]``: the repo vouches for the skills under a path.
 
@@ -122,6 +151,7 @@ class RepoConfig(Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     suppress: list[Suppression] = Field(default_factory=list)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     trust: list[TrustGrant] = Field(default_factory=list)
     require_signed: bool = False
     allowed_signers: Annotated[str, Field(min_length=1)] = "allowed_signers"

@@ -34,7 +34,7 @@ from skillctl.safeio import load_bounded, read_regular, refuse_special
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 ENTRY_ORDER = (
-    "version", "path", "digest", "status", "reason", "since", "verified_at", "verified_commit",
+    "version", "path", "origin", "source", "digest", "status", "reason", "since", "verified_at", "verified_commit",
     "expires_at", "checks", "env", "findings", "notes", "approval", "tier", "source_tier", "signed_by", "signature",
 )
 FLOW_MAPS = frozenset({"checks", "env"})

@@ -46,6 +46,9 @@ class LockEntry(BaseModel):
     notes: list[str] = Field(default_factory=list)
     approval: Approval | None = None
     path: str | None = None
+    # Provenance of a skill brought in by ``import`` (its tier goes in ``source_tier``).
+    origin: str | None = None
+    source: str | None = None
     tier: Tier | None = None
     """The effective tier the verdict was reached at (policy.effective_tier); a lower one voids it."""
     source_tier: Tier | None = None

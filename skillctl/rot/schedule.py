@@ -58,6 +58,8 @@ class ScheduleReport:
     skipped: str | None = None
     dry_run: bool = False
     """The pass ran on a scratch copy of the repo: the verdicts are real, nothing was written."""
+    sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
+    sync_error: str | None = None  # why the closing sync could not run (the verdicts still stand)
 
     @property
     def commits(self) -> list[str]:
@@ -70,6 +72,10 @@ class ScheduleReport:
             codes.append(self.verify.exit_code)
         if self.audit is not None:
             codes.append(self.audit.exit_code)
+        if self.sync is not None:
+            codes.append(self.sync.exit_code)
+        if self.sync_error:
+            codes.append(2)
         return max(codes)
 
     def to_json(self) -> dict[str, Any]:
@@ -79,6 +85,7 @@ class ScheduleReport:
             "verify": self.verify.model_dump(mode="json") if self.verify is not None else None,
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits, "dry_run": self.dry_run,
+            "sync": self.sync.to_json() if self.sync is not None else None, "sync_error": self.sync_error,
         }
 
 
@@ -138,7 +145,7 @@ def scheduler_guard(root: Path) -> Iterator[bool]:
 
 
 def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, jobs: int = 1,
-             offline: bool = False, now: datetime | None = None) -> ScheduleReport:
+             offline: bool = False, now: datetime | None = None, deliver: bool = True) -> ScheduleReport:
     """One scheduler pass: verify what is due, then audit the whole repo (applying both)."""
     from skillctl.verify import run_verify
 
@@ -154,6 +161,14 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         if runnable:
             report.verify = run_verify(root, runnable, force=True, apply=apply, jobs=jobs, now=now)
         report.audit = run_audit(root, offline=offline, apply=apply, now=now)
+        if apply and deliver:  # a demotion reaches every configured agent folder in the same pass
+            from skillctl.deliver.sync import sync_configured
+            from skillctl.errors import SkillctlError
+
+            try:
+                report.sync = sync_configured(root, now=now)
+            except SkillctlError as exc:
+                report.sync_error = str(exc)
     return report
 
 
@@ -171,7 +186,7 @@ def dry_run_once(root: Path, **kwargs: Any) -> ScheduleReport:
     with tempfile.TemporaryDirectory(prefix="skillctl-dry-run-") as scratch:
         copy = Path(scratch) / root.name
         shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        report = run_once(copy, apply=True, **kwargs)
+        report = run_once(copy, apply=True, deliver=False, **kwargs)  # agents' folders are not scratch
     report.dry_run = True
     return report
 
