@@ -73,7 +73,10 @@ def cli(ctx: click.Context, repo: str | None, as_json: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: map errors to exit codes, never show a traceback for user errors."""
     try:
-        cli.main(args=argv, prog_name="skillctl", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="skillctl", standalone_mode=False)
+        finally:
+            _print_config_warnings()
     except SkillctlError as exc:
         click.echo(f"skillctl: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -99,3 +102,11 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("Set SKILLCTL_DEBUG=1 to see the traceback.", err=True)
         sys.exit(70)
     sys.exit(0)
+
+
+def _print_config_warnings() -> None:
+    """Unknown keys in skillctl.yaml, once per file, on stderr (only if a command read the config)."""
+    config = sys.modules.get("skillctl.config")
+    if config is not None:
+        for warning in config.drain_warnings():
+            click.echo(f"skillctl: {warning}", err=True)

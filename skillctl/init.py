@@ -11,8 +11,9 @@ from skillctl.lockmodel import Lock
 
 CONFIG_TEMPLATE = """\
 # skillctl.yaml: defaults for every skill in this repo (a skill's metadata.skillctl wins).
+# Each commented block below is a working example: uncomment it (remove one "# ") to use it.
 
-# How long a passing verification stays trusted when a skill sets no ttl (h, d or w).
+# How long a passing verification stays trusted when a skill sets no ttl (m, h, d or w).
 ttl: 30d
 # Default per-check timeout in seconds (a check's {timeout=N} wins).
 timeout: 60
@@ -30,9 +31,29 @@ require_sandbox: false
 # rules:
 #   - security/rules
 
-# Which rot findings make a skill stale, and how trust tiers map scan severities to blocks.
+# Trust and rot policy: the tier of skills that declare none, the lowest scan severity that
+# blocks each tier (or never), which rot findings make a skill stale, and when a package
+# counts as abandoned or a release as too fresh to trust.
 # policy:
+#   default_trust: community
+#   block_at:
+#     team: medium
 #   stale_on: [yanked, deprecated, missing, major]
+#   abandoned_after: 540d
+#   min_release_age: 3d
+
+# Registry client settings for audit and schedule.
+# audit:
+#   timeout: 10
+#   retries: 2
+#   concurrency: 16
+#   cache_ttl: 6h
+
+# Findings a human reviewed and accepted for the whole repo (a reason is required).
+# suppress:
+#   - rule: RCE-001
+#     path: "skills/uv-setup/*"
+#     reason: the official uv installer, pinned in CI
 """
 
 

@@ -14,14 +14,16 @@ table in ``skillctl.yaml``::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from skillctl.errors import ConfigError
-from skillctl.model import TRUST_TIERS, LockEntry, Skill
-from skillctl.vocab import SEVERITIES
+from skillctl.model import LockEntry, Skill
+from skillctl.vocab import DEFAULT_TIER, SEVERITIES, TRUST_TIERS
+
+if TYPE_CHECKING:
+    from skillctl.config import RepoConfig
 
 DEFAULT_BLOCK_AT = {"builtin": "critical", "team": "high", "community": "medium", "synthesized": "medium"}
-DEFAULT_TRUST = "community"
+DEFAULT_TRUST = DEFAULT_TIER
 SELF_SUPPRESSING_TIERS = frozenset({"builtin", "team"})
 
 
@@ -33,28 +35,11 @@ class Policy:
         self.default_trust = default_trust
 
     @classmethod
-    def from_config(cls, config: Any = None) -> Policy:
-        """Read ``policy:`` from a RepoConfig (or None for the defaults), naming bad keys."""
-        raw = getattr(config, "policy", None) or {}
-        where = getattr(config, "path", None)
-        unknown = sorted(set(raw) - {"block_at", "default_trust"})
-        if unknown:
-            raise ConfigError(f"policy: unknown key(s) {', '.join(map(str, unknown))} "
-                              "(expected block_at, default_trust)", path=where, code="SC012")
-        block_at = raw.get("block_at") or {}
-        if not isinstance(block_at, dict):
-            raise ConfigError("policy.block_at: expected a mapping of tier to severity", path=where, code="SC012")
-        for tier, severity in block_at.items():
-            if tier not in TRUST_TIERS:
-                raise ConfigError(f"policy.block_at: unknown trust tier {tier!r} (one of "
-                                  f"{', '.join(TRUST_TIERS)})", path=where, code="SC012")
-            if severity not in (*SEVERITIES, "never"):
-                raise ConfigError(f"policy.block_at.{tier}: {severity!r} is not a severity (one of "
-                                  f"{', '.join(SEVERITIES)}, never)", path=where, code="SC012")
-        default = raw.get("default_trust", DEFAULT_TRUST)
-        if default not in TRUST_TIERS:
-            raise ConfigError(f"policy.default_trust: unknown trust tier {default!r}", path=where, code="SC012")
-        return cls({str(k): str(v) for k, v in block_at.items()}, default)
+    def from_config(cls, config: RepoConfig | None = None) -> Policy:
+        """``policy:`` of a RepoConfig (checked by its schema), or the defaults for None."""
+        if config is None:
+            return cls()
+        return cls(dict(config.policy.block_at), config.policy.default_trust)
 
     def tier(self, skill: Skill | None) -> str:
         """The skill's declared tier; an undeclared or unknown one gets the repo default."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,11 +11,31 @@ import pytest
 
 from skillctl.cli import main
 
-CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-if not CORPORA.is_dir():  # CI checkouts keep shared/ next to the repo too; allow an override
-    import os
+# Real SKILL.md collections kept beside the checkout (../shared/corpora), or wherever
+# SKILLCTL_CORPORA points; tests that need them skip with the path they looked at.
+CORPORA = Path(os.environ.get("SKILLCTL_CORPORA") or Path(__file__).resolve().parents[2] / "shared" / "corpora")
 
-    CORPORA = Path(os.environ.get("SKILLCTL_CORPORA", "/work/shared/corpora"))
+
+@pytest.fixture(autouse=True)
+def isolated_machine(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test runs as a fresh user: its own HOME, XDG dirs and an empty global git config.
+
+    Without this a developer's ``commit.gpgsign=true``, a global hooks path or their own
+    ``~/.claude/skills`` would change what the tests see.
+    """
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
+                     ("XDG_DATA_HOME", ".local/share"), ("XDG_STATE_HOME", ".local/state")):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(var, str(home / sub))
+    gitconfig = home / ".gitconfig"
+    gitconfig.write_text("[user]\n\tname = skillctl tests\n\temail = tests@example.invalid\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "SKILLCTL_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+    return home
 
 
 def skill_text(name: str = "demo-skill", description: str = "Demo skill. Use when testing skillctl.",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from skillctl.config import RepoConfig
+from skillctl.config import RepoConfig, parse_config
 from skillctl.errors import ConfigError
 from skillctl.model import Pin
 from skillctl.rot import RotPolicy, judge
@@ -172,8 +172,8 @@ def test_unreachable_with_cached_answer_still_judges():
 
 
 def test_policy_from_config():
-    policy = RotPolicy.from_config(RepoConfig(policy={"stale_on": ["yanked", "minor"], "abandoned_after": "52w",
-                                                      "min_release_age": 3}))
+    policy = RotPolicy.from_config(parse_config({"policy": {"stale_on": ["yanked", "minor"], "abandoned_after": "52w",
+                                                            "min_release_age": 3}}, {}))
     assert policy.stale_on == {"yanked", "minor"}
     assert policy.abandoned_after == timedelta(weeks=52) and policy.min_release_age == 3 * DAY
     assert RotPolicy.from_config(RepoConfig()).stale_on == {"yanked", "deprecated", "missing", "major"}
@@ -186,5 +186,5 @@ def test_policy_from_config():
 ])
 def test_bad_policy_is_a_config_error(policy, needle):
     with pytest.raises(ConfigError) as exc:
-        RotPolicy.from_config(RepoConfig(policy=policy))
+        RotPolicy.from_config(parse_config({"policy": policy}, {}))
     assert needle in str(exc.value)

@@ -22,8 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from skillctl.config import RepoConfig
-from skillctl.errors import ConfigError
-from skillctl.model import Pin, parse_ttl
+from skillctl.model import Pin
 from skillctl.rot.registries.base import PinInfo, PinMissing, parse_time
 from skillctl.rot.registries.resolve import Lookup
 from skillctl.rot.versioning import Version, behind, parse_constraint, parse_version, scheme_for
@@ -45,39 +44,14 @@ class RotPolicy:
 
     @classmethod
     def from_config(cls, config: RepoConfig) -> RotPolicy:
-        raw = config.policy or {}
-        path = config.path
-        stale_on = raw.get("stale_on", list(DEFAULT_STALE_ON))
-        if not isinstance(stale_on, list) or not all(isinstance(t, str) for t in stale_on):
-            raise ConfigError("policy.stale_on: expected a list of finding names", path=path, code="SC012")
-        unknown = sorted(set(stale_on) - STALE_TOKENS)
-        if unknown:
-            why = " (an unreachable registry never demotes a skill)" if "unreachable" in unknown else ""
-            raise ConfigError(f"policy.stale_on: unknown finding {', '.join(unknown)}{why}; known: "
-                              f"{', '.join(sorted(STALE_TOKENS))}", path=path, code="SC012")
-        return cls(frozenset(stale_on), _duration(raw, "abandoned_after", cls.abandoned_after, path),
-                   _duration(raw, "min_release_age", cls.min_release_age, path))
+        """``policy:`` of a RepoConfig; its schema has already checked every value."""
+        policy = config.policy
+        return cls(frozenset(policy.stale_on), policy.abandoned_after, policy.min_release_age)
 
     def blocks(self, finding: PinFinding) -> bool:
         if finding.kind == "outdated":
             return "outdated" in self.stale_on or finding.level in self.stale_on
         return finding.kind in self.stale_on
-
-
-def _duration(raw: dict[str, Any], key: str, default: timedelta, path: Any) -> timedelta:
-    """``540`` (days), ``540d``, ``12w`` or ``0``."""
-    if key not in raw:
-        return default
-    value = raw[key]
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return timedelta(days=value)
-    if value in ("0", "0d"):
-        return timedelta(0)
-    delta = parse_ttl(value)
-    if delta is None:
-        raise ConfigError(f"policy.{key}: expected days (540) or a duration (540d, 12w), got {value!r}",
-                          path=path, code="SC012")
-    return delta
 
 
 @dataclass

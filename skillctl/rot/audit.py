@@ -18,7 +18,7 @@ from typing import Any
 
 from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.config import RepoConfig, load_config
-from skillctl.errors import ConfigError, InputError
+from skillctl.errors import InputError
 from skillctl.lock import lock_path, lock_transaction, read_lock
 from skillctl.model import Pin, parse_ttl
 from skillctl.repo import discover_skills, relpath
@@ -99,25 +99,9 @@ def resolve_options(config: RepoConfig, *, offline: bool = False, refresh: bool 
 
         audit: {timeout: 10, retries: 2, concurrency: 16, cache_ttl: 6h}
     """
-    raw = config.extra.get("audit") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError("audit: expected a mapping", path=config.path, code="SC012")
-    defaults = ResolveOptions()
-    values: dict[str, Any] = {}
-    for key, kind, low, high in (("timeout", (int, float), 0.1, 300), ("retries", (int,), 0, 10),
-                                 ("concurrency", (int,), 1, 256)):
-        value = raw.get(key, getattr(defaults, key))
-        if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
-            raise ConfigError(f"audit.{key}: expected a number between {low} and {high}, got {value!r}",
-                              path=config.path, code="SC012")
-        values[key] = value
-    cache_ttl = defaults.cache_ttl
-    if "cache_ttl" in raw:
-        parsed = parse_ttl(raw["cache_ttl"])
-        if parsed is None:
-            raise ConfigError(f"audit.cache_ttl: expected a duration like 6h or 1d, got {raw['cache_ttl']!r}",
-                              path=config.path, code="SC012")
-        cache_ttl = parsed
+    audit = config.audit
+    values: dict[str, Any] = {"timeout": audit.timeout, "retries": audit.retries, "concurrency": audit.concurrency}
+    cache_ttl = parse_ttl(audit.cache_ttl) or ResolveOptions().cache_ttl
     if jobs is not None:
         values["concurrency"] = max(1, jobs)
     return ResolveOptions(cache_ttl=cache_ttl, offline=offline, refresh=refresh, **values)

@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from skillctl.errors import ConfigError
 from skillctl.model import Finding
 
 MARKER = "skillctl-ignore"
@@ -42,22 +41,9 @@ def markers(text: str) -> dict[int, list[tuple[set[str], str, int]]]:
 
 
 def repo_suppressions(config: Any) -> list[dict[str, str]]:
-    """``suppress:`` from skillctl.yaml, checked: every entry needs a rule and a reason."""
-    raw = getattr(config, "suppress", None) or []
-    where = getattr(config, "path", None)
-    out: list[dict[str, str]] = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict) or not item.get("rule"):
-            raise ConfigError(f"suppress[{i}]: expected a mapping with 'rule' and 'reason'", path=where,
-                              code="SC012")
-        if not str(item.get("reason") or "").strip():
-            raise ConfigError(f"suppress[{i}] ({item['rule']}): a reason is required", path=where, code="SC012")
-        unknown = sorted(set(item) - {"rule", "reason", "path", "skill"})
-        if unknown:
-            raise ConfigError(f"suppress[{i}]: unknown key(s) {', '.join(map(str, unknown))}", path=where,
-                              code="SC012")
-        out.append({k: str(v) for k, v in item.items()})
-    return out
+    """``suppress:`` from skillctl.yaml (its schema requires a rule and a reason in each)."""
+    entries = getattr(config, "suppress", None) or []
+    return [{k: str(v) for k, v in entry.model_dump(exclude_none=True).items()} for entry in entries]
 
 
 def _repo_match(f: Finding, entry: dict[str, str], root: Path | None) -> bool:
