@@ -240,3 +240,14 @@ def _open(root: Path) -> Any:
     from skillctl.state import open_state
 
     return open_state(Path(root))
+
+
+def policy_from_config(config: Any) -> OutcomePolicy:
+    """The ``outcomes:`` block of skillctl.yaml as a policy (defaults when absent)."""
+    from skillctl.vocab import parse_duration
+
+    block = getattr(config, "outcomes", None)
+    if block is None:
+        return OutcomePolicy()
+    return OutcomePolicy(min_uses=block.min_uses, min_success_rate=block.min_success_rate,
+                         window=parse_duration(block.window) or OutcomePolicy().window)
