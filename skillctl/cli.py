@@ -31,6 +31,9 @@ COMMANDS: dict[str, str] = {
     "load": "List the skills an agent may load now (fail-closed), with --explain.",
     "prompt": "Print the <available_skills> block of loadable skills.",
     "approve": "Lift a quarantine after human review, recording who, when and why.",
+    "sync": "Write the loadable skills into agent folders; remove demoted ones skillctl wrote.",
+    "agents": "What each agent on this machine would load now, and which of it is unverified.",
+    "import": "Bring existing skill folders (agent folders, Hermes, ClawHub) under management as drafts.",
 }
 
 

@@ -59,6 +59,10 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, offline: bool, 
             for s in report.audit.transitions:
                 click.echo(f"  audit {s.name}: {s.status_now} -> {s.status_after} ({'; '.join(s.reasons)})")
         click.echo(f"  committed: {', '.join(report.commits) or 'nothing to commit'}")
+        if report.sync is not None:
+            for t in report.sync.targets:
+                done = [f"{a.kind} {a.name}" for a in t.actions if a.kind not in ("keep", "forget")]
+                click.echo(f"  sync {t.target.label}: {t.error or ', '.join(done) or 'in sync'}")
         sys.stdout.flush()  # a daemon's log must not sit in a pipe buffer
 
     if once:

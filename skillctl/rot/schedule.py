@@ -56,6 +56,7 @@ class ScheduleReport:
     verify: Any = None
     audit: AuditReport | None = None
     skipped: str | None = None
+    sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
 
     @property
     def commits(self) -> list[str]:
@@ -68,6 +69,8 @@ class ScheduleReport:
             codes.append(self.verify.exit_code)
         if self.audit is not None:
             codes.append(self.audit.exit_code)
+        if self.sync is not None:
+            codes.append(self.sync.exit_code)
         return max(codes)
 
     def to_json(self) -> dict[str, Any]:
@@ -77,6 +80,7 @@ class ScheduleReport:
             "verify": self.verify.model_dump(mode="json") if self.verify is not None else None,
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits,
+            "sync": self.sync.to_json() if self.sync is not None else None,
         }
 
 
@@ -152,6 +156,10 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         if runnable:
             report.verify = run_verify(root, runnable, force=True, apply=apply, jobs=jobs, now=now)
         report.audit = run_audit(root, offline=offline, apply=apply, now=now)
+        if apply:  # a demotion reaches every configured agent folder in the same pass
+            from skillctl.deliver.sync import sync_configured
+
+            report.sync = sync_configured(root, now=now)
     return report
 
 

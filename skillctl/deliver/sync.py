@@ -1,0 +1,338 @@
+"""``sync``: make agent folders hold exactly the loadable skills, and nothing skillctl did not write.
+
+Real agents read their own folders, so the loader's fail-closed verdict reaches them only if
+someone copies it there. For each target, sync plans against the loader and the target's
+manifest: **write** a loadable skill that is missing, **update** one whose verified digest
+changed, **keep** what already matches, **remove** a folder it wrote whose skill stopped being
+loadable, and report a **conflict** for anything it cannot prove is its own (a folder it did
+not create, or one edited since it wrote it) — never touching it. ``--dry-run`` stops after the
+plan.
+
+Each skill is written into a temporary sibling and renamed into place (a copy verified
+against the lock digest first, or a symlink with ``--link``), so an agent starting mid-sync
+sees the old folder or the new one, never half of one. The manifest is saved before folders
+change (with the digest each had before) and again after, so an interrupted run is finished by
+the next one instead of leaving folders nobody owns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from skillctl.deliver.manifest import MANIFEST_NAME, Entry, Manifest, owned, read_manifest, safe_folder_name, stamp
+from skillctl.deliver.targets import Target, double_reads, hermes_home
+from skillctl.errors import InputError, SkillctlError
+from skillctl.loader import LoadedSkill, explain_load
+from skillctl.lock import skill_digest
+
+TMP_PREFIX = ".skillctl-tmp-"
+OLD_PREFIX = ".skillctl-old-"
+HERMES_SHOWN = 60
+_WHEN = re.compile(r"\b(when|whenever|if|use (?:this |it )?(?:to|for|on|with|in)|used? for)\b", re.I)
+
+
+@dataclass
+class Action:
+    kind: str  # write | update | keep | remove | conflict | error
+    name: str
+    path: Path
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "name": self.name, "path": str(self.path), "reason": self.reason}
+
+
+@dataclass
+class TargetResult:
+    target: Target
+    actions: list[Action] = field(default_factory=list)
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for a in self.actions if a.kind == kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target.label, "path": str(self.target.path), "error": self.error,
+                "notes": self.notes, "actions": [a.to_json() for a in self.actions if a.kind != "keep"],
+                "kept": self.count("keep")}
+
+
+@dataclass
+class SyncReport:
+    dry_run: bool
+    mode: str
+    loadable: list[str] = field(default_factory=list)
+    targets: list[TargetResult] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if any(t.error for t in self.targets):
+            return 2
+        if any(a.kind in ("conflict", "error") for t in self.targets for a in t.actions):
+            return 1
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "mode": self.mode, "loadable": self.loadable, "warnings": self.warnings,
+                "targets": [t.to_json() for t in self.targets], "exit_code": self.exit_code}
+
+
+def describes_when(description: str) -> bool:
+    """Whether the part of *description* Hermes shows says when to use the skill."""
+    return bool(_WHEN.search(description[:HERMES_SHOWN]))
+
+
+def _fold(name: str) -> str:
+    """Names that one filesystem or one reader could confuse (case, Unicode forms)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def desired_skills(loaded: list[LoadedSkill]) -> tuple[dict[str, LoadedSkill], list[Action], list[str]]:
+    """Loadable skills by folder name; two skills claiming one folder both become conflicts."""
+    groups: dict[str, list[LoadedSkill]] = {}
+    refused: list[Action] = []
+    for skill in loaded:
+        if not safe_folder_name(skill.name):
+            refused.append(Action("conflict", skill.name, Path(skill.name), "name is not a plain folder name"))
+            continue
+        groups.setdefault(_fold(skill.name), []).append(skill)
+    want: dict[str, LoadedSkill] = {}
+    warnings: list[str] = []
+    for group in groups.values():
+        if len(group) > 1:
+            names = ", ".join(sorted(s.name for s in group))
+            for s in group:
+                refused.append(Action("conflict", s.name, Path(s.name),
+                                      f"folder name claimed by several skills ({names}): none written"))
+            continue
+        want[group[0].name] = group[0]
+    for skill in want.values():
+        if not describes_when(skill.description):
+            warnings.append(f"{skill.name}: the first {HERMES_SHOWN} characters of its description (all Hermes "
+                            f"shows) do not say when to use it: {skill.description[:HERMES_SHOWN]!r}")
+    return want, refused, warnings
+
+
+def check_target(path: Path, *, create: bool) -> str | None:
+    """Why *path* cannot be a target (a file, a symlink elsewhere, unwritable), or None."""
+    if path.is_symlink():
+        return f"target is a symlink (to {os.readlink(path)}); refusing to write through it: name the real folder"
+    if path.exists() and not path.is_dir():
+        return "target exists and is not a directory"
+    parent = path
+    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if path.exists() and not os.access(path, os.W_OK | os.X_OK):
+        return "target is not writable"
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot create target: {parent} is not writable"
+    if not path.exists() and create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"cannot create target: {exc.strerror}"
+    return None
+
+
+def _sweep(path: Path) -> None:
+    """Remove what an interrupted sync left (temporary siblings only skillctl names this way)."""
+    with contextlib.suppress(OSError), os.scandir(path) as it:
+        for entry in it:
+            if entry.name.startswith((TMP_PREFIX, OLD_PREFIX)):
+                _remove(Path(entry.path))
+
+
+def _remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest) -> list[Action]:
+    actions: list[Action] = []
+    for name, skill in sorted(want.items()):
+        folder = target.path / name
+        entry = manifest.entries.get(name)
+        if not folder.exists() and not folder.is_symlink():
+            actions.append(Action("write", name, folder, "loadable, not yet in this folder"))
+        elif entry is None:
+            actions.append(Action("conflict", name, folder, "a folder skillctl did not create has this name: "
+                                                            "left untouched"))
+        elif not owned(folder, entry):
+            actions.append(Action("conflict", name, folder, "edited since skillctl wrote it: left in place "
+                                                            "(remove it to let sync restore the verified copy)"))
+        elif entry.digest != skill.digest or entry.mode != mode or (mode == "link" and entry.source != str(
+                skill.folder)):
+            actions.append(Action("update", name, folder, "verified content changed" if entry.digest != skill.digest
+                                  else f"switching to {mode}"))
+        else:
+            actions.append(Action("keep", name, folder))
+    for name, entry in sorted(manifest.entries.items()):
+        if name in want:
+            continue
+        folder = target.path / name
+        if not folder.exists() and not folder.is_symlink():
+            actions.append(Action("forget", name, folder, "already gone"))
+        elif owned(folder, entry):
+            actions.append(Action("remove", name, folder, "no longer loadable"))
+        else:
+            actions.append(Action("conflict", name, folder, "no longer loadable, but edited since skillctl wrote "
+                                                            "it: not removed"))
+    return actions
+
+
+def _materialize(skill: LoadedSkill, dest: Path, mode: str) -> None:
+    """Write *skill* at the temporary *dest*: a symlink, or a copy checked against the lock digest."""
+    if mode == "link":
+        os.symlink(str(skill.folder), dest)
+        return
+    shutil.copytree(skill.folder, dest, symlinks=True)
+    if skill_digest(dest) != skill.digest:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
+                         code="SC063")
+
+
+def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest,
+                 actions: list[Action]) -> None:
+    changes = [a for a in actions if a.kind in ("write", "update", "remove", "forget")]
+    if not changes:
+        return
+    # First save: new digests recorded with the old ones as "prior", so a crash part-way
+    # leaves every folder recognisable as ours on the next run.
+    for a in changes:
+        if a.kind in ("write", "update"):
+            skill = want[a.name]
+            old = manifest.entries.get(a.name)
+            manifest.entries[a.name] = Entry(skill.digest, mode, str(skill.folder),
+                                             prior=old.digest if old else None, stamp="")
+    manifest.save()
+    for a in changes:
+        final = target.path / a.name
+        try:
+            if a.kind == "forget":
+                manifest.entries.pop(a.name, None)
+            elif a.kind == "remove":
+                aside = target.path / f"{OLD_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
+                os.rename(final, aside)
+                _remove(aside)
+                manifest.entries.pop(a.name, None)
+            else:
+                skill = want[a.name]
+                tmp = target.path / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
+                _materialize(skill, tmp, mode)
+                if a.kind == "update":
+                    aside = target.path / f"{OLD_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
+                    os.rename(final, aside)
+                    os.rename(tmp, final)
+                    _remove(aside)
+                else:
+                    os.rename(tmp, final)
+                entry = manifest.entries[a.name]
+                entry.prior = None
+                entry.stamp = stamp(final)
+        except (OSError, SkillctlError) as exc:
+            a.kind, a.reason = "error", f"{a.kind} failed: {getattr(exc, 'strerror', None) or exc}"
+    manifest.save()
+
+
+def _hermes_local_names() -> set[str]:
+    """Folder names under ``$HERMES_HOME/skills``: Hermes drops an external skill with one of these."""
+    root = hermes_home() / "skills"
+    names: set[str] = set()
+    if root.is_dir():
+        for dirpath, dirnames, filenames in os.walk(root):
+            if "SKILL.md" in filenames:
+                names.add(Path(dirpath).name)
+                dirnames[:] = []
+    return names
+
+
+def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: bool = False,
+             now: datetime | None = None, project: Path | None = None) -> SyncReport:
+    """Plan (and unless *dry_run*, apply) sync of *repo*'s loadable skills into *targets*."""
+    if mode not in ("copy", "link"):
+        raise InputError(f"unknown sync mode {mode!r} (copy or link)", code="SC060")
+    if not targets:
+        raise InputError("no sync targets: name one (claude, codex, hermes, ...), pass --target DIR, or list "
+                         "them under sync.targets in skillctl.yaml", code="SC060")
+    project = (project or Path.cwd()).resolve()
+    clashes = double_reads(targets, project)
+    if clashes:
+        raise InputError("; ".join(clashes), code="SC061")
+    loaded = explain_load(repo, now).loaded
+    want, refused, warnings = desired_skills(loaded)
+    report = SyncReport(dry_run=dry_run, mode=mode, loadable=sorted(want), warnings=warnings)
+    seen: set[Path] = set()
+    for target in targets:
+        result = TargetResult(target)
+        report.targets.append(result)
+        key = target.path.absolute()
+        if key in seen:
+            result.error = "named twice"
+            continue
+        seen.add(key)
+        result.error = check_target(target.path, create=not dry_run)
+        if result.error:
+            continue
+        try:
+            manifest = read_manifest(target.path) if target.path.exists() else Manifest(target.path / MANIFEST_NAME)
+        except InputError as exc:
+            result.error = str(exc)
+            continue
+        result.notes.extend(manifest.problems)
+        if target.hermes_external:
+            local = _hermes_local_names()
+            result.notes.extend(f"{n}: Hermes prefers its own {hermes_home() / 'skills'} copy of this name and "
+                                "drops the managed one" for n in sorted(set(want) & local))
+        result.actions = [*refused, *plan_target(target, want, mode, manifest)] if target.path.exists() else [
+            *refused, *[Action("write", n, target.path / n, "loadable, not yet in this folder") for n in sorted(want)]]
+        if dry_run:
+            if target.hermes_external:
+                from skillctl.deliver.hermes import register_external_dir
+
+                with contextlib.suppress(InputError):
+                    if register_external_dir(hermes_home() / "config.yaml", target.path, dry_run=True):
+                        result.notes.append(f"would register {target.path} in skills.external_dirs")
+            continue
+        _sweep(target.path)
+        apply_target(target, want, mode, manifest, result.actions)
+        if target.hermes_external:
+            from skillctl.deliver.hermes import register_external_dir
+
+            try:
+                if register_external_dir(hermes_home() / "config.yaml", target.path):
+                    result.notes.append(f"registered {target.path} in skills.external_dirs of "
+                                        f"{hermes_home() / 'config.yaml'}")
+            except InputError as exc:
+                result.error = str(exc)
+    return report
+
+
+def sync_configured(repo: Path, *, now: datetime | None = None, project: Path | None = None) -> SyncReport | None:
+    """Sync into the targets ``skillctl.yaml`` lists (None when it lists none): the scheduler's
+    last step. Relative project-scope targets are taken from the repo's own folder."""
+    from skillctl.config import load_config
+    from skillctl.deliver.targets import mode_from_config, targets_from_config
+
+    config = load_config(repo)
+    raw = config.extra.get("sync")
+    project = project or Path(repo)
+    targets = targets_from_config(raw, project=project, where=config.path)
+    if not targets:
+        return None
+    return run_sync(repo, targets, mode=mode_from_config(raw) or "copy", now=now, project=project)

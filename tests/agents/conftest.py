@@ -1,0 +1,31 @@
+"""Real agents for end-to-end tests: installed once into .cache/agents (see install.py).
+
+A test that needs an agent gets it from the ``agent`` factory; when the agent cannot be had
+(npm absent, no registry reachable) the test is skipped with the reason, so a run without
+them says what it did not test instead of passing silently.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+from tests.agents import install
+
+
+@pytest.fixture(scope="session")
+def agent() -> Callable[[str], install.Agent]:
+    def get(name: str) -> install.Agent:
+        found = install.cached(name)
+        if found is not None:
+            return found
+        if name in ("claude", "codex") and shutil.which("npm") is None:
+            pytest.skip(f"real-agent test skipped: npm is not installed, so {name} cannot be installed")
+        try:
+            return install.ensure(name)
+        except install.Unavailable as exc:
+            pytest.skip(f"real-agent test skipped: {name} unavailable: {exc}")
+
+    return get
