@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_skills", "main"]
+__all__ = ["__version__", "load_skills", "main", "search"]
 
 
 def main() -> None:
@@ -38,3 +38,14 @@ def load_skills(repo, **kwargs):  # type: ignore[no-untyped-def]
     from skillctl.loader import load_skills as _load
 
     return _load(repo, **kwargs)
+
+
+def search(repo, query, limit=10, **kwargs):  # type: ignore[no-untyped-def]
+    """Skills of *repo* matching *query*, best first; only loadable ones unless ``include_all=True``.
+
+    See ``skillctl.deliver.search``: the index is refreshed on each call, and the loader's
+    fail-closed contract decides what counts as loadable.
+    """
+    from skillctl.deliver.search import search as _search
+
+    return _search(repo, query, limit, **kwargs)

@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "sync": "Write the loadable skills into agent folders; remove demoted ones skillctl wrote.",
     "agents": "What each agent on this machine would load now, and which of it is unverified.",
     "import": "Bring existing skill folders (agent folders, Hermes, ClawHub) under management as drafts.",
+    "search": "Full-text search over the skills; loadable ones unless --all.",
+    "mcp": "Serve search_skills, load_skill and record_outcome to agents over MCP (stdio).",
 }
 
 

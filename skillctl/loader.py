@@ -8,15 +8,23 @@ LockError: the caller loads nothing, and the user is told why — never the othe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.errors import InputError
 from skillctl.lock import read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import discover_skills, relpath
+
+if TYPE_CHECKING:
+    from skillctl.lockmodel import Lock
+    from skillctl.model import Skill
+
+NOT_IN_LOCK = "not in skills.lock: never verified"
 
 
 @dataclass(frozen=True)
@@ -56,24 +64,63 @@ def explain_load(repo: Path, now: datetime | None = None) -> LoadReport:
     lock = read_lock(root, missing_ok=False)
     now = as_utc(now) if now else utcnow()
     report = LoadReport()
-    on_disk = {relpath(folder, root): folder for folder in discover_skills(root)}
+    pairs, unclaimed = match_lock(root, lock, discover_skills(root))
+    for name, entry, folder in pairs:
+        verdict = judge(root, name, entry, folder, now)
+        if isinstance(verdict, LoadedSkill):
+            report.loaded.append(verdict)
+        else:
+            report.rejected.append(verdict)
+    for rel, folder in unclaimed.items():
+        report.rejected.append(Rejection(folder.name, rel, NOT_IN_LOCK))
+    report.rejected.sort(key=lambda r: (r.name, r.path or ""))
+    return report
+
+
+def match_lock(root: Path, lock: Lock, folders: list[Path]) -> tuple[list[tuple[str, LockEntry, Path | None]],
+                                                                      dict[str, Path]]:
+    """Pair each lock entry (sorted by name) with its folder, and return the folders no entry claims.
+
+    An entry names its folder by ``path``, else by the folder's name; a folder that would lie
+    outside the repository is None (the entry is then rejected, never read).
+    """
+    on_disk = {relpath(folder, root): folder for folder in folders}
     by_name = {folder.name: rel for rel, folder in on_disk.items()}
     claimed: set[str] = set()
+    pairs: list[tuple[str, LockEntry, Path | None]] = []
     for name in sorted(lock.skills):
         entry = lock.skills[name]
         folder = _folder_of(root, entry.path or by_name.get(name, name))
         if folder is not None:
             claimed.add(relpath(folder, root))
-        verdict = _judge(root, name, entry, folder, now)
-        if isinstance(verdict, LoadedSkill):
-            report.loaded.append(verdict)
-        else:
-            report.rejected.append(verdict)
-    for rel, folder in on_disk.items():
-        if rel not in claimed:
-            report.rejected.append(Rejection(folder.name, rel, "not in skills.lock: never verified"))
-    report.rejected.sort(key=lambda r: (r.name, r.path or ""))
-    return report
+        pairs.append((name, entry, folder))
+    return pairs, {rel: folder for rel, folder in on_disk.items() if rel not in claimed}
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the loader needs from the files on disk: read once, or supplied by a cache (the index)."""
+
+    name: str
+    description: str
+    skill_md: Path
+    has_lifecycle: bool
+    version: str | None
+    digest: str
+
+    @classmethod
+    def from_skill(cls, skill: Skill, digest: str) -> Observed:
+        life = skill.lifecycle
+        return cls(skill.name, skill.description, skill.skill_md, life is not None, life.version if life else None,
+                   digest)
+
+
+def observe(root: Path, folder: Path) -> Observed:
+    """Parse SKILL.md and digest the folder (InputError when unreadable)."""
+    from skillctl.parse import read_skill
+
+    skill = read_skill(folder, root=root)
+    return Observed.from_skill(skill, skill_digest(folder))
 
 
 def _folder_of(root: Path, rel: str) -> Path | None:
@@ -87,7 +134,10 @@ def _folder_of(root: Path, rel: str) -> Path | None:
     return root / candidate
 
 
-def _judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: datetime) -> LoadedSkill | Rejection:
+def judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: datetime,
+          observed: Callable[[Path, Path], Observed] = observe) -> LoadedSkill | Rejection:
+    """The loader contract for one lock entry; *observed* reads the folder only once the lock allows it."""
+
     def no(reason: str) -> Rejection:
         return Rejection(name, entry.path, reason)
 
@@ -105,18 +155,15 @@ def _judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: da
         return no(f"lock path {entry.path!r} points outside the repository")
     if not (folder / "SKILL.md").is_file():
         return no("skill folder or SKILL.md is missing")
-    from skillctl.parse import read_skill
-
     try:
-        skill = read_skill(folder, root=root)
-        digest = skill_digest(folder)
+        seen = observed(root, folder)
     except InputError as exc:
         return no(f"unreadable: {exc}")
-    if digest != entry.digest:
+    if seen.digest != entry.digest:
         return no("content changed since verification (digest mismatch): re-run skillctl verify")
-    if skill.name != name:
-        return no(f"SKILL.md names {skill.name!r}, the lock entry is {name!r}")
-    version = skill.lifecycle.version if skill.lifecycle else entry.version
-    return LoadedSkill(name=name, description=skill.description, location=skill.skill_md.resolve(),
+    if seen.name != name:
+        return no(f"SKILL.md names {seen.name!r}, the lock entry is {name!r}")
+    version = seen.version if seen.has_lifecycle else entry.version
+    return LoadedSkill(name=name, description=seen.description, location=seen.skill_md.resolve(),
                        folder=folder.resolve(), version=version, expires_at=as_utc(entry.expires_at),
-                       digest=digest)
+                       digest=seen.digest)

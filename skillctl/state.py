@@ -43,10 +43,24 @@ def _m003_outcomes(db: Any) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS outcomes_skill_at ON outcomes (skill, at)")
 
 
+def _m004_search_index(db: Any) -> None:
+    """The search index (skillctl.deliver.index): one row per skill folder, its FTS5 text, the walk cache."""
+    db.execute("CREATE TABLE IF NOT EXISTS search_docs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, "
+               "name TEXT NOT NULL, description TEXT NOT NULL, ident TEXT, deep TEXT, observed TEXT, "
+               "entry TEXT, loadable INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS search_docs_loadable ON search_docs (loadable)")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, "
+               "tokenize = 'porter unicode61 remove_diacritics 2')")
+    db.execute("CREATE TABLE IF NOT EXISTS search_dirs (path TEXT PRIMARY KEY, ident TEXT NOT NULL, "
+               "has_skill INTEGER NOT NULL, subdirs TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [
     _m001_registry_cache,
     _m002_skill_facts,
     _m003_outcomes,
+    _m004_search_index,
 ]
 
 

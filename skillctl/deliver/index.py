@@ -1,0 +1,428 @@
+"""The search index: every skill folder's text in SQLite FTS5, kept current incrementally.
+
+The index lives in ``.skillctl/state.db`` (tables of migration ``_m004_search_index``) and is
+derived: a missing or corrupt database is rebuilt by ``skillctl.state``, and an index written
+by an older ``INDEX_VERSION`` is emptied and rebuilt here. Nothing in it is trusted for loading.
+
+Keeping it current must cost far less than reading every skill, so a refresh reads only what
+changed, the way git's index does:
+
+* discovery reuses each directory's listing while its ``lstat`` (inode, mtime) is unchanged,
+  and a known skill folder costs one ``lstat`` of its SKILL.md (``repo.stat_identity``, the
+  same file identity the rot audit's fact cache keys on);
+* a SKILL.md whose identity changed is parsed again, its folder digested
+  (``lock.skill_digest``) and the text re-indexed;
+* ``skills.lock`` is parsed only when its own identity changed, and only skills whose lock
+  entry changed are judged again.
+
+Loadability is always the loader's decision (``loader.judge``). The index stores the last
+verdict so a query can pick candidates, then asks the loader again for every row it returns.
+That second judgement needs the folder's digest, which is reused only while a signature of
+``lstat`` over every file in the folder is unchanged: a script edited behind SKILL.md's back
+changes the signature, so the digest is recomputed and the skill is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from skillctl.clock import as_utc, utcnow
+from skillctl.errors import InputError
+from skillctl.lock import lock_path, read_lock, skill_digest
+from skillctl.lockmodel import LockEntry
+from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
+
+INDEX_VERSION = "1"
+# bm25 column weights: a word in the name counts most, then the description (what agents are
+# shown to decide), then the body.
+WEIGHTS = (10.0, 4.0, 1.0)
+UNTRACKED = "untracked"  # the status shown for a folder skills.lock does not know
+MAX_QUERY_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: enough to list it, and the loader's verdict on it right now."""
+
+    name: str
+    description: str
+    path: str
+    status: str
+    loadable: bool
+    reason: str
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "path": self.path, "status": self.status,
+                "loadable": self.loadable, "reason": self.reason, "score": round(self.score, 4)}
+
+
+@dataclass
+class RefreshStats:
+    skills: int = 0
+    parsed: int = 0
+    judged: int = 0
+    removed: int = 0
+    lock_read: bool = False
+    rebuilt: bool = False
+
+
+@dataclass
+class _Row:
+    id: int
+    path: str
+    name: str
+    ident: str | None
+    deep: str | None
+    observed: str | None
+    entry: str | None
+    loadable: int
+    status: str
+    reason: str
+
+
+_ROW_COLUMNS = "id, path, name, ident, deep, observed, entry, loadable, status, reason"
+
+
+def folder_signature(folder: Path) -> str | None:
+    """A hash of ``lstat`` of every entry under *folder* (``.git`` skipped, as the digest does).
+
+    Equal signatures mean the digest need not be recomputed. None when the folder is a symlink
+    or cannot be listed, so the caller always digests it (and the loader refuses what it must).
+    """
+    try:
+        if os.path.islink(folder):
+            return None
+        parts: list[str] = []
+        stack = [str(folder)]
+        base = len(str(folder)) + 1
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    st = entry.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        if entry.name == ".git":
+                            continue
+                        stack.append(entry.path)
+                    parts.append(f"{entry.path[base:]}\0{st.st_mode}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+    except OSError:
+        return None
+    parts.sort()
+    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def phrase(query: str) -> str:
+    """*query* as one FTS5 phrase: the fallback when it is not valid FTS5 syntax."""
+    return '"' + query.replace('"', '""') + '"'
+
+
+class Index:
+    """The search index of one repo, over an open state database (``skillctl.state.open_state``)."""
+
+    def __init__(self, root: Path, db: Any) -> None:
+        self.root = Path(root).resolve()
+        self.conn: sqlite3.Connection = db.conn
+
+    # -- refresh -------------------------------------------------------------------------
+
+    def refresh(self, now: datetime | None = None) -> RefreshStats:
+        """Bring the index up to date with the folders and the lock; LockError if the lock is unusable."""
+        now = as_utc(now) if now else utcnow()
+        stats = RefreshStats()
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM search_meta").fetchall())
+            if meta.get("version") != INDEX_VERSION:
+                for table in ("search_docs", "search_fts", "search_dirs", "search_meta"):
+                    conn.execute(f"DELETE FROM {table}")
+                meta = {}
+                stats.rebuilt = True
+            self._refresh(meta, now, stats)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return stats
+
+    def _refresh(self, meta: dict[str, str], now: datetime, stats: RefreshStats) -> None:
+        conn = self.conn
+        rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
+        found = self._walk(set(rows))
+        stats.skills = len(found)
+        lock_ident = _lock_identity(self.root)
+        assignment: dict[str, tuple[str | None, str | None]] | None = None
+        if lock_ident is None or lock_ident != meta.get("lock") or set(found) != set(rows):
+            lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
+            stats.lock_read = True
+            from skillctl.loader import match_lock
+            from skillctl.repo import relpath
+
+            pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
+            assignment = {}
+            for name, entry, folder in pairs:
+                if folder is not None and (rel := relpath(folder, self.root)) in found:
+                    assignment[rel] = (name, entry.model_dump_json())
+        for rel in rows.keys() - found.keys():
+            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [rows[rel].id])
+            conn.execute("DELETE FROM search_docs WHERE id = ?", [rows[rel].id])
+            stats.removed += 1
+        for rel, ident in found.items():
+            row = rows.get(rel)
+            if assignment is not None:
+                name, entry = assignment.get(rel, (None, None))
+            else:
+                name, entry = (row.name if row and row.entry else None), (row.entry if row else None)
+            content_changed = row is None or ident is None or row.ident != ident
+            entry_changed = row is None or row.entry != entry or (entry is not None and row.name != name)
+            if content_changed:
+                row = self._reindex(rel, ident, row)
+                stats.parsed += 1
+            if content_changed or entry_changed:
+                assert row is not None
+                self._judge(row, name, entry, now)
+                stats.judged += 1
+        conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
+        conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
+
+    def _folder(self, rel: str) -> Path:
+        return self.root / rel if rel else self.root
+
+    def _walk(self, known: set[str]) -> dict[str, str | None]:
+        """``repo.discover_skills`` with a directory-listing cache: {relative folder: SKILL.md identity}.
+
+        Same rules (stop at a skill folder, skip SKIP_DIRS, never follow symlinks); a test
+        holds the two equal on messy trees.
+        """
+        conn = self.conn
+        if self._skill_md(self.root)[0]:
+            return {"": self._skill_md(self.root)[1]}
+        cache = {p: (i, h, s) for p, i, h, s in conn.execute("SELECT path, ident, has_skill, subdirs FROM search_dirs")}
+        found: dict[str, str | None] = {}
+        seen_dirs: set[str] = set()
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            path = self._folder(rel)
+            if rel in known:
+                is_skill, ident = self._skill_md(path)
+                if is_skill:
+                    found[rel] = ident
+                    continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            dir_ident = f"{st.st_ino}:{st.st_mtime_ns}"
+            hit = cache.get(rel)
+            if hit is not None and hit[0] == dir_ident:
+                has_skill, subdirs = bool(hit[1]), json.loads(hit[2])
+            else:
+                has_skill, subdirs = _list_dir(path)
+                conn.execute("INSERT OR REPLACE INTO search_dirs VALUES (?, ?, ?, ?)",
+                             [rel, dir_ident, int(has_skill), json.dumps(subdirs)])
+            if rel and has_skill:
+                is_skill, ident = self._skill_md(path)
+                if is_skill:
+                    found[rel] = ident
+                    continue
+            seen_dirs.add(rel)
+            stack.extend(f"{rel}/{d}" if rel else d for d in subdirs)
+        for gone in cache.keys() - seen_dirs:
+            conn.execute("DELETE FROM search_dirs WHERE path = ?", [gone])
+        return found
+
+    @staticmethod
+    def _skill_md(folder: Path) -> tuple[bool, str | None]:
+        """(folder holds a SKILL.md that is not a directory, its identity or None when not cacheable)."""
+        try:
+            st = os.lstat(folder / SKILL_FILE)
+        except OSError:
+            return False, None
+        if stat.S_ISLNK(st.st_mode):
+            return not os.path.isdir(folder / SKILL_FILE), None
+        return not stat.S_ISDIR(st.st_mode), stat_identity(st)
+
+    def _reindex(self, rel: str, ident: str | None, row: _Row | None) -> _Row:
+        """Parse and digest one folder; replace its text. An unreadable skill keeps only its folder name."""
+        from skillctl.loader import Observed
+        from skillctl.parse import read_skill
+
+        folder = self._folder(rel)
+        deep = folder_signature(folder)
+        observed: str | None = None
+        try:
+            skill = read_skill(folder, root=self.root)
+            seen = Observed.from_skill(skill, skill_digest(folder))
+            observed = _observed_json(seen, self.root)
+            name, description, body = skill.name, skill.description, skill.body
+        except InputError:
+            name, description, body, ident, deep = folder.name, "", "", None, None
+        conn = self.conn
+        if row is None:
+            cur = conn.execute("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, "
+                               "loadable, status, reason) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, '')",
+                               [rel, name, description, ident, deep, observed, UNTRACKED])
+            row_id = int(cur.lastrowid or 0)
+        else:
+            row_id = row.id
+            conn.execute("UPDATE search_docs SET name = ?, description = ?, ident = ?, deep = ?, observed = ? "
+                         "WHERE id = ?", [name, description, ident, deep, observed, row_id])
+            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row_id])
+        conn.execute("INSERT INTO search_fts (rowid, name, description, body) VALUES (?, ?, ?, ?)",
+                     [row_id, name, description, body])
+        return _Row(row_id, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED, "")
+
+    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime) -> _Row:
+        """Ask the loader about one row and store its verdict (and the lock entry it judged)."""
+        from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge
+
+        if name is None or entry is None:
+            loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
+            name = self._folder(row.path).name  # as the loader names a folder no entry claims
+        else:
+            lock_entry = LockEntry.model_validate_json(entry)
+            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row))
+            loadable = int(isinstance(verdict, LoadedSkill))
+            status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
+        self.conn.execute("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
+                          "deep = ?, observed = ? WHERE id = ?",
+                          [name, entry, loadable, status, reason, row.deep, row.observed, row.id])
+        row.name, row.entry, row.loadable, row.status, row.reason = name, entry, loadable, status, reason
+        return row
+
+    def _observer(self, row: _Row):  # type: ignore[no-untyped-def]
+        """The loader's ``observed`` callback: the cached digest while the folder signature holds."""
+        from skillctl.loader import observe
+
+        def observed(root: Path, folder: Path):  # type: ignore[no-untyped-def]
+            deep = folder_signature(folder)
+            if deep is not None and deep == row.deep and row.observed is not None:
+                return _observed_from_json(row.observed, root)
+            seen = observe(root, folder)  # InputError propagates: the loader reports "unreadable"
+            row.deep, row.observed = deep, _observed_json(seen, root)
+            return seen
+
+        return observed
+
+    # -- query ---------------------------------------------------------------------------
+
+    def query(self, text: str, limit: int = 10, *, include_all: bool = False,
+              now: datetime | None = None) -> list[Hit]:
+        """Best matches first; only loadable skills unless *include_all*. Any text is a valid query."""
+        text = " ".join(text[:MAX_QUERY_CHARS].split())
+        if not text or limit <= 0:
+            return []
+        now = as_utc(now) if now else utcnow()
+        try:
+            return self._query(text, limit, include_all, now)
+        except sqlite3.OperationalError as exc:
+            if not _is_query_error(exc):
+                raise
+        try:
+            return self._query(phrase(text), limit, include_all, now)
+        except sqlite3.OperationalError as exc:
+            if not _is_query_error(exc):
+                raise
+            return []
+
+    def _query(self, match: str, limit: int, include_all: bool, now: datetime) -> list[Hit]:
+        where = "" if include_all else " AND d.loadable = 1"
+        sql = (f"SELECT {', '.join('d.' + c.strip() for c in _ROW_COLUMNS.split(','))}, d.description, "
+               f"bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score "
+               f"FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
+               f"WHERE search_fts MATCH ?{where} ORDER BY score LIMIT ? OFFSET ?")
+        hits: list[Hit] = []
+        offset = 0
+        batch = limit
+        while len(hits) < limit:
+            got = self.conn.execute(sql, [match, batch, offset]).fetchall()
+            for values in got:
+                row, description, score = _Row(*values[:10]), values[10], values[11]
+                row = self._recheck(row, now)
+                if row.loadable or include_all:
+                    hits.append(Hit(row.name, description, row.path, row.status, bool(row.loadable), row.reason,
+                                    -float(score)))
+                    if len(hits) == limit:
+                        break
+            if len(got) < batch:
+                break
+            offset += batch
+        return hits
+
+    def _recheck(self, row: _Row, now: datetime) -> _Row:
+        """The loader's verdict now, for a row about to be shown (expiry, edits since the refresh)."""
+        if row.entry is None:
+            return row
+        before = (row.loadable, row.reason, row.deep)
+        name = row.name
+        self._judge_quiet(row, name, now)
+        if (row.loadable, row.reason, row.deep) != before:
+            # a busy database only means the next refresh stores the verdict
+            with contextlib.suppress(sqlite3.OperationalError):
+                self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ? "
+                                  "WHERE id = ?", [row.loadable, row.reason, row.deep, row.observed, row.id])
+        return row
+
+    def _judge_quiet(self, row: _Row, name: str, now: datetime) -> None:
+        from skillctl.loader import LoadedSkill, judge
+
+        assert row.entry is not None
+        verdict = judge(self.root, name, LockEntry.model_validate_json(row.entry), self._folder(row.path), now,
+                        self._observer(row))
+        row.loadable = int(isinstance(verdict, LoadedSkill))
+        row.reason = "" if row.loadable else getattr(verdict, "reason", "")
+
+
+def _lock_identity(root: Path) -> str | None:
+    try:
+        return stat_identity(os.lstat(lock_path(root)))
+    except OSError:
+        return None
+
+
+def _list_dir(path: Path) -> tuple[bool, list[str]]:
+    """(holds SKILL.md as os.walk would see it, sorted subdirectories to descend into)."""
+    has_skill = False
+    subdirs: list[str] = []
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.name == SKILL_FILE and not entry.is_dir():
+                    has_skill = True
+                elif entry.is_dir(follow_symlinks=False) and entry.name not in SKIP_DIRS:
+                    subdirs.append(entry.name)
+    except OSError:
+        return False, []
+    return has_skill, sorted(subdirs)
+
+
+def _observed_json(seen: Any, root: Path) -> str:
+    skill_md = Path(seen.skill_md)
+    rel = skill_md.relative_to(root).as_posix() if skill_md.is_relative_to(root) else str(skill_md)
+    return json.dumps([seen.name, seen.description, rel, seen.has_lifecycle, seen.version, seen.digest])
+
+
+def _observed_from_json(text: str, root: Path) -> Any:
+    from skillctl.loader import Observed
+
+    name, description, rel, has_lifecycle, version, digest = json.loads(text)
+    return Observed(name, description, root / rel, has_lifecycle, version, digest)
+
+
+def _is_query_error(exc: sqlite3.OperationalError) -> bool:
+    """FTS5 syntax errors (and unknown column filters), as opposed to a locked or broken database."""
+    message = str(exc).lower()
+    return message.startswith("fts5") or "syntax error" in message or "no such column" in message \
+        or "unterminated" in message or "unknown special query" in message

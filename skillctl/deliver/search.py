@@ -1,0 +1,110 @@
+"""``skillctl.search``: find skills by words, loadable ones only unless asked; hand one out to an agent.
+
+One call refreshes the index (cheap when little changed; see ``skillctl.deliver.index``) and
+queries it, so a caller never sees a verdict older than its own call. A missing or corrupt
+``skills.lock`` raises LockError, as the loader does: nothing is offered as loadable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from skillctl.clock import as_utc, utcnow
+from skillctl.deliver.index import Hit, Index
+from skillctl.errors import NotLoadableError, SkillctlError
+from skillctl.repo import SKILL_FILE, relpath
+
+
+def search(repo: Path | str, query: str, limit: int = 10, *, include_all: bool = False,
+           now: datetime | None = None) -> list[Hit]:
+    """The best *limit* matches for *query* in the skills repo at *repo*, best first."""
+    from skillctl.state import open_state
+
+    root = Path(repo).resolve()
+    db = open_state(root)
+    try:
+        index = Index(root, db)
+        index.refresh(now)
+        return index.query(query, limit, include_all=include_all, now=now)
+    finally:
+        db.conn.close()
+
+
+MAX_FILES = 1000
+
+
+@dataclass(frozen=True)
+class SkillText:
+    """A loadable skill as an agent reads it: SKILL.md and the names of the files beside it."""
+
+    name: str
+    description: str
+    path: str
+    skill_md: str
+    files: list[str]
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.name, "description": self.description, "path": self.path,
+                "skill_md": self.skill_md, "files": self.files}
+
+
+def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> SkillText:
+    """SKILL.md of the skill *name* if the loader allows it now; NotLoadable (with its reason) if not.
+
+    The folder is digested afresh (no cached verdict), and SKILL.md is read before and after
+    that judgement, so the text handed out is the text that was verified.
+    """
+    from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge, match_lock
+    from skillctl.lock import read_lock
+    from skillctl.state import open_state
+
+    root = Path(repo).resolve()
+    now = as_utc(now) if now else utcnow()
+    db = open_state(root)
+    try:
+        Index(root, db).refresh(now)
+        folders = [root / rel if rel else root for (rel,) in db.conn.execute("SELECT path FROM search_docs")]
+    finally:
+        db.conn.close()
+    lock = read_lock(root, missing_ok=False)
+    pairs, unclaimed = match_lock(root, lock, folders)
+    for entry_name, entry, folder in pairs:
+        if entry_name != name:
+            continue
+        before = _read_text(folder)
+        verdict = judge(root, entry_name, entry, folder, now)
+        if not isinstance(verdict, LoadedSkill):
+            raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
+        text = _read_text(verdict.folder)
+        if text is None or text != before:
+            raise NotLoadableError(f"skill {name!r} is not loadable: SKILL.md changed while it was being loaded")
+        return SkillText(name, verdict.description, relpath(verdict.folder, root), text, _files(verdict.folder))
+    if any(folder.name == name for folder in unclaimed.values()):
+        raise NotLoadableError(f"skill {name!r} is not loadable: {NOT_IN_LOCK}")
+    raise NotLoadableError(f"no skill named {name!r} in this repository")
+
+
+def _read_text(folder: Path | None) -> str | None:
+    from skillctl.parse import MAX_SKILL_BYTES, read_capped
+
+    if folder is None:
+        return None
+    try:
+        return read_capped(folder / SKILL_FILE, MAX_SKILL_BYTES).decode("utf-8", "replace")
+    except (OSError, SkillctlError):
+        return None
+
+
+def _files(folder: Path) -> list[str]:
+    """Relative paths of the skill's files (symlinks listed, never followed; ``.git`` skipped)."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+        base = Path(dirpath)
+        out.extend((base / f).relative_to(folder).as_posix() for f in sorted(filenames))
+        if len(out) >= MAX_FILES:
+            return out[:MAX_FILES]
+    return out
