@@ -35,6 +35,9 @@ CHECKERS = re.compile(r"\b(?:pytest|test|diff|cmp|grep\s+-q|sha\d+sum\s+-c|md5su
 UNSTABLE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?|\d{4}-\d{2}-\d{2}|\b\d+(?:\.\d+)?\s?(?:ms|s|sec|seconds)\b|"
                       r"/tmp/|\b[0-9a-f]{12,}\b|\bpid\b|\[REDACTED|…\[|\bWall time\b", re.IGNORECASE)
 NONDETERMINISTIC = re.compile(r"\b(?:date|time|uptime|random|RANDOM|mktemp|uuidgen|ps|top|free|df|du|shuf|ls\s+-l)\b")
+#: Programs that only look around; a procedure leaves them out (the check may still be one).
+EXPLORE = frozenset({"ls", "cat", "head", "tail", "wc", "pwd", "find", "tree", "file", "stat", "echo", "which",
+                     "type", "less", "more", "whoami", "env", "printenv", "id", "uname"})
 _STOP = """a an the and or of to in on for with using use only by from into at as is are be it this that these those
 show me my our your please can could would you i we then also all any some its their them how what which when where
 who will just"""
@@ -156,26 +159,21 @@ def gather(session: Session, *, min_calls: int = DEFAULT_MIN_CALLS) -> Evidence:
 def _confirming(session: Session, procedure: list[Step]) -> Step | None:
     """The command whose successful output confirmed the result.
 
-    Candidates are read-only successful commands after the last mutating one; a command whose
-    output the final answer quotes, or a checker (tests, ``sha256sum -c``, ``diff``) wins, and
-    later beats earlier.
+    Candidates are read-only successful commands; a checker (tests, ``sha256sum -c``, ``diff``)
+    or a command whose output the final answer quotes wins, then a deterministic one, and later
+    beats earlier (the confirmation comes after the work).
     """
-    best: tuple[int, int] | None = None
+    best: tuple[int, int, int] | None = None
     chosen: Step | None = None
     answer = session.final_answer
     for pos, step in enumerate(procedure):
         cmd = step.command or ""
         if MUTATES.search(cmd):
             continue
-        score = 0
         out = step.output.strip()
-        if out and len(out) >= 3 and out.splitlines()[-1].strip() in answer:
-            score += 2
-        if CHECKERS.search(cmd):
-            score += 2
-        if not NONDETERMINISTIC.search(cmd):
-            score += 1
-        key = (score, pos)
+        last = out.splitlines()[-1].strip() if out else ""
+        proves = bool(CHECKERS.search(cmd)) or (len(last) >= 12 and last in answer)
+        key = (int(proves), int(not NONDETERMINISTIC.search(cmd)), pos)
         if best is None or key > best:
             best, chosen = key, step
     return chosen
@@ -211,20 +209,22 @@ def _first_sentence(text: str) -> str:
 
 
 def clean_prose(text: str) -> str:
-    """User-supplied prose for a skill: no control characters, no markdown fences, no HTML."""
+    """Prose for a skill: no control or invisible characters, no markdown fences, no HTML tags."""
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]", "", text)
-    return text.replace("```", "'''").replace("<", "‹").replace(">", "›")
+    return re.sub(r"<(?=[A-Za-z/!?])", "\u2039", text.replace("`" * 3, "'" * 3))
 
 
 def offline_draft(ev: Evidence, name: str | None = None) -> SkillDraft:
     """A deterministic draft from the evidence alone: same session, same SKILL.md."""
     task = _first_sentence(ev.session.task)
-    programs = list(dict.fromkeys(p for s in ev.procedure for p in s.programs if p))[:8]
+    work = [s for s in ev.procedure if not set(s.programs) <= EXPLORE or s is ev.check] or ev.procedure
+    programs = list(dict.fromkeys(p for s in work for p in s.programs if p))[:8]
     tools = f" with {', '.join(programs)}" if programs else ""
     lowered = task[:1].lower() + task[1:]
-    description = f"{task}{tools}, following the steps a past session proved. Use when asked to {lowered}."
+    description = f"{task}{tools}: steps, pitfalls and a check taken from a session that did it. " \
+                  f"Use when asked to {lowered}, or a task like it."
     steps = []
-    for s in ev.procedure:
+    for s in work:
         note = s.arguments.get("description") if isinstance(s.arguments.get("description"), str) else ""
         steps.append(StepDraft(command=s.command or "", note=clean_prose(note)[:100]))
     pitfalls = [f"`{_inline(c.failed.command)}` failed (exit {c.failed.exit_code}); "
@@ -238,7 +238,8 @@ def offline_draft(ev: Evidence, name: str | None = None) -> SkillDraft:
                      + "."],
         procedure=steps,
         pitfalls=pitfalls,
-        verification=[CheckDraft(command=check.command or "", why="the session confirmed its result with it")],
+        verification=[CheckDraft(command=check.command or "",
+                                 why="The session confirmed its result with this command")],
     )
 
 
