@@ -58,6 +58,8 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, offline: bool, 
         if report.audit is not None:
             for s in report.audit.transitions:
                 click.echo(f"  audit {s.name}: {s.status_now} -> {s.status_after} ({'; '.join(s.reasons)})")
+        for line in report.outcomes:
+            click.echo(f"  outcomes {line}")
         click.echo(f"  committed: {', '.join(report.commits) or 'nothing to commit'}")
         if report.sync is not None:
             for t in report.sync.targets:

@@ -57,6 +57,7 @@ class ScheduleReport:
     audit: AuditReport | None = None
     skipped: str | None = None
     sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
+    outcomes: list[str] = field(default_factory=list)  # demotions by recorded outcomes (synth.outcomes)
 
     @property
     def commits(self) -> list[str]:
@@ -81,6 +82,7 @@ class ScheduleReport:
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits,
             "sync": self.sync.to_json() if self.sync is not None else None,
+            "outcomes": self.outcomes,
         }
 
 
@@ -156,6 +158,9 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         if runnable:
             report.verify = run_verify(root, runnable, force=True, apply=apply, jobs=jobs, now=now)
         report.audit = run_audit(root, offline=offline, apply=apply, now=now)
+        from skillctl.synth.outcomes import demote_by_outcomes
+
+        report.outcomes = demote_by_outcomes(root, apply=apply, now=now)  # before sync: it removes them
         if apply:  # a demotion reaches every configured agent folder in the same pass
             from skillctl.deliver.sync import sync_configured
 

@@ -314,7 +314,9 @@ def capture(root: Path, *, restore: bool = False) -> list[Proposal]:
             if skill_digest(folder) != entry.digest:  # other files changed too: leave SKILL.md as edited
                 atomic_write(folder / "SKILL.md", edited)
                 proposal.base_digest = now_digest
-                _save(root, proposal)
+            else:
+                proposal.evidence["restored"] = True
+            _save(root, proposal)
         out.append(proposal)
     return out
 

@@ -25,10 +25,10 @@ MAX_LINE = 64 * 1024 * 1024
 
 SHELL_TOOLS = {"bash", "exec_command", "shell", "shell_command", "local_shell_call", "terminal",
                "run_command", "execute_command", "run_shell_command", "container.exec"}
-READ_TOOLS = {"read", "read_file", "view", "cat_file", "skill_view"}
+READ_TOOLS = {"read", "read_file", "view", "cat_file"}
 WRITE_TOOLS = {"write", "edit", "multiedit", "apply_patch", "write_file", "patch", "str_replace_based_edit_tool",
                "notebookedit", "skill_manage"}
-SKILL_TOOLS = {"skill"}
+SKILL_TOOLS = {"skill", "skill_view", "skills_view", "load_skill"}
 
 
 def tool_kind(name: str) -> str:

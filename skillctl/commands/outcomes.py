@@ -1,0 +1,39 @@
+"""``skillctl outcomes ingest SESSION…``: skill uses found in session files, and how they ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from skillctl.commands._common import common_options, echo_json
+
+
+@click.group("outcomes")
+def cmd() -> None:
+    """Outcomes of skill uses, from agent sessions."""
+
+
+@cmd.command("ingest")
+@click.argument("sessions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would be recorded; record nothing.")
+@common_options
+def ingest_cmd(sessions: tuple[Path, ...], dry_run: bool, root: Path, as_json: bool) -> None:
+    """Record an outcome for each use of a repo skill in SESSIONS (Skill tool, skill_view, SKILL.md reads)."""
+    from skillctl.synth.outcomes import ingest
+
+    report = ingest(root, list(sessions), apply=not dry_run)
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        for use in report.uses:
+            click.echo(f"{use['name']}: {use['outcome']} (session {use['session']}, {use['at']})")
+        for name, n in sorted(report.unknown_skills.items()):
+            click.echo(f"  ignored: {name} is not a skill of this repo ({n} session(s))")
+        for err in report.errors:
+            click.echo(f"skillctl: {err}", err=True)
+        verb = "found" if dry_run else f"recorded {report.added} new,"
+        click.echo(f"{report.sessions} session(s): {verb} {len(report.uses)} use(s)"
+                   + (f", {report.undecided} with an unknown outcome" if report.undecided else ""))
+    if report.errors:
+        raise click.exceptions.Exit(2)
