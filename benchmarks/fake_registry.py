@@ -1,6 +1,6 @@
 """A local stand-in for every registry skillctl audits, serving recorded documents from a folder.
 
-    python benchmarks/fake_registry.py --port 8081 tests/fixtures/registry
+    python benchmarks/fake_registry.py --port 8081 skills_repo/registry-snapshot
     eval "$(python benchmarks/fake_registry.py --port 8081 --print-env)"
 
 Each datasource lives under its own path prefix, so one server covers them all and each
@@ -20,41 +20,31 @@ Standard library only: it must start anywhere, including CI without the package 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-DATASOURCES = ("pypi", "npm", "github-releases", "docker", "helm", "url")
+
+def _snapshot_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "skillctl" / "rot" / "registries" / "snapshot.py"
+    spec = importlib.util.spec_from_file_location("skillctl_registry_snapshot", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+snapshot = _snapshot_module()
+DATASOURCES = snapshot.DATASOURCES
+locate = snapshot.locate
 
 
 def env_lines(host: str, port: int) -> list[str]:
     base = f"http://{host}:{port}"
     return [f"export SKILLCTL_REGISTRY_{ds.upper().replace('-', '_')}={base}/{ds}" for ds in DATASOURCES]
-
-
-def locate(root: Path, path: str) -> Path | None:
-    """Map a request path to the document that answers it (None: 404)."""
-    path = unquote(urlsplit(path).path)
-    routes = [
-        (r"/pypi/pypi/([^/]+)/json/?", lambda m: f"pypi/{re.sub(r'[-_.]+', '-', m[1]).lower()}.json"),
-        (r"/npm/(@[^/]+/[^/]+|[^/@][^/]*)", lambda m: f"npm/{m[1].replace('/', '__')}.json"),
-        (r"/github-releases/repos/([^/]+)/([^/]+)/releases", lambda m: f"github-releases/{m[1]}__{m[2]}.json"),
-        (r"/docker/v2/(.+)/tags/list", lambda m: f"docker/{m[1].replace('/', '__')}.json"),
-        (r"/helm((?:/[^/]+)?)/index\.yaml", lambda m: f"helm{m[1]}/index.yaml"),
-    ]
-    for pattern, target in routes:
-        m = re.fullmatch(pattern, path)
-        if m:
-            candidate = (root / target(m)).resolve()
-            if root.resolve() in candidate.parents and candidate.is_file():
-                return candidate
-            return None
-    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -77,29 +67,11 @@ class Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    def _url(self, head: bool) -> None:
-        path = unquote(urlsplit(self.path).path)[len("/url"):]
-        meta = self.heads.get(path)
-        if meta is None:
-            return self._send(404, b"not found\n", {"Content-Type": "text/plain"}, head)
-        headers = {"Content-Type": meta.get("content_type", "application/octet-stream")}
-        if meta.get("etag"):
-            headers["ETag"] = meta["etag"]
-        if meta.get("last_modified"):
-            headers["Last-Modified"] = meta["last_modified"]
-        return self._send(int(meta.get("status", 200)), b"", headers, head)
-
     def _serve(self, head: bool) -> None:
         if self.latency:
             time.sleep(self.latency)
-        if self.path.startswith("/url/"):
-            return self._url(head)
-        doc = locate(self.root, self.path)
-        if doc is None:
-            body = json.dumps({"message": "Not Found", "path": self.path}).encode()
-            return self._send(404, body, {"Content-Type": "application/json"}, head)
-        kind = "application/x-yaml" if doc.suffix == ".yaml" else "application/json"
-        return self._send(200, doc.read_bytes(), {"Content-Type": kind}, head)
+        status, headers, body = snapshot.answer(self.root, self.path, self.heads)
+        return self._send(status, body, headers, head)
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -110,10 +82,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def serve(root: Path, host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0.0) -> ThreadingHTTPServer:
     """Start serving *root* in a background thread; ``server.server_address`` has the port."""
-    heads_file = Path(root) / "url" / "heads.json"
     handler = type("BoundHandler", (Handler,), {
-        "root": Path(root), "latency": latency_ms / 1000.0,
-        "heads": json.loads(heads_file.read_text()) if heads_file.is_file() else {},
+        "root": Path(root), "latency": latency_ms / 1000.0, "heads": snapshot.url_heads(Path(root)),
     })
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from skillctl.errors import ConfigError, InputError
 from skillctl.vocab import DEFAULT_TIER, parse_duration
@@ -119,6 +119,35 @@ class SynthConfig(Section):
     min_calls: Annotated[int, Field(ge=1, le=10_000)] = 5
 
 
+def _target_item(value: object) -> object:
+    """``- claude`` is short for ``- {name: claude}``."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class SyncTarget(Section):
+    """One folder ``sync`` (and every ``schedule`` pass) keeps holding exactly the loadable skills:
+    a named agent target in project or user (``global``) scope, or any ``path`` (relative to
+    this file). ``external`` (hermes only) registers a managed folder in Hermes' config instead."""
+
+    name: Annotated[str, Field(min_length=1)] | None = None
+    path: Annotated[str, Field(min_length=1)] | None = None
+    scope: Literal["project", "global"] = "project"
+    external: bool = False
+
+    @model_validator(mode="after")
+    def _name_or_path(self) -> SyncTarget:
+        if (self.name is None) == (self.path is None):
+            raise ValueError("give a target name (claude, codex, hermes, ...) or a path, not both")
+        return self
+
+
+class SyncConfig(Section):
+    """Where ``sync`` delivers the loadable skills, copied (default) or symlinked."""
+
+    mode: Literal["copy", "link"] = "copy"
+    targets: list[Annotated[SyncTarget, BeforeValidator(_target_item)]] = Field(default_factory=list)
+
+
 class RepoConfig(Section):
     """The whole file. Absent keys take these defaults; ``path`` and ``warnings`` are not read."""
 
@@ -129,12 +158,14 @@ class RepoConfig(Section):
     retries: Annotated[int, Field(ge=0, le=10)] = 1
     require_sandbox: bool = False
     registries: dict[str, str] = Field(default_factory=dict)
+    registry_snapshot: str | None = None
     rules: list[str] = Field(default_factory=list)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     suppress: list[Suppression] = Field(default_factory=list)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     path: Path | None = Field(default=None, exclude=True)
     warnings: list[str] = Field(default_factory=list, exclude=True)
 

@@ -30,8 +30,8 @@ from skillctl.repo import LOCK_NAME
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 ENTRY_ORDER = (
-    "version", "path", "digest", "status", "reason", "since", "verified_at", "verified_commit",
-    "expires_at", "checks", "env", "findings", "notes", "approval",
+    "version", "path", "origin", "trust", "source", "digest", "status", "reason", "since", "verified_at",
+    "verified_commit", "expires_at", "checks", "env", "findings", "notes", "approval",
 )
 FLOW_MAPS = frozenset({"checks", "env"})
 HEADER = "# skills.lock: lifecycle state of every skill, written by skillctl. Review, don't hand-edit.\n"

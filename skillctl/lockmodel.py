@@ -37,6 +37,11 @@ class LockEntry(BaseModel):
     notes: list[str] = Field(default_factory=list)
     approval: Approval | None = None
     path: str | None = None
+    # Provenance of a skill brought in by ``import``: where it came from and the trust tier that
+    # source earns (the repo grants tiers, never the skill's own text; see policy.py).
+    origin: str | None = None
+    trust: str | None = None
+    source: str | None = None
 
 
 class Lock(BaseModel):

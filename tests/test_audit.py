@@ -15,7 +15,7 @@ from freezegun import freeze_time
 from skillctl.lock import read_lock, write_lock
 from skillctl.lockmodel import Lock, LockEntry
 
-FIXTURES = Path(__file__).parent / "fixtures" / "registry"
+FIXTURES = Path(__file__).resolve().parents[1] / "skills_repo" / "registry-snapshot"
 VERIFIED = datetime(2026, 11, 1, 10, 0, tzinfo=timezone.utc)
 
 

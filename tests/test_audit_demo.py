@@ -1,6 +1,6 @@
-"""The README demo: the bundled skills_repo audited against benchmarks/fake_registry.py, then
-offline from the cache. It must explain why requests-retry-session is stale, and the recorded
-documents must cover every pin the bundled skills declare."""
+"""The bundled skills_repo audited over real HTTP against benchmarks/fake_registry.py (serving
+its registry snapshot), then offline from the cache. It must explain why requests-retry-session
+is stale, and the recorded documents must cover every pin the bundled skills declare."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ SKILLCTL = [sys.executable, "-m", "skillctl"]
 @pytest.fixture
 def fake_registry():
     proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "fake_registry.py"), "--port", "0",
-                             str(ROOT / "tests" / "fixtures" / "registry")], stdout=subprocess.PIPE, text=True)
+                             str(ROOT / "skills_repo" / "registry-snapshot")], stdout=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
         assert first.startswith("fake registry serving"), first
@@ -38,13 +38,15 @@ def test_bundled_repo_explains_its_stale_skill_offline(tmp_path, fake_registry):
     proc, env = fake_registry
     repo = tmp_path / "skills_repo"
     shutil.copytree(ROOT / "skills_repo", repo, ignore=shutil.ignore_patterns(".skillctl"))
+    config = repo / "skillctl.yaml"  # ask the registries over HTTP, not the snapshot file transport
+    config.write_text("".join(ln for ln in config.read_text().splitlines(True) if "registry_snapshot" not in ln))
     online = subprocess.run([*SKILLCTL, "audit", "--repo", str(repo), "--json"], env=env, capture_output=True,
                             text=True, timeout=60)
     data = json.loads(online.stdout)
     bad = ("missing", "unreachable", "error")
     problems = [(s["name"], p["package"], f["kind"], f["message"]) for s in data["skills"] for p in s["pins"]
                 for f in p["findings"] if p["datasource"] != "tool" and f["kind"] in bad]
-    assert problems == [], "tests/fixtures/registry must cover every pin in skills_repo"
+    assert problems == [], "skills_repo/registry-snapshot must cover every pin in skills_repo"
     proc.kill()
     proc.wait()
     offline = subprocess.run([*SKILLCTL, "audit", "--repo", str(repo), "--offline"], env=env,

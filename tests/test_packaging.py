@@ -44,8 +44,8 @@ def test_installed_wheel_loads_its_rule_packs(wheel: Path, tmp_path: Path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target",
                     str(target), str(wheel)], check=True, capture_output=True, timeout=300)
     code = ("import skillctl, skillctl.scan.rules as r; "
-            "assert skillctl.__file__.startswith(%r), skillctl.__file__; "
-            "print(len(r.load_rules().rules))" % str(target))
+            f"assert skillctl.__file__.startswith({str(target)!r}), skillctl.__file__; "
+            "print(len(r.load_rules().rules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -16,7 +16,7 @@ from skillctl.rot import RotPolicy, judge
 from skillctl.rot.registries.base import base_url_for, env_name
 from skillctl.rot.registries.resolve import ResolveOptions, pin_key, resolve_pins
 
-FIXTURES = Path(__file__).parent / "fixtures" / "registry"
+FIXTURES = Path(__file__).resolve().parents[1] / "skills_repo" / "registry-snapshot"
 FAST = ResolveOptions(timeout=1.0, retries=1, concurrency=4)
 
 

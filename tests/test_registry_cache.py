@@ -11,7 +11,7 @@ from skillctl.model import Pin
 from skillctl.rot.registries.resolve import ResolveOptions, pin_key, resolve_pins
 from skillctl.state import MIGRATIONS, open_state, state_path
 
-FIXTURES = Path(__file__).parent / "fixtures" / "registry"
+FIXTURES = Path(__file__).resolve().parents[1] / "skills_repo" / "registry-snapshot"
 PIN = Pin(datasource="pypi", package="requests", version="2.25.1")
 TTL = ResolveOptions(timeout=10, retries=0, cache_ttl=timedelta(hours=6))  # generous: CI machines are busy
 

@@ -23,7 +23,7 @@ from skillctl.lock import lock_path, read_lock, skill_digest, write_lock
 from skillctl.lockmodel import Approval, Lock, LockEntry
 from skillctl.rot.schedule import due_skills, parse_interval, scheduler_guard
 
-FIXTURES = Path(__file__).parent / "fixtures" / "registry"
+FIXTURES = Path(__file__).resolve().parents[1] / "skills_repo" / "registry-snapshot"
 SKILLCTL = [sys.executable, "-m", "skillctl"]
 T0 = datetime(2026, 8, 1, 10, 0, tzinfo=timezone.utc)
 

@@ -257,3 +257,16 @@ def test_update_when_verified_content_changes(setup, cli):
     assert r.code == 0 and "update" in r.out
     assert (project / ".claude/skills/alpha-skill/SKILL.md").read_text().endswith("v2\n")
     assert not [p for p in (project / ".claude/skills").iterdir() if p.name.startswith(".skillctl-tmp")]
+
+
+def test_sync_config_schema_names_the_key(setup, cli):
+    repo, project, _ = setup
+    (repo / "skillctl.yaml").write_text("sync:\n  mode: move\n")
+    r = cli("sync", "--repo", str(repo), "--project", str(project))
+    assert r.code == 2 and "sync.mode" in r.err
+    (repo / "skillctl.yaml").write_text("sync:\n  targets:\n    - {name: claude, path: x}\n")
+    r = cli("sync", "--repo", str(repo), "--project", str(project))
+    assert r.code == 2 and "not both" in r.err
+    (repo / "skillctl.yaml").write_text("sync:\n  mode: link\n  targets: [claude]\n")
+    assert cli("sync", "--repo", str(repo), "--project", str(project)).code == 0
+    assert (project / ".claude/skills/alpha-skill").is_symlink()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from skillctl.commands._common import common_options, echo_json
+
+if TYPE_CHECKING:
+    from skillctl.rot.audit import AuditReport
 
 _MARK = {"ok": "ok", "outdated": "outdated", "yanked": "YANKED", "deprecated": "DEPRECATED",
          "abandoned": "abandoned", "missing": "MISSING", "unreachable": "unreachable", "error": "ERROR"}
@@ -67,11 +71,13 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
-def render(report, verbose: bool = False) -> None:  # type: ignore[no-untyped-def]
+def render(report: AuditReport, verbose: bool = False, *, title: str = "status after audit",
+           footer: bool = True) -> None:
     """Grouped by skill: status now -> after, why the lock says so, then the pins worth a look."""
     policy = report.policy
     labels = [f"{p.pin.package} {p.pin.version}" for s in report.skills for p in s.pins]
     width = min(max((len(x) for x in labels), default=10), 44)
+    unchecked_pins, unchecked_skills = 0, 0
     for s in report.skills:
         status = f"{s.status_now} -> {s.status_after}" if s.changed else s.status_now
         detail = f"ERROR {s.error}" if s.error else _when(s.expires_at, report.checked_at)
@@ -93,19 +99,24 @@ def render(report, verbose: bool = False) -> None:  # type: ignore[no-untyped-de
                 src = " [cache]" if p.source in ("cache", "stale-cache") else ""
                 click.echo(f"    {source:<15} {label:<{width}}  {kind:<15} {f.message}{src}{flag}")
                 source, label = "", ""
-        if unchecked:
-            click.echo(f"    {unchecked} pin(s) not checked: offline and not in the registry cache")
+        unchecked_pins += unchecked
+        unchecked_skills += bool(unchecked)
     summary = report.to_json()["summary"]
     click.echo("")
     counts: dict[str, int] = {}
     for s in report.skills:
         counts[s.status_after] = counts.get(s.status_after, 0) + 1
-    click.echo("status after audit: " + ", ".join(f"{n} {st}" for st, n in sorted(counts.items(), key=_order)))
+    click.echo(f"{title}: " + ", ".join(f"{n} {st}" for st, n in sorted(counts.items(), key=_order)))
+    if unchecked_pins:  # one line, not one per skill: offline with an empty cache is the common case
+        click.echo(f"{unchecked_pins} pin(s) of {unchecked_skills} skill(s) not checked: offline and not in the "
+                   "registry cache (an online `skillctl audit` fills it)")
     click.echo(f"{summary['skills']} skills, {summary['pins']} pins ({summary['from_cache']} from cache, "
                f"{summary['unreachable']} unreachable): {summary['blocking']} finding(s) past policy "
                f"(stale_on: {', '.join(sorted(policy.stale_on))}), {summary['transitions']} transition(s)")
     for s in report.transitions:
         click.echo(f"  {s.name}: {s.status_now} -> {s.status_after}: {'; '.join(s.reasons)}")
+    if not footer:
+        return
     if report.transitions and not report.applied:
         click.echo("dry run: nothing written (use --apply to record transitions in skills.lock)", err=True)
     elif report.applied:

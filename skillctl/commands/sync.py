@@ -32,14 +32,12 @@ def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: s
         ALIASES,
         Target,
         hermes_managed_dir,
-        mode_from_config,
         resolve_named,
         targets_from_config,
     )
 
     proj = Path(project).resolve() if project else Path.cwd()
     config = load_config(root)
-    raw = config.extra.get("sync")
     targets: list[Target] = []
     for name in names:
         if hermes_external and ALIASES.get(name, name) == "hermes":
@@ -48,8 +46,8 @@ def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: s
             targets.append(resolve_named(name, scope="global" if global_ else "project", project=proj))
     targets.extend(Target(d, Path(d).absolute()) for d in dirs)
     if not targets:
-        targets = targets_from_config(raw, project=proj, where=config.path)
-    mode = "link" if link else (mode_from_config(raw) or "copy")
+        targets = targets_from_config(config.sync, project=proj, where=config.path)
+    mode = "link" if link else config.sync.mode
     report = run_sync(root, targets, mode=mode, dry_run=dry_run, project=proj)
     if as_json:
         echo_json(report.to_json())

@@ -327,12 +327,11 @@ def sync_configured(repo: Path, *, now: datetime | None = None, project: Path | 
     """Sync into the targets ``skillctl.yaml`` lists (None when it lists none): the scheduler's
     last step. Relative project-scope targets are taken from the repo's own folder."""
     from skillctl.config import load_config
-    from skillctl.deliver.targets import mode_from_config, targets_from_config
+    from skillctl.deliver.targets import targets_from_config
 
     config = load_config(repo)
-    raw = config.extra.get("sync")
     project = project or Path(repo)
-    targets = targets_from_config(raw, project=project, where=config.path)
+    targets = targets_from_config(config.sync, project=project, where=config.path)
     if not targets:
         return None
-    return run_sync(repo, targets, mode=mode_from_config(raw) or "copy", now=now, project=project)
+    return run_sync(repo, targets, mode=config.sync.mode, now=now, project=project)

@@ -16,9 +16,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from skillctl.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from skillctl.config import SyncConfig
 
 
 @dataclass(frozen=True)
@@ -117,51 +120,25 @@ def hermes_managed_dir() -> Path:
     return hermes_home() / "skillctl-skills"
 
 
-def targets_from_config(raw: Any, *, project: Path, where: Path | None) -> list[Target]:
-    """``sync: {targets: [...]}`` from skillctl.yaml: names, ``{name, scope}``, ``{path}``.
-
-    Relative paths are relative to the repo's config file, so a committed config means the
-    same folders on every clone.
-    """
-    if raw is None:
-        return []
-    if not isinstance(raw, dict):
-        raise ConfigError("sync: expected a mapping with 'targets'", path=where, code="SC012")
-    unknown = sorted(set(map(str, raw)) - {"targets", "mode"})
-    if unknown:
-        raise ConfigError(f"sync: unknown key(s) {', '.join(unknown)} (expected targets, mode)", path=where,
-                          code="SC012")
-    items = raw.get("targets") or []
-    if not isinstance(items, list):
-        raise ConfigError("sync.targets: expected a list", path=where, code="SC012")
+def targets_from_config(sync: SyncConfig, *, project: Path, where: Path | None) -> list[Target]:
+    """``sync.targets`` from skillctl.yaml as folders. Relative paths are relative to the config
+    file, so a committed config means the same folders on every clone."""
     base = where.parent if where else project
     out: list[Target] = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict) or not (("name" in item) ^ ("path" in item)):
-            raise ConfigError(f"sync.targets[{i}]: expected a target name, {{name, scope}} or {{path}}",
-                              path=where, code="SC012")
-        if "path" in item:
-            path = Path(os.path.expanduser(str(item["path"])))
-            out.append(Target(str(item["path"]), path if path.is_absolute() else base / path))
+    for i, item in enumerate(sync.targets):
+        if item.path is not None:
+            path = Path(os.path.expanduser(item.path))
+            out.append(Target(item.path, path if path.is_absolute() else base / path))
             continue
-        scope = str(item.get("scope", "project"))
-        if scope not in ("project", "global"):
-            raise ConfigError(f"sync.targets[{i}].scope: expected project or global", path=where, code="SC012")
-        if item.get("external") and ALIASES.get(str(item["name"]), str(item["name"])) == "hermes":
+        name = ALIASES.get(str(item.name), str(item.name))
+        if item.external and name == "hermes":
             out.append(Target("hermes (external_dirs)", hermes_managed_dir(), ("hermes",), hermes_external=True))
             continue
         try:
-            out.append(resolve_named(str(item["name"]), scope=scope, project=project))
+            out.append(resolve_named(name, scope=item.scope, project=project))
         except InputError as exc:
-            raise ConfigError(f"sync.targets[{i}]: {exc.message}", path=where, code="SC012") from None
+            raise ConfigError(f"sync.targets[{i}].name: {exc.message}", path=where, code="SC012") from None
     return out
-
-
-def mode_from_config(raw: Any) -> str | None:
-    mode = raw.get("mode") if isinstance(raw, dict) else None
-    return str(mode) if mode in ("copy", "link") else None
 
 
 def git_root(start: Path) -> Path | None:

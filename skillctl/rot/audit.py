@@ -102,6 +102,9 @@ def resolve_options(config: RepoConfig, *, offline: bool = False, refresh: bool 
     audit = config.audit
     values: dict[str, Any] = {"timeout": audit.timeout, "retries": audit.retries, "concurrency": audit.concurrency}
     cache_ttl = parse_ttl(audit.cache_ttl) or ResolveOptions().cache_ttl
+    if config.registry_snapshot:
+        base = config.path.parent if config.path is not None else Path.cwd()
+        values["snapshot"] = (base / config.registry_snapshot).resolve()
     if jobs is not None:
         values["concurrency"] = max(1, jobs)
     return ResolveOptions(cache_ttl=cache_ttl, offline=offline, refresh=refresh, **values)
@@ -161,10 +164,15 @@ def run_audit(root: Path, names: Sequence[str] | None = None, *, offline: bool =
         if unknown:
             raise InputError(f"no skill named {', '.join(map(repr, unknown))} in this repo", path=root, code="SK009")
     pins = [pin for _, fact in skills for pin in fact.pins]
-    lookups = resolve_pins(pins, root=root, registries=config.registries, options=options, environ=environ)
+    registries: dict[str, str] = dict(config.registries)
+    if options.snapshot is not None:  # every datasource answers from the recorded documents
+        from skillctl.rot.registries.snapshot import base_urls
+
+        registries, environ = base_urls(), {}
+    lookups = resolve_pins(pins, root=root, registries=registries, options=options, environ=environ)
     for row, fact in skills:
         for pin in fact.pins:
-            row.pins.append(judge(pin, lookups[_key(pin, config, environ)], policy, now))
+            row.pins.append(judge(pin, lookups[_key(pin, registries, environ)], policy, now))
         _decide(row, policy)
         report.skills.append(row)
     report.skills.sort(key=lambda s: s.name)
@@ -184,9 +192,9 @@ def _open_state(root: Path) -> Any:
         return None  # no cache: parse everything, still a correct audit
 
 
-def _key(pin: Pin, config: RepoConfig, environ: dict[str, str] | None) -> str:
+def _key(pin: Pin, registries: dict[str, str], environ: dict[str, str] | None) -> str:
     try:
-        return pin_key(pin, config.registries, environ)[0]
+        return pin_key(pin, registries, environ)[0]
     except ResolveError:
         return f"{pin.datasource}||{pin.package}"
 

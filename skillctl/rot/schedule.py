@@ -56,6 +56,8 @@ class ScheduleReport:
     verify: Any = None
     audit: AuditReport | None = None
     skipped: str | None = None
+    dry_run: bool = False
+    """The pass ran on a scratch copy of the repo: the verdicts are real, nothing was written."""
     sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
     outcomes: list[str] = field(default_factory=list)  # demotions by recorded outcomes (synth.outcomes)
 
@@ -80,7 +82,7 @@ class ScheduleReport:
             "due": [d.__dict__ for d in self.due],
             "verify": self.verify.model_dump(mode="json") if self.verify is not None else None,
             "audit": self.audit.to_json() if self.audit is not None else None,
-            "commits": self.commits,
+            "commits": self.commits, "dry_run": self.dry_run,
             "sync": self.sync.to_json() if self.sync is not None else None,
             "outcomes": self.outcomes,
         }
@@ -142,7 +144,7 @@ def scheduler_guard(root: Path) -> Iterator[bool]:
 
 
 def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, jobs: int = 1,
-             offline: bool = False, now: datetime | None = None) -> ScheduleReport:
+             offline: bool = False, now: datetime | None = None, deliver: bool = True) -> ScheduleReport:
     """One scheduler pass: verify what is due, then audit the whole repo (applying both)."""
     from skillctl.verify import run_verify
 
@@ -161,10 +163,29 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         from skillctl.synth.outcomes import demote_by_outcomes
 
         report.outcomes = demote_by_outcomes(root, apply=apply, now=now)  # before sync: it removes them
-        if apply:  # a demotion reaches every configured agent folder in the same pass
+        if apply and deliver:  # a demotion reaches every configured agent folder in the same pass
             from skillctl.deliver.sync import sync_configured
 
             report.sync = sync_configured(root, now=now)
+    return report
+
+
+def dry_run_once(root: Path, **kwargs: Any) -> ScheduleReport:
+    """A whole scheduler pass (sandboxed checks, audit, transitions) on a scratch copy of *root*.
+
+    The checks really run and the audit really asks the registries (or the snapshot), so the
+    statuses shown are what ``run_once`` would record, but the user's checkout, its lock and its
+    git history are never written. The copy leaves out ``.git``: nothing can be committed there.
+    """
+    import shutil
+    import tempfile
+
+    root = Path(root).resolve()
+    with tempfile.TemporaryDirectory(prefix="skillctl-dry-run-") as scratch:
+        copy = Path(scratch) / root.name
+        shutil.copytree(root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        report = run_once(copy, apply=True, deliver=False, **kwargs)  # agents' folders are not scratch
+    report.dry_run = True
     return report
 
 

@@ -59,7 +59,7 @@ class RegistryClient:
     """A thread-safe httpx client with retry policy, plus a per-run memo for shared documents."""
 
     def __init__(self, *, timeout: float = 10.0, retries: int = 2, backoff: float = 0.25,
-                 max_redirects: int = 5, pool_size: int = 16) -> None:
+                 max_redirects: int = 5, pool_size: int = 16, transport: Any = None) -> None:
         import httpx
 
         self.timeout = timeout
@@ -69,7 +69,7 @@ class RegistryClient:
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout), follow_redirects=True, max_redirects=max_redirects,
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT}, transport=transport,
         )
         self._memo: dict[str, Future[Any]] = {}
         self._memo_lock = threading.Lock()

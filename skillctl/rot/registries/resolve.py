@@ -42,6 +42,8 @@ class ResolveOptions:
     offline: bool = False
     refresh: bool = False
     """Ignore fresh cache entries (still write new answers)."""
+    snapshot: Path | None = None
+    """Answer every network datasource from this folder of recorded documents (no network)."""
 
 
 @dataclass
@@ -86,15 +88,17 @@ def resolve_pins(pins: Iterable[Pin], *, root: Path | None, registries: Mapping[
             lk.source = "none"
     network = {k: lk for k, lk in pending.items() if lk.error is None and resolver(lk.datasource).NETWORK}
     local = [lk for k, lk in pending.items() if lk.error is None and k not in network]
-    db = _open_cache(root) if root is not None and network else None
+    # a snapshot is already local and fixed: caching its answers would only write state
+    db = _open_cache(root) if root is not None and network and options.snapshot is None else None
     cached = _load(db, list(network)) if db is not None else {}
     to_fetch = []
     for key, lk in network.items():
         hit = cached.get(key)
-        if hit is not None and (options.offline or (not options.refresh and now - hit[2] < options.cache_ttl)):
+        offline = options.offline and options.snapshot is None  # a snapshot is local: always readable
+        if hit is not None and (offline or (not options.refresh and now - hit[2] < options.cache_ttl)):
             lk.info, lk.error, lk.fetched_at = hit[0], hit[1], hit[2]
             lk.source = "cache"
-        elif options.offline:
+        elif offline:
             lk.error = PinUnreachable("offline, and no cached registry answer for this package")
             lk.source = "offline-miss"
         else:
@@ -129,7 +133,13 @@ def _fetch(lookups: list[Lookup], options: ResolveOptions) -> None:
     from skillctl.rot.registries.http import RegistryClient
 
     workers = max(1, min(options.concurrency, len(lookups)))
-    with RegistryClient(timeout=options.timeout, retries=options.retries, pool_size=workers) as client:
+    transport = None
+    if options.snapshot is not None:
+        from skillctl.rot.registries.snapshot import transport as snapshot_transport
+
+        transport = snapshot_transport(options.snapshot)
+    with RegistryClient(timeout=options.timeout, retries=options.retries, pool_size=workers,
+                        transport=transport) as client:
 
         def run(lk: Lookup) -> None:
             lk.source = "network" if resolver(lk.datasource).NETWORK else "local"
