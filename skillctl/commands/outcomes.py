@@ -36,4 +36,4 @@ def ingest_cmd(sessions: tuple[Path, ...], dry_run: bool, root: Path, as_json: b
         click.echo(f"{report.sessions} session(s): {verb} {len(report.uses)} use(s)"
                    + (f", {report.undecided} with an unknown outcome" if report.undecided else ""))
     if report.errors:
-        raise click.exceptions.Exit(2)
+        raise SystemExit(2)

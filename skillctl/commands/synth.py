@@ -51,4 +51,4 @@ def cmd(sessions: tuple[Path, ...], into: Path | None, offline: bool, min_calls:
             if dry_run and r.text:
                 click.echo(r.text)
     if any(r.status in ("refused", "rejected") for r in results):
-        raise click.exceptions.Exit(1)
+        raise SystemExit(1)

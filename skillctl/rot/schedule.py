@@ -59,11 +59,12 @@ class ScheduleReport:
     dry_run: bool = False
     """The pass ran on a scratch copy of the repo: the verdicts are real, nothing was written."""
     sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
-    outcomes: list[str] = field(default_factory=list)  # demotions by recorded outcomes (synth.outcomes)
+    outcomes: Any = None  # synth.outcomes.Demotions: skills demoted by their recorded outcomes
 
     @property
     def commits(self) -> list[str]:
-        return [c for c in (getattr(self.verify, "commit", None), self.audit and self.audit.commit) if c]
+        return [c for c in (getattr(self.verify, "commit", None), self.audit and self.audit.commit,
+                            getattr(self.outcomes, "commit", None)) if c]
 
     @property
     def exit_code(self) -> int:
@@ -84,7 +85,7 @@ class ScheduleReport:
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits, "dry_run": self.dry_run,
             "sync": self.sync.to_json() if self.sync is not None else None,
-            "outcomes": self.outcomes,
+            "outcomes": self.outcomes.lines if self.outcomes is not None else [],
         }
 
 

@@ -221,8 +221,8 @@ def offline_draft(ev: Evidence, name: str | None = None) -> SkillDraft:
     programs = list(dict.fromkeys(p for s in work for p in s.programs if p))[:8]
     tools = f" with {', '.join(programs)}" if programs else ""
     lowered = task[:1].lower() + task[1:]
-    description = f"{task}{tools}: steps, pitfalls and a check taken from a session that did it. " \
-                  f"Use when asked to {lowered}, or a task like it."
+    description = f"Use when asked to {lowered}, or a task like it. {task}{tools}: the steps, pitfalls and " \
+                  "a check taken from a session that did it."
     steps = []
     for s in work:
         note = s.arguments.get("description") if isinstance(s.arguments.get("description"), str) else ""

@@ -387,10 +387,18 @@ def _disk_names(root: Path) -> set[str]:
 
 # -- the policy, applied by schedule -------------------------------------------------------
 
+@dataclass
+class Demotions:
+    """What ``demote_by_outcomes`` moved (or would move), and the lock commit that recorded it."""
+
+    lines: list[str] = field(default_factory=list)
+    commit: str | None = None
+
+
 def demote_by_outcomes(root: Path, *, apply: bool = True, now: datetime | None = None,
-                       policy: OutcomePolicy | None = None) -> list[str]:
+                       policy: OutcomePolicy | None = None) -> Demotions:
     """Move active or stale skills whose record fails the policy to ``failing`` and commit the
-    lock; returns the transition lines. ``outcomes.demote: false`` in skillctl.yaml turns it off."""
+    lock. ``outcomes.demote: false`` in skillctl.yaml turns it off."""
     from skillctl.clock import utcnow
     from skillctl.config import load_config
     from skillctl.gitops import commit_paths
@@ -398,24 +406,25 @@ def demote_by_outcomes(root: Path, *, apply: bool = True, now: datetime | None =
 
     config = load_config(root)
     if not config.outcomes.demote:
-        return []
+        return Demotions()
     policy = policy or policy_from_config(config)
     lock = read_lock(root)
     candidates = [n for n, e in lock.skills.items() if e.status in ("active", "stale")]
     if not candidates:
-        return []
+        return Demotions()
     failing = failing_by_outcomes(root, policy, candidates)
     if not failing or not apply:
-        return [f"{n} {lock.skills[n].status} -> failing ({r})" for n, r in sorted(failing.items())]
+        return Demotions([f"{n} {lock.skills[n].status} -> failing ({r})" for n, r in sorted(failing.items())])
     now = now or utcnow()
-    lines = []
+    out = Demotions()
     with lock_transaction(root) as fresh:
         for name, reason in sorted(failing.items()):
             entry = fresh.skills.get(name)
             if entry is None or entry.status not in ("active", "stale"):
                 continue
             fresh.skills[name] = entry.model_copy(update={"status": "failing", "reason": reason, "since": now})
-            lines.append(f"{name} {entry.status} -> failing ({reason})")
-    if lines:
-        commit_paths(root, [lock_path(root)], "skillctl schedule: demoted by outcomes\n\n" + "\n".join(lines))
-    return lines
+            out.lines.append(f"{name} {entry.status} -> failing ({reason})")
+    if out.lines:
+        out.commit = commit_paths(root, [lock_path(root)],
+                                  "skillctl schedule: demoted by outcomes\n\n" + "\n".join(out.lines))
+    return out
