@@ -367,7 +367,7 @@ def ingest(root: Path, paths: Iterable[Path], *, apply: bool = True) -> IngestRe
                 outcome = "success" if session.success else "failure"
                 when = _when(step, session) or now
                 use = {"name": name, "outcome": outcome, "source": "session", "session": session.id,
-                       "event": f"{session.format}:{session.id}:{name}", "at": format_ts(when),
+                       "event": f"{session.format.split('-')[0]}:{session.id}:{name}", "at": format_ts(when),
                        "note": f"{session.format} session step {step.index}: {session.outcome_reason}"}
                 items.append(use)
                 report.uses.append({k: use[k] for k in ("name", "outcome", "session", "at", "note")})

@@ -37,11 +37,11 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compil
     ("bearer", r"(?i)(?<=\bbearer )[A-Za-z0-9._~+/\-]{12,}=*"),
 ))
 
-_SECRET_NAME = r"[A-Za-z0-9_.\-]*(?:KEY|SECRET|TOKEN|PASSW(?:OR)?D|PASS|PWD|CREDENTIALS?|AUTH|PRIVATE|SESSION|COOKIE)" \
-               r"[A-Za-z0-9_.\-]*"
+_SECRET_NAME = r"[A-Za-z0-9_\-]*(?:KEY|SECRET|TOKEN|PASSW(?:OR)?D|PASS|PWD|CREDENTIALS?|AUTH|PRIVATE|SESSION|COOKIE)" \
+               r"[A-Za-z0-9_\-]*"
 #: ``NAME=value``, ``export NAME=value``, ``NAME: value``, ``"name": "value"`` with a secret-ish name.
 ASSIGNMENT = re.compile(
-    rf"""(?ix)(?P<name>\b{_SECRET_NAME})(?P<sep>\s*[=:]\s*|["']\s*:\s*)(?P<q>["']?)(?P<value>[^\s"',;]{{4,}})""")
+    rf"""(?ix)(?P<name>\b{_SECRET_NAME})(?P<sep>\s*=\s*|:\s+|["']\s*:\s*)(?P<q>["']?)(?P<value>[^\s"',;]{{4,}})""")
 #: ``--password xyz``, ``-p xyz`` style flags.
 FLAG = re.compile(r"(?i)(?P<flag>--?(?:password|passwd|token|api-key|apikey|secret|auth|key)[= ])"
                   r"(?P<value>[^\s\"']{4,})")
