@@ -333,16 +333,26 @@ LEAK_WORDS = 6
 
 
 def output_leak(prose: str, session: Session) -> str | None:
-    """A run of LEAK_WORDS words that the prose shares with a tool output, or None."""
+    """A run of LEAK_WORDS words that the prose shares with a tool output, or None.
+
+    Cheap on sessions with thousands of outputs: a prose n-gram is looked for in the outputs
+    only when every one of its words occurs in some output at all.
+    """
     words = [w.lower() for w in _WORD.findall(prose)]
     if len(words) < LEAK_WORDS:
         return None
-    grams = {tuple(words[i:i + LEAK_WORDS]) for i in range(len(words) - LEAK_WORDS + 1)}
+    outputs = list(dict.fromkeys(s.output for s in session.steps if s.output))
+    vocabulary = set(_WORD.findall(" ".join(outputs).lower()))
+    grams = {g for g in (tuple(words[i:i + LEAK_WORDS]) for i in range(len(words) - LEAK_WORDS + 1))
+             if all(w in vocabulary for w in g)}
+    if not grams:
+        return None
     commands = " ".join(s.command or "" for s in session.steps) + " " + session.task
-    allowed = {tuple(g) for g in _grams(commands)}
-    for step in session.steps:
-        for gram in _grams(step.output):
-            if gram in grams and gram not in allowed:
+    grams -= _grams(commands)  # a command or the task may be quoted; they are not tool output
+    for output in outputs:
+        low = output.lower()
+        for gram in [g for g in grams if g[0] in low]:
+            if gram in _grams(output):
                 return " ".join(gram)
     return None
 

@@ -18,24 +18,32 @@ from typing import Any
 
 from skillctl.synth.sessions.model import Session
 
-#: Known token formats: (kind, pattern). The whole match is replaced.
-TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(rx)) for kind, rx in (
-    ("private-key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"),
-    ("aws-access-key-id", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),
-    ("github-token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{16,}"),
-    ("openai-key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
-    ("slack-token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
-    ("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),
-    ("google-api-key", r"\bAIza[0-9A-Za-z_\-]{35}\b"),
-    ("stripe-key", r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}\b"),
-    ("gitlab-token", r"\bglpat-[0-9A-Za-z_\-]{20,}\b"),
-    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-    ("pypi-token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}"),
-    ("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-    ("url-credentials", r"(?<=://)[^/\s:@]{1,64}:[^/\s@]{1,128}(?=@)"),
-    ("bearer", r"(?i)(?<=\bbearer )[A-Za-z0-9._~+/\-]{12,}=*"),
-))
+#: Known token formats: (kind, literal hint, pattern). The whole match is replaced. A pattern runs
+#: only on text holding its hint (a C-speed substring test), which keeps a session of thousands
+#: of tool outputs cheap to redact.
+TOKEN_PATTERNS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = tuple(
+    (kind, hints, re.compile(rx)) for kind, hints, rx in (
+        ("private-key", ("PRIVATE KEY",),
+         r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)"),
+        ("aws-access-key-id", ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
+         r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"),
+        ("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+         r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        ("anthropic-key", ("sk-ant-",), r"\bsk-ant-[A-Za-z0-9_\-]{16,}"),
+        ("openai-key", ("sk-",), r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+        ("slack-token", ("xox",), r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+        ("slack-webhook", ("hooks.slack.com",), r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),
+        ("google-api-key", ("AIza",), r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+        ("stripe-key", ("_live_", "_test_"), r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}\b"),
+        ("gitlab-token", ("glpat-",), r"\bglpat-[0-9A-Za-z_\-]{20,}\b"),
+        ("npm-token", ("npm_",), r"\bnpm_[A-Za-z0-9]{36}\b"),
+        ("pypi-token", ("pypi-",), r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,}"),
+        ("jwt", ("eyJ",), r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
+        ("url-credentials", ("://",), r"(?<=://)[^/\s:@]{1,64}:[^/\s@]{1,128}(?=@)"),
+        ("bearer", ("earer ", "EARER "), r"(?i)(?<=\bbearer )[A-Za-z0-9._~+/\-]{12,}=*"),
+    ))
+#: Lower-case words one of which a secret assignment or flag must contain.
+_NAME_HINTS = ("key", "secret", "token", "pass", "pwd", "credential", "auth", "private", "session", "cookie")
 
 _SECRET_NAME = r"[A-Za-z0-9_\-]*(?:KEY|SECRET|TOKEN|PASSW(?:OR)?D|PASS|PWD|CREDENTIALS?|AUTH|PRIVATE|SESSION|COOKIE)" \
                r"[A-Za-z0-9_\-]*"
@@ -91,11 +99,16 @@ def redact_text(text: str, found: Redactions | None = None) -> str:
         return text
     found = found if found is not None else Redactions()
 
-    for kind, pattern in TOKEN_PATTERNS:
+    for kind, hints, pattern in TOKEN_PATTERNS:
+        if not any(h in text for h in hints):
+            continue
+
         def token(m: re.Match[str], kind: str = kind) -> str:
             found.counts[kind] += 1
             return PLACEHOLDER.format(kind)
         text = pattern.sub(token, text)
+    low = text.lower()
+    named = any(h in low for h in _NAME_HINTS)
 
     def assign(m: re.Match[str]) -> str:
         value = m.group("value")
@@ -103,14 +116,16 @@ def redact_text(text: str, found: Redactions | None = None) -> str:
             return m.group(0)
         found.counts["assignment"] += 1
         return f"{m.group('name')}{m.group('sep')}{m.group('q')}{PLACEHOLDER.format('secret')}"
-    text = ASSIGNMENT.sub(assign, text)
+    if named:
+        text = ASSIGNMENT.sub(assign, text)
 
     def flag(m: re.Match[str]) -> str:
         if m.group("value").startswith(("[REDACTED", "$")):
             return m.group(0)
         found.counts["flag"] += 1
         return m.group("flag") + PLACEHOLDER.format("secret")
-    text = FLAG.sub(flag, text)
+    if named:
+        text = FLAG.sub(flag, text)
 
     def entropic(m: re.Match[str]) -> str:
         if not _high_entropy(m.group(0)):
