@@ -100,3 +100,30 @@ def test_a_fixed_skill_starts_a_fresh_record(cli, repo):
     assert stats == []
     r = cli("--repo", str(repo), "schedule", "--once")
     assert read_lock(repo).skills["word-frequency"].status == "active", r.out
+
+
+def test_readme_loop_runs_as_written(tmp_path):
+    """The README's end-to-end loop, run by bash exactly as a user pastes it."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text()
+    m = re.search(r"<!-- snippet: loop -->\n```bash\n(.*?)```", text, re.S)
+    assert m, "README.md has no loop snippet"
+    script = m.group(1).replace("/tmp/loop", str(tmp_path / "loop"))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    proc = subprocess.run(["bash", "-e", "-c", script], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "draft -> active" in out and "write         word-frequency" in out
+    assert "3 session(s): recorded 3 new, 3 use(s)" in out
+    assert "outcomes word-frequency active -> failing (outcomes: 1/5 uses succeeded (20%)" in out
+    assert "sync claude (project): remove word-frequency" in out
+    assert "no loadable skills" in out
+    assert not (tmp_path / "loop" / ".claude" / "skills" / "word-frequency").exists()
