@@ -62,3 +62,26 @@ def resolve_ref(root: Path, ref: str):  # type: ignore[no-untyped-def]
         return repo.commit(ref)
     except (git.BadName, ValueError, git.GitCommandError):
         raise GitError(f"unknown git ref {ref!r}", path=root, code="SC032") from None
+
+
+def git_identity(root: Path) -> str:
+    """Who is acting, as git knows them (``name <email>``), else the login name.
+
+    A human gate (an approval) should name a human, so this asks git's own configuration
+    chain (repo, global, system) rather than the process environment first.
+    """
+    import getpass
+    import os
+    import subprocess
+
+    def config(key: str) -> str:
+        try:
+            out = subprocess.run(["git", "config", key], cwd=root, capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return out.stdout.strip()
+
+    name, email = config("user.name"), config("user.email")
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or os.environ.get("USER") or getpass.getuser()

@@ -14,6 +14,16 @@ from typing import Any
 
 from skillctl import __version__
 
+#: Every output format a command can offer; each command declares the subset that applies.
+FORMATS = {
+    "text": "human-readable report (default for most commands)",
+    "json": "one JSON document (also: --json)",
+    "sarif": "SARIF 2.1.0 for GitHub code scanning",
+    "junit": "JUnit XML for CI test reports",
+    "markdown": "a Markdown report, e.g. a pull-request comment",
+    "github": "GitHub Actions workflow-command annotations",
+}
+
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {
     "error": "error", "critical": "error", "high": "error",
@@ -39,6 +49,9 @@ class SarifResult:
     path: str
     line: int | None = None
     snippet: str | None = None
+    properties: dict[str, Any] | None = None
+    suppression: str | None = None
+    """Why a reviewed finding was accepted (a SARIF in-source suppression)."""
 
 
 def sarif_uri(path: str, root: Path | None) -> str:
@@ -50,7 +63,11 @@ def sarif_uri(path: str, root: Path | None) -> str:
 
 def sarif_log(tool: str, rules: Iterable[SarifRule], results: Iterable[SarifResult],
               root: Path | None = None) -> dict[str, Any]:
-    """Build a SARIF 2.1.0 log with one run."""
+    """The one SARIF 2.1.0 builder: every command's results become one run of one log.
+
+    The library modules turn their own results into ``SarifRule``/``SarifResult`` records
+    (``validate.sarif``, ``scan.sarif``, ``rot.audit.sarif``); only this function knows SARIF.
+    """
     rule_list = list({r.id: r for r in rules}.values())
     index = {r.id: i for i, r in enumerate(rule_list)}
     out_results = []
@@ -69,6 +86,10 @@ def sarif_log(tool: str, rules: Iterable[SarifRule], results: Iterable[SarifResu
         }
         if res.rule_id in index:
             item["ruleIndex"] = index[res.rule_id]
+        if res.properties:
+            item["properties"] = res.properties
+        if res.suppression is not None:
+            item["suppressions"] = [{"kind": "inSource", "justification": res.suppression}]
         out_results.append(item)
     return {
         "$schema": SARIF_SCHEMA,

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from skillctl.clock import format_ts
 from skillctl.lockmodel import LockEntry
-from skillctl.verify.runner import CheckResult
+
+if TYPE_CHECKING:  # the runner's results are only read here; importing verify would be a cycle
+    from skillctl.verify.runner import CheckResult
 
 SUSPECT = "suspect: "
 FLAKY = "flaky: "

@@ -310,6 +310,24 @@ def error_diagnostic(exc: InputError) -> Diagnostic:
                       message=exc.message)
 
 
-def is_unreadable(diag: Diagnostic) -> bool:
-    """SK0xx errors mean the input could not be read or parsed at all (exit 2, not 1)."""
-    return diag.severity is Severity.error and diag.code.startswith("SK0")
+MISSING_PATH = "SK007"
+
+
+def names_missing_path(diag: Diagnostic) -> bool:
+    """A path the user named does not exist: skillctl cannot do its job (exit 2).
+
+    Everything else, a SKILL.md that cannot be read or parsed included, is a finding about the
+    skills (exit 1), as ruff and ESLint treat a file with a syntax error: one broken skill among
+    thousands must not hide what was found in the others.
+    """
+    return diag.severity is Severity.error and diag.code == MISSING_PATH
+
+
+def sarif(diags: list[Diagnostic], root: Path | None = None) -> dict[str, Any]:
+    """Validation diagnostics as a SARIF log (rule = diagnostic code)."""
+    from skillctl.report import SarifResult, SarifRule, sarif_log
+
+    rules = [SarifRule(id=d.code, description=d.message.split(":")[0], level=d.severity.value) for d in diags]
+    results = [SarifResult(rule_id=d.code, level=d.severity.value, message=d.message, path=d.path, line=d.line)
+               for d in diags]
+    return sarif_log("skillctl-validate", rules, results, root=root)

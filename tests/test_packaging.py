@@ -50,3 +50,13 @@ def test_installed_wheel_loads_its_rule_packs(wheel: Path, tmp_path: Path):
                           env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) > 40
+
+
+def test_every_module_imports_first_in_a_fresh_interpreter():
+    """A module that only imports after some other module was loaded first hides an import cycle."""
+    modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+                     for p in (ROOT / "skillctl").rglob("*.py") if p.name != "__main__.py")
+    procs = {m: subprocess.Popen([sys.executable, "-c", f"import {m}"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True) for m in modules}
+    failed = {m: p.communicate(timeout=120)[1].strip().splitlines()[-1:] for m, p in procs.items()}
+    assert {m: err for m, err in failed.items() if procs[m].returncode != 0} == {}

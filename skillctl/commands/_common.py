@@ -13,6 +13,7 @@ from skillctl.errors import InputError
 from skillctl.repo import find_repo_root
 
 F = TypeVar("F", bound=Callable[..., Any])
+_EXPLICIT = click.core.ParameterSource.COMMANDLINE
 
 
 def repo_option(func: F) -> F:
@@ -26,8 +27,28 @@ def json_option(func: F) -> F:
                         help="Machine-readable JSON output.")(func)
 
 
+def format_option(*names: str, default: str = "text") -> Callable[[F], F]:
+    """``--format`` with the formats of ``skillctl.report.FORMATS`` that apply to a command.
+
+    ``--json`` (on the command or the group) is an alias of ``--format json``, so users learn
+    one option name; a command's body only ever looks at ``fmt``.
+    """
+    from skillctl.report import FORMATS
+
+    unknown = [n for n in names if n not in FORMATS]
+    if unknown or default not in names:
+        raise ValueError(f"unknown output format(s) {unknown} or default {default!r}")  # a bug in a command
+    listing = "; ".join(f"{n}: {FORMATS[n]}" for n in names)
+    return click.option("--format", "fmt", type=click.Choice(names), default=default, show_default=True,
+                        help=f"Output format ({listing}).")
+
+
 def common_options(func: F) -> F:
-    """--repo and --json, merged with the group-level flags of the same names."""
+    """--repo and --json, merged with the group-level flags of the same names.
+
+    With a ``--format`` option (``format_option``), ``--json`` selects ``json`` unless another
+    format was asked for explicitly.
+    """
 
     @repo_option
     @json_option
@@ -37,6 +58,8 @@ def common_options(func: F) -> F:
         obj = ctx.find_root().obj or {}
         kwargs["root"] = resolve_repo(repo or obj.get("repo"))
         kwargs["as_json"] = as_json or bool(obj.get("json"))
+        if kwargs["as_json"] and "fmt" in kwargs and ctx.get_parameter_source("fmt") is not _EXPLICIT:
+            kwargs["fmt"] = "json"
         return ctx.invoke(func, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 if TYPE_CHECKING:
     from skillctl.rot.audit import AuditReport
@@ -19,8 +19,7 @@ _MARK = {"ok": "ok", "outdated": "outdated", "yanked": "YANKED", "deprecated": "
 
 @click.command("audit")
 @click.argument("skills", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True, help="Output format.")
+@format_option("text", "json", "sarif")
 @click.option("--offline", is_flag=True, help="No network: judge pins from the registry cache only.")
 @click.option("--refresh", is_flag=True, help="Ignore fresh cache entries and ask the registries again.")
 @click.option("--apply", "apply", is_flag=True, help="Write active -> stale transitions to skills.lock and commit it.")
@@ -38,11 +37,11 @@ def cmd(skills: tuple[str, ...], fmt: str, offline: bool, refresh: bool, apply: 
     from skillctl.rot.audit import run_audit
 
     report = run_audit(root, list(skills) or None, offline=offline, refresh=refresh, apply=apply, jobs=jobs)
-    fmt = "json" if as_json and fmt == "text" else fmt
     if fmt == "json":
         echo_json(report.to_json())
     elif fmt == "sarif":
         from skillctl.report import to_json
+        from skillctl.rot.audit import sarif
 
         click.echo(to_json(sarif(report, root)))
     else:
@@ -122,28 +121,3 @@ def render(report: AuditReport, verbose: bool = False, *, title: str = "status a
     elif report.applied:
         click.echo(f"applied; committed {report.commit}" if report.commit else "applied (lock not committed)",
                    err=True)
-
-
-def sarif(report, root: Path) -> dict:  # type: ignore[no-untyped-def]
-    from skillctl.report import SarifResult, SarifRule, sarif_log
-
-    rules: list[SarifRule] = [SarifRule("rot/ttl-expired", "Verification TTL expired", level="error",
-                                        help="Re-verify the skill: skillctl verify NAME")]
-    results: list[SarifResult] = []
-    for s in report.skills:
-        path = s.skill_md or s.path
-        if s.expired and s.expires_at is not None:
-            results.append(SarifResult("rot/ttl-expired", "error" if s.status_now == "active" else "warning",
-                                       f"{s.name}: ttl expired at {s.expires_at:%Y-%m-%dT%H:%M:%SZ}", path,
-                                       s.ttl_line))
-        for p in s.pins:
-            for f in p.findings:
-                if f.kind == "ok":
-                    continue
-                rule = f"rot/{f.kind}" + (f"-{f.level}" if f.level else "")
-                level = "error" if report.policy.blocks(f) else "note" if f.kind == "unreachable" else "warning"
-                rules.append(SarifRule(rule, f"Pinned dependency {f.kind}" + (f" ({f.level})" if f.level else ""),
-                                       level=level, help="Update the pin and re-verify the skill."))
-                results.append(SarifResult(rule, level, f"{p.pin.datasource} {p.pin.package} {p.pin.version}: "
-                                           f"{f.message}", path, p.pin.line))
-    return sarif_log("skillctl-audit", rules, results, root=root)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.model import STATUSES
 
 
@@ -14,15 +14,16 @@ from skillctl.model import STATUSES
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice([*STATUSES, "untracked", "missing"]),
               help="Only skills with this status (repeatable).")
+@format_option('text', 'json')
 @common_options
-def cmd(statuses: tuple[str, ...], root: Path, as_json: bool) -> None:
+def cmd(statuses: tuple[str, ...], fmt: str, root: Path, as_json: bool) -> None:
     """List the repo's skills from disk and the lock."""
     from skillctl.clock import utcnow
     from skillctl.inventory import inventory, row_json
     from skillctl.report import human_delta, text_table
 
     rows = [r for r in inventory(root) if not statuses or r.status in statuses]
-    if as_json:
+    if fmt == "json":
         echo_json([row_json(r, root) for r in rows])
         return
     if not rows:

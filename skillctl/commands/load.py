@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("load")
 @click.option("--explain", is_flag=True, help="Also list every rejected skill with the reason.")
+@format_option('text', 'json')
 @common_options
-def cmd(explain: bool, root: Path, as_json: bool) -> None:
+def cmd(explain: bool, fmt: str, root: Path, as_json: bool) -> None:
     """List loadable skills: active, unchanged since verified, unexpired, no blocking findings.
 
     A missing or corrupt skills.lock loads nothing and exits 2.
@@ -21,7 +22,7 @@ def cmd(explain: bool, root: Path, as_json: bool) -> None:
     from skillctl.report import human_delta, text_table
 
     report = explain_load(root)
-    if as_json:
+    if fmt == "json":
         data = {"loaded": [_loaded_json(s) for s in report.loaded]}
         if explain:
             data["rejected"] = [{"name": r.name, "path": r.path, "reason": r.reason} for r in report.rejected]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 _NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -29,13 +29,14 @@ def available_skills_xml(skills) -> str:  # type: ignore[no-untyped-def]
 
 
 @click.command("prompt")
+@format_option('text', 'json')
 @common_options
-def cmd(root: Path, as_json: bool) -> None:
+def cmd(fmt: str, root: Path, as_json: bool) -> None:
     """Print the <available_skills> block of loadable skills only (fail-closed: exit 2 without a lock)."""
     from skillctl.loader import load_skills
 
     skills = load_skills(root)
-    if as_json:
+    if fmt == "json":
         echo_json([{"name": s.name, "description": s.description, "location": str(s.location)} for s in skills])
     else:
         click.echo(available_skills_xml(skills))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 FAIL_LEVELS = {"never": (), "danger": ("danger",), "warning": ("danger", "warning")}
 
@@ -15,8 +15,7 @@ FAIL_LEVELS = {"never": (), "danger": ("danger",), "warning": ("danger", "warnin
 @click.option("--base", "base", required=True, metavar="REF",
               help="The commit the change is reviewed against (e.g. origin/main or a PR's base sha).")
 @click.option("--head", "head", default="HEAD", show_default=True, metavar="REF", help="The changed commit.")
-@click.option("--format", "fmt", type=click.Choice(["markdown", "json", "github"]), default="markdown",
-              show_default=True, help="markdown: a PR comment; github: workflow-command annotations.")
+@format_option("markdown", "json", "github", default="markdown")
 @click.option("--fail-on", "fail_on", type=click.Choice(list(FAIL_LEVELS)), default="never", show_default=True,
               help="Exit 1 when an item of this level (or worse) is found.")
 @common_options
@@ -31,7 +30,7 @@ def cmd(base: str, head: str, fmt: str, fail_on: str, root: Path, as_json: bool)
     from skillctl.review.render import github, markdown
 
     result = review(root, base, head)
-    if as_json or fmt == "json":
+    if fmt == "json":
         echo_json(result.to_dict())
     elif fmt == "github":
         click.echo(github(result), nl=False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("schedule")
@@ -22,9 +22,10 @@ from skillctl.commands._common import common_options, echo_json
 @click.option("--offline", is_flag=True, help="Audit pins from the registry cache only.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Checks to run in parallel.")
+@format_option('text', 'json')
 @common_options
 def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool, offline: bool, jobs: int,
-        root: Path, as_json: bool) -> None:
+        fmt: str, root: Path, as_json: bool) -> None:
     """Verify what is due (never verified, changed, expired or expiring), audit every skill,
     write the transitions to skills.lock and commit it. Missed runs are caught up: what is due
     comes from the lock, not from the last run."""
@@ -39,7 +40,7 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
     lead_time = parse_interval(lead)
     if list_due:
         due = due_skills(root, utcnow(), lead_time)
-        if as_json:
+        if fmt == "json":
             echo_json({"due": [d.__dict__ for d in due]})
         else:
             for d in due:
@@ -48,7 +49,7 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
         return
 
     def show(report) -> None:  # type: ignore[no-untyped-def]
-        if as_json:
+        if fmt == "json":
             echo_json(report.to_json())
             return
         stamp = report.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.errors import InputError
 
 
 @click.command("show")
 @click.argument("name")
+@format_option('text', 'json')
 @common_options
-def cmd(name: str, root: Path, as_json: bool) -> None:
+def cmd(name: str, fmt: str, root: Path, as_json: bool) -> None:
     """Show NAME's lifecycle state (from skills.lock) and its verification checks."""
     from skillctl.inventory import inventory, row_json
     from skillctl.repo import relpath
@@ -23,7 +24,7 @@ def cmd(name: str, root: Path, as_json: bool) -> None:
         raise InputError(f"no skill named {name!r} in this repo (see `skillctl list`)", path=root,
                          code="SK009")
     checks = row.skill.checks if row.skill else []
-    if as_json:
+    if fmt == "json":
         echo_json({**row_json(row, root), "lock": row.entry, "checks": [
             {"id": c.id, "language": c.language, "attributes": c.attributes, "line": c.line,
              "has_expected_output": c.expected_output is not None} for c in checks]})

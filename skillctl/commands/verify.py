@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.report import JUnitCase, junit_xml, text_table
 from skillctl.verify import SkillVerdict, VerifyReport, run_verify
 from skillctl.verify.runner import CheckResult
@@ -64,16 +64,18 @@ class RichProgress:
               help="Refuse to run without bwrap (default: skillctl.yaml require_sandbox).")
 @click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write JUnit XML (one testcase per check) to FILE.")
+@format_option('text', 'json', 'junit')
 @common_options
 def cmd(skills: tuple[str, ...], force: bool, apply_: bool, jobs: int, changed: bool, base: str,
-        shard: str | None, require_sandbox: bool | None, junit: Path | None, root: Path, as_json: bool) -> None:
+        shard: str | None, require_sandbox: bool | None, junit: Path | None, fmt: str, root: Path,
+        as_json: bool) -> None:
     """Run the checks of all (or the named) skills in a sandbox and compute lock transitions.
 
     Without --apply nothing is written: the transitions are shown as a dry run.
     Exit 0 when every verified skill passed, 1 when a check failed or a skill was blocked.
     """
     progress = None
-    if not as_json:
+    if fmt == "text":
         progress = RichProgress() if sys.stderr.isatty() else PlainProgress()
     try:
         report = run_verify(root, list(skills) or None, force=force, apply=apply_, jobs=jobs,
@@ -84,8 +86,10 @@ def cmd(skills: tuple[str, ...], force: bool, apply_: bool, jobs: int, changed: 
             progress.close()
     if junit is not None:
         junit.write_text(junit_xml("skillctl verify", junit_cases(report)), encoding="utf-8")
-    if as_json:
+    if fmt == "json":
         echo_json(report.model_dump(mode="json"))
+    elif fmt == "junit":
+        click.echo(junit_xml("skillctl verify", junit_cases(report)), nl=False)
     else:
         click.echo(render(report, apply_))
     raise SystemExit(report.exit_code)

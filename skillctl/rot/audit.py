@@ -241,3 +241,29 @@ def apply_audit(root: Path, report: AuditReport) -> list[str]:
     if applied:
         report.commit = commit_paths(root, [lock_path(root)], commit_message(applied))
     return [row.name for row in applied]
+
+
+def sarif(report: AuditReport, root: Path | None = None) -> dict[str, Any]:
+    """Expired TTLs and pin findings as SARIF, on the SKILL.md lines that declare them."""
+    from skillctl.report import SarifResult, SarifRule, sarif_log
+
+    rules: list[SarifRule] = [SarifRule("rot/ttl-expired", "Verification TTL expired", level="error",
+                                        help="Re-verify the skill: skillctl verify NAME")]
+    results: list[SarifResult] = []
+    for s in report.skills:
+        path = s.skill_md or s.path
+        if s.expired and s.expires_at is not None:
+            results.append(SarifResult("rot/ttl-expired", "error" if s.status_now == "active" else "warning",
+                                       f"{s.name}: ttl expired at {s.expires_at:%Y-%m-%dT%H:%M:%SZ}", path,
+                                       s.ttl_line))
+        for p in s.pins:
+            for f in p.findings:
+                if f.kind == "ok":
+                    continue
+                rule = f"rot/{f.kind}" + (f"-{f.level}" if f.level else "")
+                level = "error" if report.policy.blocks(f) else "note" if f.kind == "unreachable" else "warning"
+                rules.append(SarifRule(rule, f"Pinned dependency {f.kind}" + (f" ({f.level})" if f.level else ""),
+                                       level=level, help="Update the pin and re-verify the skill."))
+                results.append(SarifResult(rule, level, f"{p.pin.datasource} {p.pin.package} {p.pin.version}: "
+                                           f"{f.message}", path, p.pin.line))
+    return sarif_log("skillctl-audit", rules, results, root=root)
