@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("stats")
 @click.argument("names", nargs=-1)
 @click.option("--window", default=None, help="Only uses within this duration (default: outcomes.window, 30d).")
 @click.option("--all-time", is_flag=True, help="Every recorded use, however old.")
+@format_option("text", "json")
 @common_options
-def cmd(names: tuple[str, ...], window: str | None, all_time: bool, root: Path, as_json: bool) -> None:
+def cmd(names: tuple[str, ...], window: str | None, all_time: bool, fmt: str, root: Path, as_json: bool) -> None:
     """Show how often each skill was used, how often its task succeeded, and its last failure."""
     from skillctl.config import load_config
     from skillctl.errors import InputError
@@ -31,7 +32,7 @@ def cmd(names: tuple[str, ...], window: str | None, all_time: bool, root: Path, 
         span = parsed
     rows = skill_stats(root, None if all_time else span, names or None, digests=lock_digests(root))
     verdicts = {s.name: judge(s, policy) for s in rows}
-    if as_json:
+    if fmt == "json":
         echo_json([s.to_dict() | {"failing_by_policy": verdicts[s.name]} for s in rows])
         return
     if not rows:

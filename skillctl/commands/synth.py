@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("synth")
@@ -25,9 +25,10 @@ from skillctl.commands._common import common_options, echo_json
 @click.option("--name", default=None, help="Skill name for the draft (one session only).")
 @click.option("--branch", is_flag=True, help="Also commit a proposal on a new git branch, ready for a PR.")
 @click.option("--dry-run", is_flag=True, help="Draft and check, print the SKILL.md, write nothing.")
+@format_option("text", "json")
 @common_options
 def cmd(sessions: tuple[Path, ...], into: Path | None, offline: bool, min_calls: int | None, name: str | None,
-        branch: bool, dry_run: bool, root: Path, as_json: bool) -> None:
+        branch: bool, dry_run: bool, fmt: str, root: Path, as_json: bool) -> None:
     """Draft a skill from each tool-heavy, successful SESSION (or propose a change to an existing one)."""
     from skillctl.commands._common import resolve_repo
     from skillctl.synth.synthesize import synthesize
@@ -35,7 +36,7 @@ def cmd(sessions: tuple[Path, ...], into: Path | None, offline: bool, min_calls:
     target = resolve_repo(str(into)) if into is not None else root
     results = synthesize(target, list(sessions), offline=offline, min_calls=min_calls, name=name, branch=branch,
                          dry_run=dry_run)
-    if as_json:
+    if fmt == "json":
         echo_json([r.to_dict() | ({"text": r.text} if dry_run else {}) for r in results])
     else:
         for r in results:
