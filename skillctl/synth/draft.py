@@ -225,7 +225,8 @@ def offline_draft(ev: Evidence, name: str | None = None) -> SkillDraft:
                   "a check taken from a session that did it."
     steps = []
     for s in work:
-        note = s.arguments.get("description") if isinstance(s.arguments.get("description"), str) else ""
+        raw = s.arguments.get("description")
+        note = raw if isinstance(raw, str) else ""
         steps.append(StepDraft(command=s.command or "", note=clean_prose(note)[:100]))
     pitfalls = [f"`{_inline(c.failed.command)}` failed (exit {c.failed.exit_code}); "
                 f"`{_inline(c.fixed.command)}` worked instead." for c in ev.corrections]

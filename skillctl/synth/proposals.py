@@ -247,10 +247,10 @@ def same_purpose(root: Path, name: str, description: str, threshold: float = 0.5
     want = _tokens(f"{name.replace('-', ' ')} {description}")
     best: tuple[float, str] | None = None
     for cand in candidates:
-        folder = folders.get(cand)
-        if folder is None:
+        found = folders.get(cand)
+        if found is None:
             continue
-        skill = read_skill(folder, root=root)
+        skill = read_skill(found, root=root)
         have = _tokens(f"{skill.name.replace('-', ' ')} {skill.description or ''}")
         if not want or not have:
             continue

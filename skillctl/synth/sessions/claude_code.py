@@ -17,6 +17,7 @@ from typing import Any
 from skillctl.synth.sessions.model import (
     Session,
     Step,
+    as_dict,
     command_of,
     excerpt,
     exit_from_text,
@@ -84,7 +85,7 @@ class _State:
                 continue
             if block.get("type") == "tool_use":
                 name = str(block.get("name") or "")
-                args = block.get("input") if isinstance(block.get("input"), dict) else {}
+                args = as_dict(block.get("input"))
                 step = Step(index=len(self.s.steps) + 1, tool=name, kind=tool_kind(name), arguments=args,
                             call_id=str(block.get("id") or ""), sidechain=sidechain,
                             at=str(at) if at else None)

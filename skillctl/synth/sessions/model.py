@@ -229,6 +229,11 @@ def command_of(arguments: Any) -> str | None:
     return None
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """*value* if it is a JSON object, else an empty one: hostile files put anything anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
 def parse_arguments(raw: Any) -> dict[str, Any]:
     """Tool arguments arrive as a JSON string (OpenAI, Hermes, Codex) or an object (Claude Code)."""
     if isinstance(raw, dict):
