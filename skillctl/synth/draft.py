@@ -168,7 +168,7 @@ def _confirming(session: Session, procedure: list[Step]) -> Step | None:
     answer = session.final_answer
     for pos, step in enumerate(procedure):
         cmd = step.command or ""
-        if MUTATES.search(cmd):
+        if MUTATES.search(cmd) or "```" in cmd or "~~~" in cmd:
             continue
         out = step.output.strip()
         last = out.splitlines()[-1].strip() if out else ""
@@ -244,6 +244,10 @@ def offline_draft(ev: Evidence, name: str | None = None) -> SkillDraft:
     )
 
 
+def _longest_backticks(text: str) -> int:
+    return max((len(m) for m in re.findall(r"`+", text)), default=0)
+
+
 def _inline(cmd: str | None) -> str:
     text = re.sub(r"\s+", " ", cmd or "").strip()
     text = text.replace("`", "'")
@@ -274,7 +278,8 @@ def render(draft: SkillDraft, ev: Evidence, *, ttl: str = "30d", owner: str = "s
     for i, step in enumerate(draft.procedure, 1):
         note = clean_prose(step.note).strip()
         out.append(f"{i}. {note or 'Run:'}")
-        out += ["", "   ```bash", textwrap.indent(step.command.strip(), "   "), "   ```", ""]
+        fence = "`" * max(3, _longest_backticks(step.command) + 1)  # a command cannot close its own block
+        out += ["", f"   {fence}bash", textwrap.indent(step.command.strip(), "   "), f"   {fence}", ""]
     if draft.pitfalls:
         out += ["## Pitfalls", ""] + [f"- {clean_prose(p)}" for p in draft.pitfalls] + [""]
     out += ["## Verification", ""]
@@ -318,7 +323,9 @@ def draft_problems(draft: SkillDraft, ev: Evidence) -> list[str]:
     if not draft.verification:
         problems.append("no verification check")
     for i, check in enumerate(draft.verification, 1):
-        if check.command.strip() not in good:
+        if "```" in check.command or "~~~" in check.command:
+            problems.append(f"verification check {i} contains a code fence")
+        elif check.command.strip() not in good:
             problems.append(f"verification check {i} is not a command whose success the session saw: "
                             f"{check.command.strip()[:80]}")
     prose = " ".join([draft.title, draft.description, *draft.when_to_use, *draft.pitfalls,

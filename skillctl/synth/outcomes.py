@@ -310,7 +310,9 @@ def skill_uses(session: Any) -> list[tuple[str, Any]]:
             for key in ("skill", "name", "command", "skill_name"):
                 value = args.get(key)
                 if isinstance(value, str) and value.strip():
-                    found.append((value.strip().lstrip("/").split()[0], step))
+                    name = value.strip().lstrip("/").split()[0].split(":")[-1]
+                    if NAME_RE.match(name) and len(name) <= 64:  # ids come from the file: names only
+                        found.append((name, step))
                     break
             continue
         texts = [step.command or ""] if step.kind == "shell" else \

@@ -151,6 +151,9 @@ def apply(root: Path, proposal_id: str) -> tuple[Proposal, str]:
     proposal = load(root, proposal_id)
     _require_open(proposal)
     folder = root / proposal.path
+    if not _inside(folder, root) or folder.is_symlink() or (folder / "SKILL.md").is_symlink():
+        raise InputError(f"proposal {proposal.id} names {proposal.path!r}, which is not a skill folder inside the "
+                         "repo; refusing to write there", code="SC127")
     current = skill_digest(folder) if (folder / "SKILL.md").is_file() else None
     if proposal.base_digest is not None and current != proposal.base_digest:
         raise InputError(f"{proposal.path} changed since proposal {proposal.id} was made; the diff no longer "
@@ -173,6 +176,14 @@ def apply(root: Path, proposal_id: str) -> tuple[Proposal, str]:
     proposal.decision = f"applied as version {version}"
     _save(root, proposal)
     return proposal, version
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return path.resolve() != root.resolve()
 
 
 def reject(root: Path, proposal_id: str, reason: str) -> Proposal:

@@ -19,6 +19,7 @@ from skillctl.synth.sessions.model import (
     Session,
     Step,
     as_dict,
+    clean_id,
     command_of,
     excerpt,
     exit_from_text,
@@ -39,7 +40,7 @@ def looks_like(obj: Any) -> bool:
 
 
 def read(path: Path) -> Session:
-    session = Session(format=FORMAT, id=path.stem, path=str(path))
+    session = Session(format=FORMAT, id=clean_id(path.stem, "session"), path=str(path))
     pending: dict[str, Step] = {}
     exit_codes: dict[str, int] = {}
     answer = ""
@@ -48,7 +49,7 @@ def read(path: Path) -> Session:
             continue
         kind, p, at = obj.get("type"), obj["payload"], obj.get("timestamp")
         if kind == "session_meta":
-            session.id = str(p.get("id") or session.id)
+            session.id = clean_id(p.get("id"), session.id)
             session.cwd = p.get("cwd") if isinstance(p.get("cwd"), str) else session.cwd
             session.started_at = str(p.get("timestamp") or at or "") or None
         elif kind == "response_item":

@@ -18,6 +18,7 @@ from skillctl.synth.sessions.model import (
     Session,
     Step,
     as_dict,
+    clean_id,
     command_of,
     excerpt,
     exit_from_text,
@@ -61,7 +62,7 @@ def read(path: Path, fmt: str, *, document: bool) -> Session:
             raise InputError("JSON document holds no messages or items", path=path, code="SC092")
     else:
         items = (obj for _, obj in iter_json_lines(path, warnings))
-    session = Session(format=fmt, id=path.stem, path=str(path), warnings=warnings)
+    session = Session(format=fmt, id=clean_id(path.stem, "session"), path=str(path), warnings=warnings)
     if fmt == RESPONSES:
         from_items(session, items)
     else:
