@@ -127,3 +127,11 @@ def test_readme_loop_runs_as_written(tmp_path):
     assert "sync claude (project): remove word-frequency" in out
     assert "no loadable skills" in out
     assert not (tmp_path / "loop" / ".claude" / "skills" / "word-frequency").exists()
+
+
+def test_ingest_sees_hermes_skill_view(cli, repo):
+    with_skill(cli, repo)
+    r = cli("--repo", str(repo), "outcomes", "ingest", str(REAL / "hermes" / "skillview.state.db"))
+    assert "word-frequency: failure (session 20261201_212530_a1e5bf" in r.out
+    assert [x.note for x in list_outcomes(repo, "word-frequency")] == [
+        "hermes-db session step 1: the final answer says the task failed"]
