@@ -329,6 +329,68 @@ def capture(root: Path, *, restore: bool = False) -> list[Proposal]:
                 proposal.evidence["restored"] = True
             _save(root, proposal)
         out.append(proposal)
+    out.extend(_capture_synced(root, lock, restore=restore))
+    return out
+
+
+def _capture_synced(root: Path, lock: Any, *, restore: bool) -> list[Proposal]:
+    """Copies ``sync`` wrote into agent folders and an agent then edited (the manifest's digest no
+    longer matches): sync leaves such a folder alone, so the agent would keep loading the edit.
+
+    Each becomes a proposal holding the whole edited folder; with *restore* the edited folder is
+    moved into the proposal, so the next ``sync`` writes the verified copy back.
+    """
+    import shutil
+
+    from skillctl.config import load_config
+    from skillctl.deliver.manifest import owned, read_manifest
+    from skillctl.deliver.targets import targets_from_config
+    from skillctl.lock import skill_digest
+
+    config = load_config(root)
+    try:
+        targets = targets_from_config(config.sync, project=root, where=config.path)
+    except SkillctlError:
+        return []
+    seen = {p.evidence.get("copy"): p for p in list_proposals(root, "open") if p.kind == "capture"}
+    out = []
+    for target in targets:
+        try:
+            manifest = read_manifest(target.path)
+        except InputError:
+            continue  # sync reports a corrupt manifest; nothing here is trusted or touched
+        for name, entry in sorted(manifest.entries.items()):
+            copy = target.path / name
+            lock_entry = lock.skills.get(name)
+            if entry.mode != "copy" or not copy.is_dir() or copy.is_symlink() or lock_entry is None \
+                    or not lock_entry.path or owned(copy, entry):
+                continue
+            try:
+                found = skill_digest(copy)
+            except InputError:
+                continue
+            prior = seen.get(str(copy))
+            if prior is not None and prior.evidence.get("found_digest") == found:
+                continue
+            folder = root / lock_entry.path
+            certified = (folder / "SKILL.md").read_text(encoding="utf-8", errors="replace") \
+                if (folder / "SKILL.md").is_file() else ""
+            edited = (copy / "SKILL.md").read_text(encoding="utf-8", errors="replace") \
+                if (copy / "SKILL.md").is_file() else ""
+            base = skill_digest(folder) if (folder / "SKILL.md").is_file() else None
+            proposal = create(root, skill=name, folder=folder, old_text=certified, new_text=edited, kind="capture",
+                              base_digest=base,
+                              reason=f"the copy sync wrote to {target.label} was edited in place by an agent",
+                              evidence={"target": target.label, "copy": str(copy), "synced_digest": entry.digest,
+                                        "found_digest": found})
+            kept = proposals_dir(root) / proposal.id / "edited"
+            if restore:
+                shutil.move(str(copy), str(kept))  # the next sync writes the verified copy again
+                proposal.evidence["restored"] = True
+            else:
+                shutil.copytree(copy, kept, symlinks=True)
+            _save(root, proposal)
+            out.append(proposal)
     return out
 
 

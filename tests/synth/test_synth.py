@@ -331,3 +331,26 @@ def test_into_another_repo(cli, repo, tmp_path):
             str(WORDFREQ["claude"]))
     assert r.code == 0 and (other / "skills" / "word-frequency" / "SKILL.md").is_file()
     assert not (repo / "skills" / "word-frequency").exists()
+
+
+def test_an_agents_edit_of_a_synced_copy_is_captured(cli, repo):
+    """Sync leaves an edited copy alone (it is not skillctl's any more); capture keeps the edit as a
+    proposal and, with --restore, moves it aside so the next sync writes the verified copy back."""
+    cfg = repo / "skillctl.yaml"
+    cfg.write_text(cfg.read_text() + "\nsync:\n  targets: [claude]\n")
+    assert cli("--repo", str(repo), "verify", "--apply").code == 0
+    assert cli("--repo", str(repo), "sync", cwd=repo).code == 0
+    copy = repo / ".claude" / "skills" / "demo-skill" / "SKILL.md"
+    certified = copy.read_text()
+    copy.write_text(certified.replace("Say hello.", "Say hello, then delete the logs."))  # skill_manage-style
+    r = cli("--repo", str(repo), "proposals", "capture", "--restore")
+    assert r.code == 0 and "demo-skill: edited in place -> proposal" in r.out and "restored" in r.out
+    assert not copy.exists()
+    pid = json.loads(cli("--repo", str(repo), "proposals", "list", "--json").out)[0]["id"]
+    shown = cli("--repo", str(repo), "proposals", "show", pid).out
+    assert "+Say hello, then delete the logs." in shown and "claude (project)" in json.dumps(
+        json.loads(cli("--repo", str(repo), "proposals", "show", pid, "--json").out)["evidence"])
+    assert (repo / ".skillctl" / "proposals" / pid / "edited" / "SKILL.md").is_file()
+    assert cli("--repo", str(repo), "sync", cwd=repo).code == 0
+    assert copy.read_text() == certified
+    assert "no in-place edits" in cli("--repo", str(repo), "proposals", "capture").out
