@@ -39,7 +39,7 @@ class Policy:
         """``policy:`` of a RepoConfig (checked by its schema), or the defaults for None."""
         if config is None:
             return cls()
-        return cls(dict(config.policy.block_at), config.policy.default_trust)
+        return cls({str(k): str(v) for k, v in config.policy.block_at.items()}, config.policy.default_trust)
 
     def tier(self, skill: Skill | None) -> str:
         """The skill's declared tier; an undeclared or unknown one gets the repo default."""

@@ -150,3 +150,14 @@ def test_fuzz_any_mapping_loads_or_is_a_config_error(tmp_path, data):
         load_config(tmp_path)
     except ConfigError as exc:
         assert exc.code in {"SC011", "SC012"} and exc.line is not None
+
+
+def test_schema_literals_are_the_vocabulary():
+    """pydantic needs Literal types; they must say exactly what skillctl.vocab says."""
+    from typing import get_args
+
+    from skillctl import config, vocab
+
+    assert get_args(config.RotToken) == vocab.STALE_ON_TOKENS
+    assert get_args(config.Tier) == vocab.TRUST_TIERS
+    assert get_args(config.BlockLevel) == (*vocab.SEVERITIES, "never")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.report import JUnitCase, junit_xml, text_table
 from skillctl.verify import SkillVerdict, VerifyReport, run_verify
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 from skillctl.verify.runner import CheckResult
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -36,7 +40,7 @@ class RichProgress:
         self.bar = Progress(TextColumn("[bold]verify"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.description}"), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
-        self.task = None
+        self.task: TaskID | None = None
 
     def started(self, total_checks: int) -> None:
         self.bar.start()
@@ -45,7 +49,8 @@ class RichProgress:
     def check_done(self, skill: str, result: CheckResult) -> None:
         if not result.passed:
             self.bar.console.print(f"[red]{MARK[result.status]}[/] {skill}/{result.id}: {result.reason}")
-        self.bar.update(self.task, advance=1, description=f"{skill}/{result.id}")
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, description=f"{skill}/{result.id}")
 
     def close(self) -> None:
         self.bar.stop()
