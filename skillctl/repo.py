@@ -12,6 +12,9 @@ SKILL_FILE = "SKILL.md"
 # Directories that never hold skills a repo manages. Dot-directories in general are *not*
 # skipped: real collections keep skills under `.curated/` and `.system/`.
 SKIP_DIRS = frozenset({".git", ".skillctl", "node_modules", "__pycache__", ".venv", ".hg", ".svn"})
+# A folder ``sync`` manages (an agent folder inside the repo, e.g. ``.claude/skills``) holds
+# copies of the repo's skills, not skills of its own: discovering them would count each twice.
+SYNC_MANIFEST = ".skillctl-manifest.json"
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -41,6 +44,9 @@ def discover_skills(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         if SKILL_FILE in filenames and Path(dirpath) != root:
             found.append(Path(dirpath))
+            dirnames[:] = []
+            continue
+        if SYNC_MANIFEST in filenames and Path(dirpath) != root:
             dirnames[:] = []
             continue
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)

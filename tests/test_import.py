@@ -166,3 +166,37 @@ def test_two_thousand_messy_skills_are_reported_never_fatal(cli, repo, tmp_path)
     assert sum(s["outcome"] == "imported" for s in data["skills"]) == 1400
     assert not any("do not copy me" in p.read_text(errors="ignore") for p in (repo / "skills").rglob("*")
                    if p.is_file())
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_keys = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
+_values = st.text(alphabet="abc xyz019-_.", max_size=12).map(lambda v: v.strip() or "v")
+
+
+@settings(max_examples=80, deadline=None)
+@given(meta=st.none() | st.dictionaries(_keys, _values, max_size=4), crlf=st.booleans(),
+       body=st.text(alphabet="# abc\n-*`", max_size=60))
+def test_annotate_never_breaks_a_skill(meta, crlf, body):
+    """Whatever block-style metadata a skill has, annotating keeps every field and the body."""
+    import yaml
+
+    from skillctl.parse import split_frontmatter
+
+    lines = ["---", "name: fuzz-skill", "description: Use when fuzzing."]
+    if meta is not None:
+        lines.append("metadata:")
+        lines += [f"  {k}: {json.dumps(v)}" for k, v in meta.items()] or ["  {}"]
+    text = "\n".join([*lines, "---", body])
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    out = annotate(text, "community")
+    if out is None:
+        return
+    head, new_body, _ = split_frontmatter(out.replace("\r\n", "\n"), Path("SKILL.md"))
+    data = yaml.safe_load(head)
+    assert data["metadata"]["skillctl"] == {"origin": "imported", "trust": "community"}
+    assert {k: v for k, v in data["metadata"].items() if k != "skillctl"} == (meta or {})
+    assert data["name"] == "fuzz-skill" and new_body == split_frontmatter(text.replace("\r\n", "\n"),
+                                                                          Path("SKILL.md"))[1]

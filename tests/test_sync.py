@@ -228,7 +228,7 @@ def test_hermes_config_that_is_not_a_mapping_is_left_alone(setup, cli):
     assert (home / ".hermes/config.yaml").read_text() == "- just\n- a list\n"
 
 
-def test_descriptions_hermes_cuts_short_are_warned_about(tmp_path, cli):
+def test_descriptions_hermes_cuts_short_are_warned_about(tmp_path, cli, monkeypatch):
     assert describes_when("Use when a PDF needs its tables extracted")
     assert not describes_when("Extract tables from PDF files into CSV with pdfplumber. Use when asked.")
     repo = verified_repo(tmp_path / "repo", ["alpha-skill"])
@@ -240,6 +240,9 @@ def test_descriptions_hermes_cuts_short_are_warned_about(tmp_path, cli):
     lock.skills["alpha-skill"].digest = skill_digest(repo / "skills/alpha-skill")
     write_lock(repo, lock)
     r = cli("sync", "--target", str(tmp_path / "t"), "--repo", str(repo))
+    assert r.code == 0 and "do not say when" not in r.err  # only Hermes cuts descriptions at 60
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    r = cli("sync", "hermes", "--repo", str(repo))
     assert r.code == 0 and "do not say when to use it" in r.err
 
 
@@ -270,3 +273,102 @@ def test_sync_config_schema_names_the_key(setup, cli):
     (repo / "skillctl.yaml").write_text("sync:\n  mode: link\n  targets: [claude]\n")
     assert cli("sync", "--repo", str(repo), "--project", str(project)).code == 0
     assert (project / ".claude/skills/alpha-skill").is_symlink()
+
+
+def test_cached_verdicts_never_outlive_a_change(setup, cli):
+    """The no-change fast path reuses the loader's verdict only while nothing it read changed."""
+    repo, project, _ = setup
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    assert (repo / ".skillctl/sync-verdicts.json").is_file()
+    skill_md = repo / "skills/alpha-skill/SKILL.md"
+    skill_md.write_text(skill_md.read_text() + "tampered after verification\n")  # digest no longer matches
+    r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    assert r.code == 0 and "remove" in r.out and "alpha-skill" in r.out
+    set_status(repo, "beta-skill", "stale")  # the lock changed
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    assert listed(project / ".claude/skills") == set()
+
+
+def test_expiry_is_checked_even_on_the_fast_path(setup, cli):
+    from datetime import datetime, timedelta, timezone
+
+    from freezegun import freeze_time
+
+    repo, project, _ = setup
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    with freeze_time(datetime.now(timezone.utc) + timedelta(days=31)):
+        assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0
+    assert listed(project / ".claude/skills") == set()
+
+
+def test_missing_lock_syncs_nothing(tmp_path, cli):
+    (tmp_path / "repo").mkdir()
+    r = cli("sync", "--target", str(tmp_path / "t"), "--repo", str(tmp_path / "repo"))
+    assert r.code == 2 and "SC021" in r.err and not (tmp_path / "t").exists()
+
+
+def test_a_sync_killed_mid_way_is_finished_by_the_next(setup, cli, monkeypatch):
+    import skillctl.deliver.sync as sync_mod
+    from skillctl.lock import read_lock, skill_digest, write_lock
+
+    repo, project, _ = setup
+    cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    for name in ("alpha-skill", "beta-skill"):
+        md = repo / "skills" / name / "SKILL.md"
+        md.write_text(md.read_text() + "v2\n")
+    lock = read_lock(repo)
+    for name in ("alpha-skill", "beta-skill"):
+        lock.skills[name].digest = skill_digest(repo / "skills" / name)
+    write_lock(repo, lock)
+    real_rename, calls = os.rename, []
+
+    def dying_rename(src, dst):  # the process dies between the two renames of an update
+        calls.append(src)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(sync_mod.os, "rename", dying_rename)
+    with pytest.raises(KeyboardInterrupt):
+        run_sync(repo, [Target("claude", project / ".claude/skills")], project=project)
+    monkeypatch.setattr(sync_mod.os, "rename", real_rename)
+    r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    assert r.code == 0, r.out
+    target = project / ".claude/skills"
+    assert listed(target) == {"alpha-skill", "beta-skill"}
+    assert all((target / n / "SKILL.md").read_text().endswith("v2\n") for n in ("alpha-skill", "beta-skill"))
+    assert not [p for p in target.iterdir() if p.name.startswith((".skillctl-tmp", ".skillctl-old"))]
+
+
+def test_a_copy_that_differs_from_the_verdict_is_not_written(setup, tmp_path):
+    from skillctl.deliver.sync import _materialize
+    from skillctl.errors import InputError
+    from skillctl.loader import load_skills
+
+    repo, _, _ = setup
+    skill = load_skills(repo)[0]
+    (Path(skill.folder) / "SKILL.md").write_text("swapped after the verdict\n")
+    with pytest.raises(InputError, match="changed while it was being copied"):
+        _materialize(skill, tmp_path / "dest", "copy", judged="")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_agent_folder_inside_the_repo_is_not_discovered_as_more_skills(setup, cli):
+    """A project that keeps its skills repo at its root syncs into its own .claude/skills."""
+    from skillctl.loader import explain_load
+
+    repo, _, _ = setup
+    before = explain_load(repo)
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(repo)).code == 0
+    assert listed(repo / ".claude/skills") == {"alpha-skill", "beta-skill"}
+    after = explain_load(repo)
+    assert [s.name for s in after.loaded] == [s.name for s in before.loaded]
+    assert after.rejected == before.rejected  # the copies are not "never verified" skills
+    assert cli("sync", "claude", "--repo", str(repo), "--project", str(repo)).code == 0
+
+
+def test_a_copy_in_another_root_the_agent_reads_is_reported(setup, cli):
+    repo, project, home = setup
+    write_skill(home / ".claude/skills/alpha-skill", "alpha-skill")
+    r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
+    assert r.code == 0 and "claude also reads" in r.out and "list this skill twice" in r.out

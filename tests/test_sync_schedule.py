@@ -28,3 +28,14 @@ def test_schedule_pass_removes_the_demoted_skill_from_agent_folders(cli, repo: P
 def test_schedule_without_sync_targets_reports_no_sync(cli, repo: Path):
     res = cli("schedule", "--once", "--repo", str(repo), "--json")
     assert json.loads(res.out)["sync"] is None
+
+
+def test_a_sync_that_cannot_run_does_not_hide_the_pass(cli, repo: Path, tmp_path, monkeypatch):
+    home = tmp_path / "h"
+    monkeypatch.setenv("HOME", str(home))
+    config = repo / "skillctl.yaml"  # Codex reads both folders: refused before anything is written
+    config.write_text(config.read_text() + "sync:\n  targets:\n    - codex\n    - {name: codex, scope: global}\n")
+    res = cli("schedule", "--once", "--repo", str(repo))
+    assert res.code == 2 and "sync failed" in res.out and "codex reads both" in res.out
+    assert "verify demo-skill: passed" in res.out  # the pass itself was recorded
+    assert not (home / ".agents").exists()

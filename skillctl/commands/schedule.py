@@ -77,6 +77,8 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
         for line in (report.outcomes.lines if report.outcomes is not None else []):
             click.echo(f"  outcomes {line}")
         click.echo(f"  committed: {', '.join(report.commits) or 'nothing to commit'}")
+        if report.sync_error:
+            click.echo(f"  sync failed: {report.sync_error}")
         if report.sync is not None:
             for t in report.sync.targets:
                 done = [f"{a.kind} {a.name}" for a in t.actions if a.kind not in ("keep", "forget")]

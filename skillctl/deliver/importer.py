@@ -29,7 +29,7 @@ from skillctl.clock import utcnow
 from skillctl.deliver.manifest import MANIFEST_NAME, safe_folder_name
 from skillctl.errors import InputError
 from skillctl.repo import SKILL_FILE, SKIP_DIRS
-from skillctl.vocab import TRUST_ORDER, TRUST_TIERS
+from skillctl.vocab import TRUST_ORDER, TRUST_TIERS, Status
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SKILL_BYTES = 64 * 1024 * 1024
@@ -287,6 +287,23 @@ def annotate(text: str, tier: str) -> str | None:
         if any(c.strip().startswith("skillctl:") and len(c) - len(c.lstrip()) == indent for c in children):
             return None
         new_head = [*head[:meta + 1], *(" " * indent + b for b in block), *head[meta + 1:]]
+    # Only hand back an edit that provably added the block and changed nothing else.
+    import yaml
+
+    try:
+        before = yaml.safe_load("\n".join(head))
+        after = yaml.safe_load("\n".join(new_head))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return None
+    old_meta = before.get("metadata") or {}
+    new_meta = after.get("metadata")
+    if not isinstance(old_meta, dict) or not isinstance(new_meta, dict):
+        return None
+    expected = {**before, "metadata": {**old_meta, "skillctl": {"origin": "imported", "trust": tier}}}
+    if after != expected:
+        return None
     return newline.join([lines[0], *new_head, *lines[end:]])
 
 
@@ -295,6 +312,41 @@ def _min_tier(a: str, b: str | None) -> str:
     if b not in TRUST_TIERS:
         return a
     return a if TRUST_ORDER.index(a) <= TRUST_ORDER.index(b) else b
+
+
+# -- scanning on the way in ------------------------------------------------------------------------
+
+_WORKER_SCANNER: Any = None
+PARALLEL_FROM = 64
+
+
+def _scan_one(folder: str) -> list[tuple[str, str, bool]]:
+    from skillctl.parse import read_skill
+
+    try:
+        skill = read_skill(Path(folder))
+        return [(f.rule_id, f.severity, f.suppressed) for f in _WORKER_SCANNER.scan(skill)]
+    except Exception:  # changed under us or unscannable: quarantine it rather than trust it
+        return [("UNSCANNABLE", "critical", False)]
+
+
+def scan_all(scanner: Any, skills: list[Any]) -> list[list[tuple[str, str, bool]]]:
+    """(rule, severity, suppressed) per finding for each skill; forked workers share the compiled
+    rules when there are enough skills to pay for them (a folder of 2,000 is common)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER_SCANNER
+    workers = min(os.cpu_count() or 1, 4)
+    if len(skills) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [[(f.rule_id, f.severity, f.suppressed) for f in scanner.scan(s)] for s in skills]
+
+    _WORKER_SCANNER = scanner  # inherited by the forked workers, rules already compiled
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_scan_one, [str(s.folder) for s in skills], chunksize=16))
+    finally:
+        _WORKER_SCANNER = None
 
 
 # -- the whole import ------------------------------------------------------------------------------
@@ -330,6 +382,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     taken = {n.casefold(): "the repo" for n in lock.skills}
     entries: dict[str, LockEntry] = {}
     written: list[Path] = []
+    accepted: list[tuple[Found, Any, list[tuple[Path, str]], Imported]] = []
     for item in found:
         rel_src = item.folder.relative_to(source).as_posix() if item.folder != source else "."
         result = Imported(name=item.folder.name, source_path=rel_src, outcome="skipped", tier=item.tier)
@@ -357,19 +410,21 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
             result.notes.append(f"folder is {item.folder.name!r} but name: is {name!r}; imported as {name!r}")
         if item.category:
             result.notes.append(f"Hermes category {item.category}")
-        effective = _min_tier(item.tier, skill.lifecycle.trust if skill.lifecycle else None)
-        result.tier = effective
-        findings = scanner.scan(skill)
-        blocking = [f for f in findings if policy.blocks(f.severity, effective)
-                    and (not f.suppressed or not policy.honours_inline_suppressions(effective))]
-        result.findings = sorted({f.rule_id for f in blocking})
+        result.tier = _min_tier(item.tier, skill.lifecycle.trust if skill.lifecycle else None)
         folder = dest_root / name
         result.dest = folder.relative_to(repo).as_posix()
         if folder.exists() or folder.is_symlink():
             result.reason = f"{result.dest} already exists in the repo"
             continue
         taken[name.casefold()] = rel_src
-        status = "quarantined" if blocking else "draft"
+        accepted.append((item, skill, files, result))
+    for (item, skill, files, result), findings in zip(accepted, scan_all(scanner, [a[1] for a in accepted]),
+                                                      strict=True):
+        effective, name, folder = result.tier, result.name, repo / result.dest
+        blocking = [rule for rule, severity, suppressed in findings if policy.blocks(severity, effective)
+                    and (not suppressed or not policy.honours_inline_suppressions(effective))]
+        result.findings = sorted(set(blocking))
+        status: Status = "quarantined" if blocking else "draft"
         result.outcome = ("quarantined" if blocking else "imported") if apply else (
             "would-quarantine" if blocking else "would-import")
         result.reason = (f"blocking findings for tier {effective}: {', '.join(result.findings)}" if blocking

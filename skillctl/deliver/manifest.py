@@ -20,8 +20,9 @@ from typing import Any
 
 from skillctl.errors import InputError
 from skillctl.lock import atomic_write, skill_digest
+from skillctl.repo import SYNC_MANIFEST
 
-MANIFEST_NAME = ".skillctl-manifest.json"
+MANIFEST_NAME = SYNC_MANIFEST
 MANIFEST_VERSION = 1
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 

@@ -117,11 +117,17 @@ def desired_skills(loaded: list[LoadedSkill]) -> tuple[dict[str, LoadedSkill], l
                                       f"folder name claimed by several skills ({names}): none written"))
             continue
         want[group[0].name] = group[0]
+    return want, refused, warnings
+
+
+def description_warnings(want: dict[str, LoadedSkill]) -> list[str]:
+    """Skills whose description, cut where Hermes cuts it, does not say when to use them."""
+    warnings = []
     for skill in want.values():
         if not describes_when(skill.description):
             warnings.append(f"{skill.name}: the first {HERMES_SHOWN} characters of its description (all Hermes "
                             f"shows) do not say when to use it: {skill.description[:HERMES_SHOWN]!r}")
-    return want, refused, warnings
+    return warnings
 
 
 def check_target(path: Path, *, create: bool) -> str | None:
@@ -175,6 +181,8 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
         elif not owned(folder, entry):
             actions.append(Action("conflict", name, folder, "edited since skillctl wrote it: left in place "
                                                             "(remove it to let sync restore the verified copy)"))
+        elif entry.prior is not None:  # recorded before an update that never finished
+            actions.append(Action("update", name, folder, "finishing an interrupted sync"))
         elif entry.digest != skill.digest or entry.mode != mode or (mode == "link" and entry.source != str(
                 skill.folder)):
             actions.append(Action("update", name, folder, "verified content changed" if entry.digest != skill.digest
@@ -195,12 +203,19 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
     return actions
 
 
-def _materialize(skill: LoadedSkill, dest: Path, mode: str) -> None:
-    """Write *skill* at the temporary *dest*: a symlink, or a copy checked against the lock digest."""
+def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> None:
+    """Write *skill* at the temporary *dest*: a symlink, or a copy of the bytes the loader judged.
+
+    *judged* is the source folder's stamp taken before the loader read it. If the source still
+    has that stamp after copying, the copy holds the verified bytes; if anything changed in
+    between (an edit racing sync), the copy is checked against the lock digest instead.
+    """
     if mode == "link":
         os.symlink(str(skill.folder), dest)
         return
-    shutil.copytree(skill.folder, dest, symlinks=True)
+    shutil.copytree(skill.folder, dest, symlinks=True, copy_function=shutil.copy)
+    if judged and stamp(skill.folder) == judged:
+        return
     if skill_digest(dest) != skill.digest:
         shutil.rmtree(dest, ignore_errors=True)
         raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
@@ -208,7 +223,7 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str) -> None:
 
 
 def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest,
-                 actions: list[Action]) -> None:
+                 actions: list[Action], judged: dict[Path, str] | None = None) -> None:
     changes = [a for a in actions if a.kind in ("write", "update", "remove", "forget")]
     if not changes:
         return
@@ -234,7 +249,7 @@ def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manife
             else:
                 skill = want[a.name]
                 tmp = target.path / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
-                _materialize(skill, tmp, mode)
+                _materialize(skill, tmp, mode, (judged or {}).get(skill.folder, ""))
                 if a.kind == "update":
                     aside = target.path / f"{OLD_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
                     os.rename(final, aside)
@@ -250,6 +265,23 @@ def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manife
     manifest.save()
 
 
+def _listed_elsewhere(target: Target, want: dict[str, LoadedSkill], project: Path) -> list[str]:
+    """Skills this target gets that an agent reading it also finds in another of its roots:
+    no agent merges duplicates, so it would list the skill twice (or an unverified one too)."""
+    from skillctl.deliver.targets import agent_roots
+
+    notes = []
+    here = target.path.absolute()
+    for agent in target.agents:
+        for root in agent_roots(agent, project):
+            if root.absolute() == here or not root.is_dir():
+                continue
+            for name in sorted(want):
+                if (root / name / "SKILL.md").is_file():
+                    notes.append(f"{name}: {agent} also reads {root / name}, so it would list this skill twice")
+    return notes
+
+
 def _hermes_local_names() -> set[str]:
     """Folder names under ``$HERMES_HOME/skills``: Hermes drops an external skill with one of these."""
     root = hermes_home() / "skills"
@@ -260,6 +292,75 @@ def _hermes_local_names() -> set[str]:
                 names.add(Path(dirpath).name)
                 dirnames[:] = []
     return names
+
+
+VERDICT_CACHE = "sync-verdicts.json"
+
+
+def _fingerprint(repo: Path) -> str:
+    """What the loader's verdicts depend on besides the skills' own files: lock, config, version."""
+    import hashlib
+
+    from skillctl import __version__
+    from skillctl.config import CONFIG_NAME
+    from skillctl.lock import lock_path
+
+    h = hashlib.sha256(__version__.encode())
+    for path in (lock_path(repo), repo / CONFIG_NAME):
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(b"-")
+    return h.hexdigest()
+
+
+def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSkill], dict[Path, str]]:
+    """The loader's verdict, reused from the last sync when nothing it depends on changed.
+
+    The loader reads and hashes every skill; a sync where nothing changed should not. The
+    verdict is reused only if the lock, the config and skillctl's version are byte-identical
+    and every loadable skill's folder has the same file sizes, mtimes and inodes as when it
+    was judged (the same trust ``make`` and ``rsync`` give a stat). Expiry is always checked
+    against *now*. Anything else, including a missing or unreadable cache, asks the loader.
+    Returns the loadable skills and each one's folder stamp as it was when judged.
+    """
+    import json
+
+    from skillctl.clock import as_utc, utcnow
+    from skillctl.lock import atomic_write
+
+    repo = Path(repo).resolve()
+    now = as_utc(now) if now else utcnow()
+    cache = repo / ".skillctl" / VERDICT_CACHE
+    key = _fingerprint(repo)
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if data.get("key") == key:
+            hits = [LoadedSkill(name=e["name"], description=e["description"], location=Path(e["location"]),
+                                folder=Path(e["folder"]), version=e["version"],
+                                expires_at=datetime.fromisoformat(e["expires_at"]), digest=e["digest"])
+                    for e in data["skills"] if stamp(Path(e["folder"])) == e["stamp"]]
+            if len(hits) == len(data["skills"]):
+                stamps = {Path(e["folder"]): e["stamp"] for e in data["skills"]}
+                return [s for s in hits if s.expires_at > now], stamps
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    from skillctl.repo import discover_skills
+
+    # Stamps taken *before* the loader reads the files: an edit racing the loader changes the
+    # stamp, so the next sync asks the loader again instead of trusting a verdict on old bytes.
+    before = {f.resolve(): stamp(f) for f in discover_skills(repo)}
+    loaded = explain_load(repo, now).loaded
+    entries = [{"name": s.name, "description": s.description, "location": str(s.location), "folder": str(s.folder),
+                "version": s.version, "expires_at": s.expires_at.isoformat(), "digest": s.digest,
+                "stamp": before.get(s.folder, "")} for s in loaded]
+    stamps = {s.folder: before.get(s.folder, "") for s in loaded}
+    if any(not e["stamp"] for e in entries):
+        return loaded, stamps
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(exist_ok=True)
+        atomic_write(cache, json.dumps({"key": key, "skills": entries}))
+    return loaded, stamps
 
 
 def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: bool = False,
@@ -274,8 +375,10 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
     clashes = double_reads(targets, project)
     if clashes:
         raise InputError("; ".join(clashes), code="SC061")
-    loaded = explain_load(repo, now).loaded
+    loaded, judged = loadable_now(repo, now)
     want, refused, warnings = desired_skills(loaded)
+    if any("hermes" in t.agents for t in targets):
+        warnings += description_warnings(want)
     report = SyncReport(dry_run=dry_run, mode=mode, loadable=sorted(want), warnings=warnings)
     seen: set[Path] = set()
     for target in targets:
@@ -301,6 +404,7 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
                                 "drops the managed one" for n in sorted(set(want) & local))
         result.actions = [*refused, *plan_target(target, want, mode, manifest)] if target.path.exists() else [
             *refused, *[Action("write", n, target.path / n, "loadable, not yet in this folder") for n in sorted(want)]]
+        result.notes.extend(_listed_elsewhere(target, want, project))
         if dry_run:
             if target.hermes_external:
                 from skillctl.deliver.hermes import register_external_dir
@@ -310,7 +414,7 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
                         result.notes.append(f"would register {target.path} in skills.external_dirs")
             continue
         _sweep(target.path)
-        apply_target(target, want, mode, manifest, result.actions)
+        apply_target(target, want, mode, manifest, result.actions, judged)
         if target.hermes_external:
             from skillctl.deliver.hermes import register_external_dir
 

@@ -1,6 +1,6 @@
 """Where each agent reads skills, and the named sync targets that write there.
 
-These are observed facts about released agents (docs/AGENTS.md in this repo summarises them):
+These are facts observed by running the released agents (the README's delivery section lists them):
 Claude Code lists `.claude/skills/NAME/` by folder name, Codex CLI walks `.agents/skills` from
 the working folder up to the git root plus `~/.agents/skills` and `$CODEX_HOME/skills`, Hermes
 reads `$HERMES_HOME/skills` at any depth plus `skills.external_dirs`, OpenClaw reads its
@@ -128,7 +128,7 @@ def targets_from_config(sync: SyncConfig, *, project: Path, where: Path | None) 
     for i, item in enumerate(sync.targets):
         if item.path is not None:
             path = Path(os.path.expanduser(item.path))
-            out.append(Target(item.path, path if path.is_absolute() else base / path))
+            out.append(Target(item.path, Path(os.path.normpath(path if path.is_absolute() else base / path))))
             continue
         name = ALIASES.get(str(item.name), str(item.name))
         if item.external and name == "hermes":

@@ -60,6 +60,7 @@ class ScheduleReport:
     """The pass ran on a scratch copy of the repo: the verdicts are real, nothing was written."""
     sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
     outcomes: Any = None  # synth.outcomes.Demotions: skills demoted by their recorded outcomes
+    sync_error: str | None = None  # why the closing sync could not run (the verdicts still stand)
 
     @property
     def commits(self) -> list[str]:
@@ -75,6 +76,8 @@ class ScheduleReport:
             codes.append(self.audit.exit_code)
         if self.sync is not None:
             codes.append(self.sync.exit_code)
+        if self.sync_error:
+            codes.append(2)
         return max(codes)
 
     def to_json(self) -> dict[str, Any]:
@@ -84,7 +87,7 @@ class ScheduleReport:
             "verify": self.verify.model_dump(mode="json") if self.verify is not None else None,
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits, "dry_run": self.dry_run,
-            "sync": self.sync.to_json() if self.sync is not None else None,
+            "sync": self.sync.to_json() if self.sync is not None else None, "sync_error": self.sync_error,
             "outcomes": self.outcomes.lines if self.outcomes is not None else [],
         }
 
@@ -166,8 +169,12 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         report.outcomes = demote_by_outcomes(root, apply=apply, now=now)  # before sync: it removes them
         if apply and deliver:  # a demotion reaches every configured agent folder in the same pass
             from skillctl.deliver.sync import sync_configured
+            from skillctl.errors import SkillctlError
 
-            report.sync = sync_configured(root, now=now)
+            try:
+                report.sync = sync_configured(root, now=now)
+            except SkillctlError as exc:
+                report.sync_error = str(exc)
     return report
 
 

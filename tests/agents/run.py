@@ -145,3 +145,41 @@ def sees_none(requests: list[Recorded], names: set[str]) -> bool:
     """True when none of ``names`` occurs anywhere in what the agent sent."""
     blob = "\n".join(t for rec in requests for t in _texts(rec.body))
     return not any(re.search(rf"\b{re.escape(n)}\b", blob) for n in names)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.agents.run claude --project DIR``: which skills the agent is told about."""
+    import argparse
+    import sys
+    import tempfile
+
+    from tests.agents import install
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("agent", choices=["claude", "codex", "hermes"])
+    ap.add_argument("--project", type=Path, default=Path.cwd())
+    ap.add_argument("--home", type=Path, default=None, help="HOME for the agent (default: a fresh temporary one)")
+    args = ap.parse_args(argv)
+    try:
+        agent = install.ensure(args.agent)
+    except install.Unavailable as exc:
+        print(f"{args.agent}: {exc}", file=sys.stderr)
+        return 2
+    readers = {"claude": (run_claude, claude_skills), "codex": (run_codex, codex_skills),
+               "hermes": (run_hermes, hermes_skills)}
+    runner, reader = readers[args.agent]
+    with tempfile.TemporaryDirectory() as tmp, FakeModel() as fm:
+        home = args.home or Path(tmp)
+        result = runner(agent, fm, home, args.project.resolve())
+        names = reader(result.requests)
+    if names is None:
+        print(f"{args.agent} {agent.version} sent no skill list (exit {result.returncode})", file=sys.stderr)
+        return 1
+    print(f"{args.agent} {agent.version} was told about {len(names)} skill(s):")
+    for name in sorted(names):
+        print(f"  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -21,7 +21,7 @@ from skillctl.lockmodel import Lock, LockEntry
 from tests.agents import run
 from tests.agents.fakemodel import FakeModel
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "registry"
+FIXTURES = Path(__file__).resolve().parents[2] / "skills_repo" / "registry-snapshot"
 LOADABLE = {"demo-skill", "rotten"}
 QUARANTINED = "csv-c1ean"
 
