@@ -8,6 +8,7 @@ LockError: the caller loads nothing, and the user is told why — never the othe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +19,7 @@ from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.errors import InputError
 from skillctl.lock import read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
-from skillctl.repo import discover_skills, relpath
+from skillctl.repo import discover_skills
 
 if TYPE_CHECKING:
     from skillctl.lockmodel import Lock
@@ -84,17 +85,29 @@ def match_lock(root: Path, lock: Lock, folders: list[Path]) -> tuple[list[tuple[
     An entry names its folder by ``path``, else by the folder's name; a folder that would lie
     outside the repository is None (the entry is then rejected, never read).
     """
-    on_disk = {relpath(folder, root): folder for folder in folders}
+    # relpath() for every folder, with the repo root resolved once: this runs over every skill
+    real_root = os.path.realpath(root)
+    on_disk = {_real_rel(folder, real_root): folder for folder in folders}
     by_name = {folder.name: rel for rel, folder in on_disk.items()}
     claimed: set[str] = set()
     pairs: list[tuple[str, LockEntry, Path | None]] = []
     for name in sorted(lock.skills):
         entry = lock.skills[name]
-        folder = _folder_of(root, entry.path or by_name.get(name, name))
-        if folder is not None:
-            claimed.add(relpath(folder, root))
+        located = _locate(root, entry.path or by_name.get(name, name))
+        folder = None
+        if located is not None:
+            folder, rel = located
+            claimed.add(rel)
         pairs.append((name, entry, folder))
     return pairs, {rel: folder for rel, folder in on_disk.items() if rel not in claimed}
+
+
+def _real_rel(path: Path, real_root: str) -> str:
+    """``repo.relpath(path, root)`` given the resolved root."""
+    real = os.path.realpath(path)
+    if real.startswith(real_root + os.sep):
+        return Path(real[len(real_root) + 1:]).as_posix()
+    return "." if real == real_root else Path(path).as_posix()
 
 
 @dataclass(frozen=True)
@@ -123,15 +136,17 @@ def observe(root: Path, folder: Path) -> Observed:
     return Observed.from_skill(skill, skill_digest(folder))
 
 
-def _folder_of(root: Path, rel: str) -> Path | None:
-    """The skill's folder, only if it lies inside the repo (a lock could be tampered with)."""
+def _locate(root: Path, rel: str) -> tuple[Path, str] | None:
+    """The skill's folder and its resolved path relative to the repo, only if it lies inside the
+    repo (a lock could be tampered with)."""
     candidate = Path(rel)
     if candidate.is_absolute() or ".." in candidate.parts:
         return None
-    resolved = (root / candidate).resolve()
-    if resolved == root or root not in resolved.parents:
+    base = str(root)
+    resolved = os.path.realpath(root / candidate)
+    if not resolved.startswith(base + os.sep):
         return None
-    return root / candidate
+    return root / candidate, Path(resolved[len(base) + 1:]).as_posix()
 
 
 def judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: datetime,

@@ -47,12 +47,12 @@ def _m004_search_index(db: Any) -> None:
     """The search index (skillctl.deliver.index): one row per skill folder, its FTS5 text, the walk cache."""
     db.execute("CREATE TABLE IF NOT EXISTS search_docs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, "
                "name TEXT NOT NULL, description TEXT NOT NULL, ident TEXT, deep TEXT, observed TEXT, "
-               "entry TEXT, loadable INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL)")
-    db.execute("CREATE INDEX IF NOT EXISTS search_docs_loadable ON search_docs (loadable)")
-    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, "
+               "entry TEXT, loadable INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, expires REAL, "
+               "judged REAL)")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, gate, "
                "tokenize = 'porter unicode61 remove_diacritics 2')")
     db.execute("CREATE TABLE IF NOT EXISTS search_dirs (path TEXT PRIMARY KEY, ident TEXT NOT NULL, "
-               "has_skill INTEGER NOT NULL, subdirs TEXT NOT NULL)")
+               "subdirs TEXT NOT NULL)")
     db.execute("CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT)")
 
 

@@ -268,3 +268,21 @@ def test_cli_search_without_a_usable_lock_exits_2(repo: Path, cli) -> None:  # t
     (repo / "skills.lock").unlink()
     out = cli("search", "--repo", str(repo), "csv")
     assert out.code == 2 and "skills.lock" in out.err
+
+
+def test_an_unusable_state_directory_still_searches_and_writes_nothing(repo: Path) -> None:
+    shutil.rmtree(repo / ".skillctl", ignore_errors=True)
+    (repo / ".skillctl").write_text("not a directory\n")
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    assert (repo / ".skillctl").read_text() == "not a directory\n"
+
+
+def test_a_skill_md_linked_outside_the_repo_is_never_offered(repo: Path, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "SKILL.md").write_text(skill_text("csv-clean", description="Clean CSV exports. Use before analysis."))
+    skill_md = repo / "skills" / "csv-clean" / "SKILL.md"
+    skill_md.unlink()
+    skill_md.symlink_to(outside / "SKILL.md")
+    assert "csv-clean" not in names(skillctl.search(repo, "csv", now=NOW))
+    hit = next(h for h in skillctl.search(repo, "csv-clean", include_all=True, now=NOW) if h.name == "csv-clean")
+    assert not hit.loadable and ("outside the repository" in hit.reason or "digest mismatch" in hit.reason)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 DESCRIPTION_WIDTH = 70
 
@@ -17,8 +17,9 @@ DESCRIPTION_WIDTH = 70
               help="At most this many results.")
 @click.option("--all", "include_all", is_flag=True,
               help="Every matching skill with its status and why it is not loadable.")
+@format_option("text", "json")
 @common_options
-def cmd(query: tuple[str, ...], limit: int, include_all: bool, root: Path, as_json: bool) -> None:
+def cmd(query: tuple[str, ...], limit: int, include_all: bool, fmt: str, root: Path, as_json: bool) -> None:
     """Find skills by words in their name, description and body (name and description rank first).
 
     QUERY is SQLite FTS5 syntax (words, "phrases", OR, NOT, prefix*); text that is not valid
@@ -28,7 +29,7 @@ def cmd(query: tuple[str, ...], limit: int, include_all: bool, root: Path, as_js
 
     text = " ".join(query)
     hits = search(root, text, limit, include_all=include_all)
-    if as_json:
+    if fmt == "json":
         echo_json({"query": text, "all": include_all, "results": [h.to_json() for h in hits]})
         return
     if not hits:

@@ -41,10 +41,13 @@ from skillctl.lock import lock_path, read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "3"
 # bm25 column weights: a word in the name counts most, then the description (what agents are
 # shown to decide), then the body.
-WEIGHTS = (10.0, 4.0, 1.0)
+WEIGHTS = (10.0, 4.0, 1.0, 0.0)
+# The verdict is also a token in the FTS row (column ``gate``), so "loadable only" is part of the
+# full-text match itself rather than a join filter over every matching row.
+GATE_OPEN, GATE_SHUT = "yes", "no"
 UNTRACKED = "untracked"  # the status shown for a folder skills.lock does not know
 MAX_QUERY_CHARS = 1000
 
@@ -88,9 +91,14 @@ class _Row:
     loadable: int
     status: str
     reason: str
+    expires: float | None
+    judged: float | None
+    fresh: bool = False  # parsed and digested in this refresh: no need to look at the files again
+    text: tuple[str, str, str] | None = None  # (name, description, body) still to be written to the FTS table
 
 
-_ROW_COLUMNS = "id, path, name, ident, deep, observed, entry, loadable, status, reason"
+_ROW_COLUMNS = "id, path, name, ident, deep, observed, entry, loadable, status, reason, expires, judged"
+_NCOLS = 12
 
 
 def folder_signature(folder: Path) -> str | None:
@@ -156,65 +164,84 @@ class Index:
 
     def _refresh(self, meta: dict[str, str], now: datetime, stats: RefreshStats) -> None:
         conn = self.conn
-        rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
-        found = self._walk(set(rows))
+        # Only (path, id, identity) of every row: full rows are read for what changed, or for all
+        # of them when the lock or the set of folders changed.
+        light = {path: (row_id, ident)
+                 for path, row_id, ident in conn.execute("SELECT path, id, ident FROM search_docs")}
+        found = self._walk()
         stats.skills = len(found)
         lock_ident = _lock_identity(self.root)
         assignment: dict[str, tuple[str | None, str | None]] | None = None
-        if lock_ident is None or lock_ident != meta.get("lock") or set(found) != set(rows):
+        parsed: dict[str, LockEntry] = {}
+        rows: dict[str, _Row] = {}
+        if lock_ident is None or lock_ident != meta.get("lock") or found.keys() != light.keys():
             lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
             stats.lock_read = True
             from skillctl.loader import match_lock
-            from skillctl.repo import relpath
 
             pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
             assignment = {}
+            root = str(self.root)
             for name, entry, folder in pairs:
-                if folder is not None and (rel := relpath(folder, self.root)) in found:
+                if folder is not None and (rel := _rel(str(folder), root)) in found:
                     assignment[rel] = (name, entry.model_dump_json())
-        for rel in rows.keys() - found.keys():
-            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [rows[rel].id])
-            conn.execute("DELETE FROM search_docs WHERE id = ?", [rows[rel].id])
+                    parsed[rel] = entry
+            rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
+        for rel in light.keys() - found.keys():
+            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [light[rel][0]])
+            conn.execute("DELETE FROM search_docs WHERE id = ?", [light[rel][0]])
             stats.removed += 1
         for rel, ident in found.items():
-            row = rows.get(rel)
+            known = light.get(rel)
+            content_changed = known is None or ident is None or known[1] != ident
+            if assignment is None and not content_changed:
+                continue  # same SKILL.md, same lock: the stored verdict stands (queries re-check files)
+            row = rows.get(rel) if assignment is not None else self._row(rel) if known else None
             if assignment is not None:
                 name, entry = assignment.get(rel, (None, None))
             else:
                 name, entry = (row.name if row and row.entry else None), (row.entry if row else None)
-            content_changed = row is None or ident is None or row.ident != ident
             entry_changed = row is None or row.entry != entry or (entry is not None and row.name != name)
             if content_changed:
                 row = self._reindex(rel, ident, row)
                 stats.parsed += 1
             if content_changed or entry_changed:
                 assert row is not None
-                self._judge(row, name, entry, now)
+                self._judge(row, name, entry, now, parsed.get(rel))
                 stats.judged += 1
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
 
+    def _row(self, rel: str) -> _Row | None:
+        got = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs WHERE path = ?", [rel]).fetchone()
+        return _Row(*got) if got else None
+
     def _folder(self, rel: str) -> Path:
         return self.root / rel if rel else self.root
 
-    def _walk(self, known: set[str]) -> dict[str, str | None]:
+    def _walk(self) -> dict[str, str | None]:
         """``repo.discover_skills`` with a directory-listing cache: {relative folder: SKILL.md identity}.
 
-        Same rules (stop at a skill folder, skip SKIP_DIRS, never follow symlinks); a test
-        holds the two equal on messy trees.
+        Same rules (a folder holding SKILL.md is a skill and is not searched further, SKIP_DIRS
+        skipped, symlinks never followed); a test holds the two equal on messy trees. Each
+        candidate folder costs one ``lstat`` of its SKILL.md; only folders that are not skills
+        are listed, and only when their own ``lstat`` (inode, mtime) changed. Plain strings, not
+        Path objects: this loop runs once per skill on every refresh.
         """
         conn = self.conn
-        if self._skill_md(self.root)[0]:
-            return {"": self._skill_md(self.root)[1]}
-        cache = {p: (i, h, s) for p, i, h, s in conn.execute("SELECT path, ident, has_skill, subdirs FROM search_dirs")}
+        root = str(self.root)
+        is_skill, ident = _skill_md(root)
+        if is_skill:
+            return {"": ident}
+        cache = {p: (i, s) for p, i, s in conn.execute("SELECT path, ident, subdirs FROM search_dirs")}
         found: dict[str, str | None] = {}
         seen_dirs: set[str] = set()
         stack = [""]
         while stack:
             rel = stack.pop()
-            path = self._folder(rel)
-            if rel in known:
-                is_skill, ident = self._skill_md(path)
+            path = f"{root}/{rel}" if rel else root
+            if rel:
+                is_skill, ident = _skill_md(path)
                 if is_skill:
                     found[rel] = ident
                     continue
@@ -227,32 +254,16 @@ class Index:
             dir_ident = f"{st.st_ino}:{st.st_mtime_ns}"
             hit = cache.get(rel)
             if hit is not None and hit[0] == dir_ident:
-                has_skill, subdirs = bool(hit[1]), json.loads(hit[2])
+                subdirs = json.loads(hit[1])
             else:
-                has_skill, subdirs = _list_dir(path)
-                conn.execute("INSERT OR REPLACE INTO search_dirs VALUES (?, ?, ?, ?)",
-                             [rel, dir_ident, int(has_skill), json.dumps(subdirs)])
-            if rel and has_skill:
-                is_skill, ident = self._skill_md(path)
-                if is_skill:
-                    found[rel] = ident
-                    continue
+                subdirs = _list_dir(path)
+                conn.execute("INSERT OR REPLACE INTO search_dirs VALUES (?, ?, ?)",
+                             [rel, dir_ident, json.dumps(subdirs)])
             seen_dirs.add(rel)
             stack.extend(f"{rel}/{d}" if rel else d for d in subdirs)
         for gone in cache.keys() - seen_dirs:
             conn.execute("DELETE FROM search_dirs WHERE path = ?", [gone])
         return found
-
-    @staticmethod
-    def _skill_md(folder: Path) -> tuple[bool, str | None]:
-        """(folder holds a SKILL.md that is not a directory, its identity or None when not cacheable)."""
-        try:
-            st = os.lstat(folder / SKILL_FILE)
-        except OSError:
-            return False, None
-        if stat.S_ISLNK(st.st_mode):
-            return not os.path.isdir(folder / SKILL_FILE), None
-        return not stat.S_ISDIR(st.st_mode), stat_identity(st)
 
     def _reindex(self, rel: str, ident: str | None, row: _Row | None) -> _Row:
         """Parse and digest one folder; replace its text. An unreadable skill keeps only its folder name."""
@@ -263,55 +274,84 @@ class Index:
         deep = folder_signature(folder)
         observed: str | None = None
         try:
-            skill = read_skill(folder, root=self.root)
+            # With an identity, SKILL.md is a regular file reached without any symlink (the walk
+            # follows none), so read_skill's containment check could not fail; without one, it runs.
+            skill = read_skill(folder, root=None if ident is not None else self.root)
             seen = Observed.from_skill(skill, skill_digest(folder))
             observed = _observed_json(seen, self.root)
             name, description, body = skill.name, skill.description, skill.body
         except InputError:
             name, description, body, ident, deep = folder.name, "", "", None, None
-        conn = self.conn
-        if row is None:
-            cur = conn.execute("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, "
-                               "loadable, status, reason) VALUES (?, ?, ?, ?, ?, ?, NULL, 0, ?, '')",
-                               [rel, name, description, ident, deep, observed, UNTRACKED])
-            row_id = int(cur.lastrowid or 0)
-        else:
-            row_id = row.id
-            conn.execute("UPDATE search_docs SET name = ?, description = ?, ident = ?, deep = ?, observed = ? "
-                         "WHERE id = ?", [name, description, ident, deep, observed, row_id])
-            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row_id])
-        conn.execute("INSERT INTO search_fts (rowid, name, description, body) VALUES (?, ?, ?, ?)",
-                     [row_id, name, description, body])
-        return _Row(row_id, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED, "")
+        if row is not None:
+            self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row.id])
+        # written by _judge, once, with the verdict and its token in the FTS row (id 0: not stored yet)
+        return _Row(row.id if row else 0, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED,
+                    "", None, None, fresh=True, text=(name, description, body))
 
-    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime) -> _Row:
-        """Ask the loader about one row and store its verdict (and the lock entry it judged)."""
+    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime,
+               lock_entry: LockEntry | None = None) -> _Row:
+        """Ask the loader about one row and store its verdict (and the lock entry it judged).
+
+        *lock_entry* is *entry* already parsed, when the caller has it.
+        """
         from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge
 
+        was = row.loadable
+        expires: float | None = None
         if name is None or entry is None:
             loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
             name = self._folder(row.path).name  # as the loader names a folder no entry claims
         else:
-            lock_entry = LockEntry.model_validate_json(entry)
+            lock_entry = lock_entry or LockEntry.model_validate_json(entry)
             verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row))
             loadable = int(isinstance(verdict, LoadedSkill))
             status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
-        self.conn.execute("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
-                          "deep = ?, observed = ? WHERE id = ?",
-                          [name, entry, loadable, status, reason, row.deep, row.observed, row.id])
+            expires = as_utc(lock_entry.expires_at).timestamp() if lock_entry.expires_at else None
+        values = [row.path, name, row.text[1] if row.text else None, row.ident, row.deep, row.observed, entry,
+                  loadable, status, reason, expires, now.timestamp()]
+        if row.fresh and row.id == 0:
+            cur = self.conn.execute("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, "
+                                    "loadable, status, reason, expires, judged) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
+            row.id = int(cur.lastrowid or 0)
+        elif row.fresh:
+            self.conn.execute("UPDATE search_docs SET path = ?, name = ?, description = ?, ident = ?, deep = ?, "
+                              "observed = ?, entry = ?, loadable = ?, status = ?, reason = ?, expires = ?, "
+                              "judged = ? WHERE id = ?", [*values, row.id])
+        else:
+            self.conn.execute("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
+                              "deep = ?, observed = ?, expires = ?, judged = ? WHERE id = ?",
+                              [name, entry, loadable, status, reason, row.deep, row.observed, expires,
+                               now.timestamp(), row.id])
+        if row.text is not None:
+            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body, gate) VALUES (?, ?, ?, ?, ?)",
+                              [row.id, *row.text, GATE_OPEN if loadable else GATE_SHUT])
+            row.text = None
+        elif loadable != was:
+            self._set_gate(row.id, loadable)
         row.name, row.entry, row.loadable, row.status, row.reason = name, entry, loadable, status, reason
+        row.expires, row.judged = expires, now.timestamp()
         return row
 
-    def _observer(self, row: _Row):  # type: ignore[no-untyped-def]
-        """The loader's ``observed`` callback: the cached digest while the folder signature holds."""
+    def _set_gate(self, row_id: int, loadable: int) -> None:
+        self.conn.execute("UPDATE search_fts SET gate = ? WHERE rowid = ?",
+                          [GATE_OPEN if loadable else GATE_SHUT, row_id])
+
+    def _observer(self, row: _Row, deep: str | None = None):  # type: ignore[no-untyped-def]
+        """The loader's ``observed`` callback: the cached digest while the folder signature holds.
+
+        *deep* is a signature the caller took just now (so the folder is not listed twice).
+        """
         from skillctl.loader import observe
 
         def observed(root: Path, folder: Path):  # type: ignore[no-untyped-def]
-            deep = folder_signature(folder)
-            if deep is not None and deep == row.deep and row.observed is not None:
+            if row.fresh and row.observed is not None:
+                return _observed_from_json(row.observed, root)
+            now_deep = deep if deep is not None else folder_signature(folder)
+            if now_deep is not None and now_deep == row.deep and row.observed is not None:
                 return _observed_from_json(row.observed, root)
             seen = observe(root, folder)  # InputError propagates: the loader reports "unreadable"
-            row.deep, row.observed = deep, _observed_json(seen, root)
+            row.deep, row.observed = now_deep, _observed_json(seen, root)
             return seen
 
         return observed
@@ -338,18 +378,24 @@ class Index:
             return []
 
     def _query(self, match: str, limit: int, include_all: bool, now: datetime) -> list[Hit]:
-        where = "" if include_all else " AND d.loadable = 1"
-        sql = (f"SELECT {', '.join('d.' + c.strip() for c in _ROW_COLUMNS.split(','))}, d.description, "
-               f"bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score "
-               f"FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
-               f"WHERE search_fts MATCH ?{where} ORDER BY score LIMIT ? OFFSET ?")
+        if not include_all:
+            match = f"gate:{GATE_OPEN} AND ({match})"
+        ranked = (f"SELECT rowid, bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score FROM search_fts "
+                  "WHERE search_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?")
         hits: list[Hit] = []
         offset = 0
         batch = limit
         while len(hits) < limit:
-            got = self.conn.execute(sql, [match, batch, offset]).fetchall()
-            for values in got:
-                row, description, score = _Row(*values[:10]), values[10], values[11]
+            got = self.conn.execute(ranked, [match, batch, offset]).fetchall()
+            if not got:
+                break
+            marks = ", ".join("?" * len(got))
+            rows = {values[0]: (_Row(*values[:_NCOLS]), values[_NCOLS]) for values in self.conn.execute(
+                f"SELECT {_ROW_COLUMNS}, description FROM search_docs WHERE id IN ({marks})", [r[0] for r in got])}
+            for row_id, score in got:
+                if row_id not in rows:
+                    continue
+                row, description = rows[row_id]
                 row = self._recheck(row, now)
                 if row.loadable or include_all:
                     hits.append(Hit(row.name, description, row.path, row.status, bool(row.loadable), row.reason,
@@ -362,27 +408,43 @@ class Index:
         return hits
 
     def _recheck(self, row: _Row, now: datetime) -> _Row:
-        """The loader's verdict now, for a row about to be shown (expiry, edits since the refresh)."""
+        """The loader's verdict now, for a row about to be shown.
+
+        The stored verdict was the loader's for the same lock entry and the same files; it still
+        holds while the folder's signature is unchanged and ``now`` is on the same side of the
+        entry's expiry as when it was judged (expiry is the only clock the loader reads).
+        Otherwise the loader judges again (digesting the folder if its files changed).
+        """
         if row.entry is None:
             return row
+        deep = folder_signature(self._folder(row.path))
+        ts = now.timestamp()
+        same_side = row.expires is None or (row.judged is not None
+                                            and (row.expires <= row.judged) == (row.expires <= ts))
+        if deep is not None and deep == row.deep and same_side:
+            return row
+        from skillctl.loader import LoadedSkill, judge
+
         before = (row.loadable, row.reason, row.deep)
-        name = row.name
-        self._judge_quiet(row, name, now)
+        verdict = judge(self.root, row.name, LockEntry.model_validate_json(row.entry), self._folder(row.path), now,
+                        self._observer(row, deep))
+        row.loadable = int(isinstance(verdict, LoadedSkill))
+        row.reason = "" if row.loadable else getattr(verdict, "reason", "")
         if (row.loadable, row.reason, row.deep) != before:
             # a busy database only means the next refresh stores the verdict
             with contextlib.suppress(sqlite3.OperationalError):
-                self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ? "
-                                  "WHERE id = ?", [row.loadable, row.reason, row.deep, row.observed, row.id])
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
+                                      "judged = ? WHERE id = ?",
+                                      [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
+                    if row.loadable != before[0]:
+                        self._set_gate(row.id, row.loadable)
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
         return row
-
-    def _judge_quiet(self, row: _Row, name: str, now: datetime) -> None:
-        from skillctl.loader import LoadedSkill, judge
-
-        assert row.entry is not None
-        verdict = judge(self.root, name, LockEntry.model_validate_json(row.entry), self._folder(row.path), now,
-                        self._observer(row))
-        row.loadable = int(isinstance(verdict, LoadedSkill))
-        row.reason = "" if row.loadable else getattr(verdict, "reason", "")
 
 
 def _lock_identity(root: Path) -> str | None:
@@ -392,20 +454,33 @@ def _lock_identity(root: Path) -> str | None:
         return None
 
 
-def _list_dir(path: Path) -> tuple[bool, list[str]]:
-    """(holds SKILL.md as os.walk would see it, sorted subdirectories to descend into)."""
-    has_skill = False
-    subdirs: list[str] = []
+def _rel(path: str, root: str) -> str:
+    """*path* relative to *root* ("" for root itself), as the walk names folders."""
+    real = os.path.realpath(path)
+    if real == root:
+        return ""
+    return real[len(root) + 1:] if real.startswith(root + os.sep) else path
+
+
+def _skill_md(folder: str) -> tuple[bool, str | None]:
+    """(folder holds a SKILL.md that is not a directory, its identity or None when not cacheable)."""
+    path = f"{folder}/{SKILL_FILE}"
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False, None
+    if stat.S_ISLNK(st.st_mode):
+        return not os.path.isdir(path), None
+    return not stat.S_ISDIR(st.st_mode), stat_identity(st)
+
+
+def _list_dir(path: str) -> list[str]:
+    """The sorted subdirectories to descend into (os.walk's, minus symlinks and SKIP_DIRS)."""
     try:
         with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.name == SKILL_FILE and not entry.is_dir():
-                    has_skill = True
-                elif entry.is_dir(follow_symlinks=False) and entry.name not in SKIP_DIRS:
-                    subdirs.append(entry.name)
+            return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False) and e.name not in SKIP_DIRS)
     except OSError:
-        return False, []
-    return has_skill, sorted(subdirs)
+        return []
 
 
 def _observed_json(seen: Any, root: Path) -> str:

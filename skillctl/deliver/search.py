@@ -8,9 +8,11 @@ queries it, so a caller never sees a verdict older than its own call. A missing 
 from __future__ import annotations
 
 import os
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from skillctl.clock import as_utc, utcnow
 from skillctl.deliver.index import Hit, Index
@@ -21,10 +23,8 @@ from skillctl.repo import SKILL_FILE, relpath
 def search(repo: Path | str, query: str, limit: int = 10, *, include_all: bool = False,
            now: datetime | None = None) -> list[Hit]:
     """The best *limit* matches for *query* in the skills repo at *repo*, best first."""
-    from skillctl.state import open_state
-
     root = Path(repo).resolve()
-    db = open_state(root)
+    db = open_index_db(root)
     try:
         index = Index(root, db)
         index.refresh(now)
@@ -34,6 +34,21 @@ def search(repo: Path | str, query: str, limit: int = 10, *, include_all: bool =
 
 
 MAX_FILES = 1000
+
+
+def open_index_db(root: Path) -> Any:
+    """The repo's state database; if it cannot be opened (``.skillctl`` is a file, the repo is
+    read-only), an in-memory one for this call: the index is derived, so a search still works."""
+    from skillctl.state import migrate, open_state
+
+    try:
+        return open_state(root)
+    except (OSError, sqlite3.Error):
+        import sqlite_utils
+
+        db = sqlite_utils.Database(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
+        migrate(db)
+        return db
 
 
 @dataclass(frozen=True)
@@ -52,39 +67,45 @@ class SkillText:
 
 
 def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> SkillText:
-    """SKILL.md of the skill *name* if the loader allows it now; NotLoadable (with its reason) if not.
+    """SKILL.md of the skill *name* if the loader allows it now; NotLoadableError (with its reason) if not.
 
-    The folder is digested afresh (no cached verdict), and SKILL.md is read before and after
+    The index (refreshed first) says which folder and lock entry the name stands for; the
+    folder is then digested afresh (no cached verdict), and SKILL.md is read before and after
     that judgement, so the text handed out is the text that was verified.
     """
     from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge, match_lock
     from skillctl.lock import read_lock
-    from skillctl.state import open_state
+    from skillctl.lockmodel import Lock, LockEntry
 
     root = Path(repo).resolve()
     now = as_utc(now) if now else utcnow()
-    db = open_state(root)
+    db = open_index_db(root)
     try:
         Index(root, db).refresh(now)
-        folders = [root / rel if rel else root for (rel,) in db.conn.execute("SELECT path FROM search_docs")]
+        rows = db.conn.execute("SELECT path, entry FROM search_docs WHERE name = ? ORDER BY entry IS NULL, path",
+                               [name]).fetchall()
     finally:
         db.conn.close()
-    lock = read_lock(root, missing_ok=False)
-    pairs, unclaimed = match_lock(root, lock, folders)
-    for entry_name, entry, folder in pairs:
-        if entry_name != name:
-            continue
-        before = _read_text(folder)
-        verdict = judge(root, entry_name, entry, folder, now)
-        if not isinstance(verdict, LoadedSkill):
-            raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
-        text = _read_text(verdict.folder)
-        if text is None or text != before:
-            raise NotLoadableError(f"skill {name!r} is not loadable: SKILL.md changed while it was being loaded")
-        return SkillText(name, verdict.description, relpath(verdict.folder, root), text, _files(verdict.folder))
-    if any(folder.name == name for folder in unclaimed.values()):
+    claimed = [(path, entry) for path, entry in rows if entry is not None]
+    if claimed:
+        path, entry_json = claimed[0]
+        folder: Path | None = root / path if path else root
+        entry = LockEntry.model_validate_json(entry_json)
+    elif rows:
         raise NotLoadableError(f"skill {name!r} is not loadable: {NOT_IN_LOCK}")
-    raise NotLoadableError(f"no skill named {name!r} in this repository")
+    else:  # no folder on disk: the lock may still name it (and the loader say why it cannot load)
+        lock = read_lock(root, missing_ok=False)
+        if name not in lock.skills:
+            raise NotLoadableError(f"no skill named {name!r} in this repository")
+        [(_, entry, folder)], _ = match_lock(root, Lock(skills={name: lock.skills[name]}), [])
+    before = _read_text(folder)
+    verdict = judge(root, name, entry, folder, now)
+    if not isinstance(verdict, LoadedSkill):
+        raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
+    text = _read_text(verdict.folder)
+    if text is None or text != before:
+        raise NotLoadableError(f"skill {name!r} is not loadable: SKILL.md changed while it was being loaded")
+    return SkillText(name, verdict.description, relpath(verdict.folder, root), text, _files(verdict.folder))
 
 
 def _read_text(folder: Path | None) -> str | None:
