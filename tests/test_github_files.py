@@ -139,6 +139,8 @@ def test_every_skillctl_invocation_is_a_real_command_with_real_options():
     seen = set()
     for where, script in _all_scripts():
         for args in invocations(script):
+            if args[:2] == ["--", "skillctl"]:  # `claude mcp add skillctl -- skillctl mcp ...`: a name, then the call
+                args = args[2:]
             if not args:
                 continue
             command = _check_invocation(ctx, where, args)
