@@ -34,6 +34,8 @@ CHECKERS = re.compile(r"\b(?:pytest|test|diff|cmp|grep\s+-q|sha\d+sum\s+-c|md5su
                       r"npm\s+test|go\s+test|cargo\s+test|--version|--check|verify|validate)\b")
 UNSTABLE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?|\d{4}-\d{2}-\d{2}|\b\d+(?:\.\d+)?\s?(?:ms|s|sec|seconds)\b|"
                       r"/tmp/|\b[0-9a-f]{12,}\b|\bpid\b|\[REDACTED|…\[|\bWall time\b", re.IGNORECASE)
+#: Five words in a row: a sentence, not the stable output of a command.
+PROSE = re.compile(r"[A-Za-z']{2,}(?:[ \t]+[A-Za-z',.;:!?]{2,}){4}")
 NONDETERMINISTIC = re.compile(r"\b(?:date|time|uptime|random|RANDOM|mktemp|uuidgen|ps|top|free|df|du|shuf|ls\s+-l)\b")
 #: Programs that only look around; a procedure leaves them out (the check may still be one).
 EXPLORE = frozenset({"ls", "cat", "head", "tail", "wc", "pwd", "find", "tree", "file", "stat", "echo", "which",
@@ -185,8 +187,10 @@ def _stable_output(step: Step, fmt: str) -> str | None:
     if not out or NONDETERMINISTIC.search(step.command or "") or UNSTABLE.search(out):
         return None
     lines = out.splitlines()
-    if len(lines) > 10 or any(len(line) > 200 for line in lines) or "```" in out:
+    if len(lines) > 10 or any(len(line) > 200 for line in lines) or "```" in out or "~~~" in out:
         return None
+    if PROSE.search(out):  # sentences are not machine output, and text in a tool result is never prose
+        return None        # for the skill: the check then asserts the exit status only
     if fmt.startswith("hermes") and len(lines) > 1 and not lines[0][:1].isspace() and \
             all(line[:1].isspace() for line in lines[1:]):
         return None  # Hermes strips the output's leading whitespace: the first line is not what ran
