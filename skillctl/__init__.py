@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from skillctl.deliver.index import Hit
     from skillctl.loader import LoadedSkill
 
 __version__ = "0.1.0"
@@ -46,7 +47,7 @@ def load_skills(repo: str | Path, **kwargs: Any) -> list[LoadedSkill]:
     return _load(Path(repo), **kwargs)
 
 
-def search(repo, query, limit=10, **kwargs):  # type: ignore[no-untyped-def]
+def search(repo: str | Path, query: str, limit: int = 10, **kwargs: Any) -> list[Hit]:
     """Skills of *repo* matching *query*, best first; only loadable ones unless ``include_all=True``.
 
     See ``skillctl.deliver.search``: the index is refreshed on each call, and the loader's

@@ -146,6 +146,17 @@ class SyncConfig(Section):
     targets: list[Annotated[SyncTarget, BeforeValidator(_target_item)]] = Field(default_factory=list)
 
 
+class TrustGrant(Section):
+    """``trust: [{path: GLOB, tier: TIER}]``: the repo vouches for the skills under a path.
+
+    The first rule whose glob matches a skill folder (repo-relative) decides; a skill's own
+    ``metadata.skillctl.trust`` can only lower the tier (``policy.effective_tier``).
+    """
+
+    path: Annotated[str, Field(min_length=1, pattern=r"[^/\s]")]
+    tier: Tier
+
+
 class RepoConfig(Section):
     """The whole file. Absent keys take these defaults; ``path`` and ``warnings`` are not read."""
 
@@ -164,6 +175,9 @@ class RepoConfig(Section):
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
+    trust: list[TrustGrant] = Field(default_factory=list)
+    require_signed: bool = False
+    allowed_signers: Annotated[str, Field(min_length=1)] = "allowed_signers"
     path: Path | None = Field(default=None, exclude=True)
     warnings: list[str] = Field(default_factory=list, exclude=True)
 

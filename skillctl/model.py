@@ -174,10 +174,6 @@ class Skill(Record):
     def description(self) -> str:
         return self.frontmatter.description if isinstance(self.frontmatter.description, str) else ""
 
-    @property
-    def trust(self) -> str:
-        return (self.lifecycle.trust if self.lifecycle and self.lifecycle.trust else "community")
-
 
 @dataclass(kw_only=True)
 class Finding(Record):

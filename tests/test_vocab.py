@@ -13,7 +13,7 @@ from skillctl import vocab
 def test_literals_match_the_tuples():
     assert get_args(vocab.Status) == vocab.STATUSES
     assert get_args(vocab.FindingSeverity) == vocab.SEVERITIES
-    assert vocab.TRUST_ORDER == tuple(reversed(vocab.TRUST_TIERS))
+    assert tuple(reversed(vocab.TRUST_TIERS)) == vocab.TRUST_ORDER
     assert vocab.DEFAULT_TIER in vocab.TRUST_TIERS
     assert set(vocab.DEFAULT_STALE_ON) <= set(vocab.STALE_ON_TOKENS)
     assert "unreachable" not in vocab.STALE_ON_TOKENS

@@ -139,6 +139,15 @@ class Index:
     def __init__(self, root: Path, db: Any) -> None:
         self.root = Path(root).resolve()
         self.conn: sqlite3.Connection = db.conn
+        self._context: Any = None  # loader.LoadContext, built on the first judgement
+
+    def _load_context(self) -> Any:
+        """The repository's part of the loader contract (policy, look-alikes, signatures), once."""
+        if self._context is None:
+            from skillctl.loader import LoadContext
+
+            self._context = LoadContext.for_repo(self.root, read_lock(self.root, missing_ok=False))
+        return self._context
 
     # -- refresh -------------------------------------------------------------------------
 
@@ -303,7 +312,8 @@ class Index:
             name = self._folder(row.path).name  # as the loader names a folder no entry claims
         else:
             lock_entry = lock_entry or LockEntry.model_validate_json(entry)
-            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row))
+            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row),
+                            context=self._load_context())
             loadable = int(isinstance(verdict, LoadedSkill))
             status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
             expires = as_utc(lock_entry.expires_at).timestamp() if lock_entry.expires_at else None
@@ -427,7 +437,7 @@ class Index:
 
         before = (row.loadable, row.reason, row.deep)
         verdict = judge(self.root, row.name, LockEntry.model_validate_json(row.entry), self._folder(row.path), now,
-                        self._observer(row, deep))
+                        self._observer(row, deep), context=self._load_context())
         row.loadable = int(isinstance(verdict, LoadedSkill))
         row.reason = "" if row.loadable else getattr(verdict, "reason", "")
         if (row.loadable, row.reason, row.deep) != before:
@@ -448,10 +458,18 @@ class Index:
 
 
 def _lock_identity(root: Path) -> str | None:
+    """The lock's identity, and that of the files the loader's context is read from: a changed
+    trust policy or signer list must re-judge every stored verdict just as a changed lock does."""
     try:
-        return stat_identity(os.lstat(lock_path(root)))
+        ident = stat_identity(os.lstat(lock_path(root)))
     except OSError:
         return None
+    for extra in ("skillctl.yaml", "allowed_signers"):
+        try:
+            ident += "|" + stat_identity(os.lstat(Path(root) / extra))
+        except OSError:
+            ident += "|-"
+    return ident
 
 
 def _rel(path: str, root: str) -> str:

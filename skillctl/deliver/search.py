@@ -73,7 +73,7 @@ def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> S
     folder is then digested afresh (no cached verdict), and SKILL.md is read before and after
     that judgement, so the text handed out is the text that was verified.
     """
-    from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge, match_lock
+    from skillctl.loader import NOT_IN_LOCK, LoadContext, LoadedSkill, judge, match_lock
     from skillctl.lock import read_lock
     from skillctl.lockmodel import Lock, LockEntry
 
@@ -99,7 +99,10 @@ def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> S
             raise NotLoadableError(f"no skill named {name!r} in this repository")
         [(_, entry, folder)], _ = match_lock(root, Lock(skills={name: lock.skills[name]}), [])
     before = _read_text(folder)
-    verdict = judge(root, name, entry, folder, now)
+    # the repository's part of the contract (trust policy, look-alikes, signatures) is judged
+    # afresh on every load: an agent is handed nothing a cached verdict vouched for alone
+    context = LoadContext.for_repo(root, read_lock(root, missing_ok=False))
+    verdict = judge(root, name, entry, folder, now, context=context)
     if not isinstance(verdict, LoadedSkill):
         raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
     text = _read_text(verdict.folder)
