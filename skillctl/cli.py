@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import keyword
 import os
 import signal
 import sys
@@ -53,13 +54,18 @@ class LazyGroup(click.Group):
         return [name for name in COMMANDS if self._module_exists(name)]
 
     @staticmethod
-    def _module_exists(name: str) -> bool:
-        return importlib.util.find_spec(f"skillctl.commands.{name}") is not None
+    def _module(name: str) -> str:
+        """``import`` lives in ``commands/import_.py``: a keyword cannot name a module."""
+        return f"skillctl.commands.{name}_" if keyword.iskeyword(name) else f"skillctl.commands.{name}"
+
+    @classmethod
+    def _module_exists(cls, name: str) -> bool:
+        return importlib.util.find_spec(cls._module(name)) is not None
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS or not self._module_exists(cmd_name):
             return None
-        module = importlib.import_module(f"skillctl.commands.{cmd_name}")
+        module = importlib.import_module(self._module(cmd_name))
         return module.cmd
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

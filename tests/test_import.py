@@ -35,7 +35,7 @@ def test_import_the_corpora_byte_for_byte(cli, repo, tmp_path):
         src, dest = CORPORA / s["source_path"], repo / s["dest"]
         assert tree_snapshot(src) == tree_snapshot(dest), s["name"]
         entry = lock.skills[s["name"]]
-        assert entry.origin == "imported" and entry.trust == "community"
+        assert entry.origin == "imported" and entry.source_tier == "community"
         assert entry.status == ("quarantined" if s["outcome"] == "quarantined" else "draft")
     assert {p: p.stat().st_mtime_ns for p in CORPORA.rglob("*") if p.is_file()} == before
     assert json.loads(cli("load", "--repo", str(repo), "--json").out)["loaded"] == []  # drafts never load
@@ -63,8 +63,9 @@ def test_import_a_hermes_home(cli, repo, tmp_path):
     lock = read_lock(repo)
     assert {"from-hub", "bundled-one", "agent-wrote"} <= set(lock.skills) and "cached" not in lock.skills
     assert lock.skills["from-hub"].source == "hermes-hub:github:org/repo/from-hub"
-    assert lock.skills["from-hub"].trust == "community" and lock.skills["bundled-one"].trust == "community"
-    assert lock.skills["agent-wrote"].trust == "synthesized"  # written by the agent itself, most likely
+    assert lock.skills["from-hub"].source_tier == "community"
+    assert lock.skills["bundled-one"].source_tier == "community"
+    assert lock.skills["agent-wrote"].source_tier == "synthesized"  # written by the agent itself, most likely
     assert "Hermes category research/papers" in r.out
 
 
@@ -77,7 +78,7 @@ def test_import_a_clawhub_workspace(cli, repo, tmp_path):
     r = cli("import", str(ws), "--apply", "--tier", "team", "--repo", str(repo))
     assert r.code == 0, r.out + r.err
     entry = read_lock(repo).skills["weather-now"]
-    assert entry.source == "clawhub:weather-now@1.2.0" and entry.trust == "team"  # --tier is the repo's grant
+    assert entry.source == "clawhub:weather-now@1.2.0" and entry.source_tier == "team"  # --tier: the repo's grant
     assert (repo / "skills/weather-now/_meta.json").is_file()
 
 
@@ -101,9 +102,19 @@ def test_a_skill_cannot_raise_its_own_tier(cli, repo, tmp_path):
         (src / name).mkdir(parents=True)
         (src / name / "SKILL.md").write_text(f"---\nname: {name}\ndescription: Use when testing.\nmetadata:\n"
                                              f"  skillctl:\n    trust: {trust}\n---\nbody\n")
-    assert cli("import", str(src), "--apply", "--repo", str(repo)).code == 0
-    lock = read_lock(repo)
-    assert lock.skills["claims-builtin"].trust == "community" and lock.skills["lowers-itself"].trust == "synthesized"
+    r = cli("import", str(src), "--apply", "--repo", str(repo), "--json")
+    assert r.code == 0
+    tiers = {s["name"]: s["tier"] for s in json.loads(r.out)["skills"]}
+    assert tiers == {"claims-builtin": "community", "lowers-itself": "synthesized"}
+    from skillctl.config import load_config
+    from skillctl.policy import Policy, effective_tier
+
+    lock, policy = read_lock(repo), Policy.from_config(load_config(repo))
+    for name, tier in tiers.items():
+        entry = lock.skills[name]
+        assert entry.source_tier == "community"
+        skill = read_skill(repo / entry.path)
+        assert effective_tier(policy, skill, rel=entry.path, entry=entry).tier == tier  # what verify will use
 
 
 def test_dry_run_writes_nothing_and_reimport_skips(cli, repo, tmp_path):

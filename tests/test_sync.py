@@ -157,10 +157,19 @@ def test_unwritable_target(setup, cli, tmp_path):
 
 
 def test_two_skills_claiming_one_folder_name(tmp_path, cli):
+    """Names one filesystem or reader could confuse: the loader refuses the look-alike, and
+    should two ever both be loadable, sync writes neither."""
+    from skillctl.deliver.sync import desired_skills
+    from skillctl.loader import load_skills
+
     repo = verified_repo(tmp_path / "repo", ["dup-skill", "Dup-Skill"])
     r = cli("sync", "--target", str(tmp_path / "t"), "--repo", str(repo))
-    assert r.code == 1 and "claimed by several skills" in r.out
-    assert listed(tmp_path / "t") == set()
+    assert r.code == 0 and listed(tmp_path / "t") == {"dup-skill"}
+    (only,) = load_skills(repo)
+    twins = [only, type(only)(**{**only.__dict__, "name": "Dup-Skill"})]
+    want, refused, _ = desired_skills(twins)
+    assert want == {} and {a.name for a in refused} == {"dup-skill", "Dup-Skill"}
+    assert all("claimed by several skills" in a.reason for a in refused)
 
 
 def test_one_agent_never_reads_a_skill_from_two_roots(setup, cli):

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("agents")
 @click.option("--project", type=click.Path(file_okay=False), default=None,
               help="Project folder the agents would start in (default: the cwd).")
 @click.option("--agent", "only", multiple=True, help="Only this agent (repeatable); default: every one found.")
+@format_option('text', 'json')
 @common_options
-def cmd(project: str | None, only: tuple[str, ...], root: Path, as_json: bool) -> None:
+def cmd(project: str | None, only: tuple[str, ...], fmt: str, root: Path, as_json: bool) -> None:
     """For each agent found (binary on PATH or its home folder), every folder it reads and each
     skill there: loadable (managed, verified), demoted, outdated, edited since sync, unmanaged
     (never verified), duplicated. Exit 0 when agents load only verified skills, 1 otherwise."""
@@ -30,7 +31,7 @@ def cmd(project: str | None, only: tuple[str, ...], root: Path, as_json: bool) -
     proj = Path(project).resolve() if project else Path.cwd()
     repo = root if lock_path(root).exists() else None
     report = check_agents(repo, project=proj, agents=list(only) or None)
-    if as_json:
+    if fmt == "json":
         echo_json(report.to_json())
         raise SystemExit(report.exit_code)
     for note in report.notes:

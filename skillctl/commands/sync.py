@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
+
+if TYPE_CHECKING:
+    from skillctl.deliver.sync import SyncReport
 
 
 @click.command("sync")
@@ -19,9 +23,10 @@ from skillctl.commands._common import common_options, echo_json
 @click.option("--hermes-external", is_flag=True,
               help="For hermes: register a managed folder in skills.external_dirs instead of ~/.hermes/skills.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing.")
+@format_option('text', 'json')
 @common_options
 def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: str | None, link: bool,
-        hermes_external: bool, dry_run: bool, root: Path, as_json: bool) -> None:
+        hermes_external: bool, dry_run: bool, fmt: str, root: Path, as_json: bool) -> None:
     """Materialize the loadable skills (active, unchanged, unexpired, no blocking findings) into
     agent folders. TARGET is claude, codex (= agents), cursor, copilot, hermes or openclaw;
     without targets, sync.targets from skillctl.yaml is used. Folders skillctl did not write are
@@ -49,14 +54,14 @@ def cmd(names: tuple[str, ...], global_: bool, dirs: tuple[str, ...], project: s
         targets = targets_from_config(config.sync, project=proj, where=config.path)
     mode = "link" if link else config.sync.mode
     report = run_sync(root, targets, mode=mode, dry_run=dry_run, project=proj)
-    if as_json:
+    if fmt == "json":
         echo_json(report.to_json())
         raise SystemExit(report.exit_code)
     show(report)
     raise SystemExit(report.exit_code)
 
 
-def show(report) -> None:  # type: ignore[no-untyped-def]
+def show(report: SyncReport) -> None:
     verb = {"write": "would write", "update": "would update", "remove": "would remove"} if report.dry_run else {}
     for t in report.targets:
         head = f"{t.target.label}: {t.target.path}"

@@ -4,9 +4,10 @@ People arrive with skills: a Hermes home full of agent-written and hub-installed
 project's ``.claude/skills``, a ClawHub/OpenClaw workspace, a ``skills-lock.json`` project
 from Vercel's ``skills`` CLI. Import copies each skill folder into the repo byte for byte
 (``--annotate`` is the only thing that edits a file, adding ``metadata.skillctl``), records a
-``draft`` lock entry with ``origin: imported``, the trust tier the *source* earns and where it
-came from, and scans it on the way in (a blocking finding makes it ``quarantined``). It loads
-nothing until ``verify`` passes it.
+``draft`` lock entry with ``origin: imported``, the trust tier the *source* earns
+(``source_tier``, which ``policy.effective_tier`` reads) and where it came from, and scans it
+on the way in (a blocking finding makes it ``quarantined``). It loads nothing until ``verify``
+passes it.
 
 Real-world folders are messy: a skill without frontmatter, a symlink leaving the skill, a
 huge or unreadable file, two skills claiming one name. Each is reported for that skill and
@@ -23,13 +24,14 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from skillctl.clock import utcnow
 from skillctl.deliver.manifest import MANIFEST_NAME, safe_folder_name
 from skillctl.errors import InputError
+from skillctl.lockmodel import Tier
 from skillctl.repo import SKILL_FILE, SKIP_DIRS
-from skillctl.vocab import TRUST_ORDER, TRUST_TIERS, Status
+from skillctl.vocab import TRUST_TIERS, Status
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_SKILL_BYTES = 64 * 1024 * 1024
@@ -43,7 +45,7 @@ class Found:
     """One skill folder in the source, with what the source says about where it came from."""
 
     folder: Path
-    tier: str
+    tier: Tier
     source: str
     category: str = ""
 
@@ -118,9 +120,9 @@ def _walk_skills(root: Path, skip: frozenset[str] = frozenset()) -> list[Path]:
     return sorted(found)
 
 
-def discover(source: Path, tier_override: str | None = None) -> tuple[str, list[Found]]:
+def discover(source: Path, tier_override: Tier | None = None) -> tuple[str, list[Found]]:
     """The source's kind and its skills, each with the tier and provenance the source gives it."""
-    def tier(default: str) -> str:
+    def tier(default: Tier) -> Tier:
         return tier_override or default
 
     clawhub = _read_json(source / ".clawhub" / "lock.json")
@@ -307,13 +309,6 @@ def annotate(text: str, tier: str) -> str | None:
     return newline.join([lines[0], *new_head, *lines[end:]])
 
 
-def _min_tier(a: str, b: str | None) -> str:
-    """The less trusted of two tiers (a skill's own text may only lower what the source earns)."""
-    if b not in TRUST_TIERS:
-        return a
-    return a if TRUST_ORDER.index(a) <= TRUST_ORDER.index(b) else b
-
-
 # -- scanning on the way in ------------------------------------------------------------------------
 
 _WORKER_SCANNER: Any = None
@@ -357,7 +352,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     from skillctl.lock import lock_transaction, read_lock, skill_digest
     from skillctl.lockmodel import LockEntry
     from skillctl.parse import read_skill
-    from skillctl.policy import Policy
+    from skillctl.policy import Policy, effective_tier
     from skillctl.scan import Scanner
 
     repo = Path(repo).resolve()
@@ -376,7 +371,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     config = load_config(repo)
     scanner = Scanner.from_config(config, root=repo)
     policy = Policy.from_config(config)
-    kind, found = discover(source, tier)
+    kind, found = discover(source, cast("Tier | None", tier))
     lock = read_lock(repo)
     report = ImportReport(source=str(source), kind=kind, applied=apply)
     taken = {n.casefold(): "the repo" for n in lock.skills}
@@ -410,7 +405,8 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
             result.notes.append(f"folder is {item.folder.name!r} but name: is {name!r}; imported as {name!r}")
         if item.category:
             result.notes.append(f"Hermes category {item.category}")
-        result.tier = _min_tier(item.tier, skill.lifecycle.trust if skill.lifecycle else None)
+        # The source grants the tier (recorded as source_tier); the skill's own text can only lower it.
+        result.tier = effective_tier(policy, skill, entry=LockEntry(source_tier=item.tier)).tier
         folder = dest_root / name
         result.dest = folder.relative_to(repo).as_posix()
         if folder.exists() or folder.is_symlink():
@@ -451,7 +447,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
         entries[name] = LockEntry(
             status=status, reason=f"imported from {kind}" + (f"; {result.reason}" if blocking else ""), since=now,
             digest=skill_digest(folder), path=folder.relative_to(repo).as_posix(), origin="imported",
-            trust=effective, source=item.source, findings=result.findings,
+            source_tier=item.tier, source=item.source, findings=result.findings,
             version=skill.lifecycle.version if skill.lifecycle else None)
     if apply and entries:
         with lock_transaction(repo) as current:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json
+from skillctl.commands._common import common_options, echo_json, format_option
 
 
 @click.command("import")
@@ -15,8 +15,10 @@ from skillctl.commands._common import common_options, echo_json
 @click.option("--tier", default=None, help="Trust tier to grant (default: what the source earns).")
 @click.option("--annotate", is_flag=True, help="Add metadata.skillctl (origin, trust) to each SKILL.md.")
 @click.option("--apply", is_flag=True, help="Copy the skills and record them in skills.lock (default: dry run).")
+@format_option('text', 'json')
 @common_options
-def cmd(source: str, dest: str, tier: str | None, annotate: bool, apply: bool, root: Path, as_json: bool) -> None:
+def cmd(source: str, dest: str, tier: str | None, annotate: bool, apply: bool, fmt: str, root: Path,
+        as_json: bool) -> None:
     """Import a Hermes skills folder, .claude/skills, .agents/skills, a ClawHub/OpenClaw
     install, a skills-lock.json project, or any folder of skill folders. Files are copied byte
     for byte; each skill starts as draft (quarantined on a blocking scan finding) with origin
@@ -25,7 +27,7 @@ def cmd(source: str, dest: str, tier: str | None, annotate: bool, apply: bool, r
     from skillctl.report import text_table
 
     report = run_import(root, Path(source), dest=dest, tier=tier, annotate_files=annotate, apply=apply)
-    if as_json:
+    if fmt == "json":
         echo_json(report.to_json())
         raise SystemExit(report.exit_code)
     rows = [[s.name, s.outcome, s.tier, s.reason + "".join(f"; {n}" for n in s.notes)] for s in report.skills]
