@@ -147,8 +147,8 @@ def check_text(repo: Path, name: str, text: str) -> list[str]:
     blocking scan findings, judged on a staged copy with the repo's config and skill names."""
     from skillctl.config import load_config
     from skillctl.parse import read_skill
-    from skillctl.repo import discover_skills
     from skillctl.scan import Scanner
+    from skillctl.scan.names import established_names
     from skillctl.validate import validate_skill
 
     staging_root = Path(repo) / ".skillctl"
@@ -165,9 +165,11 @@ def check_text(repo: Path, name: str, text: str) -> list[str]:
         problems = [f"{d.code} {d.message}" for d in validate_skill(skill, strict=True)
                     if getattr(d.severity, "value", d.severity) == "error"]
         config = load_config(repo)
+        # staged outside the repo's lock: no tier grant or approval applies, and the skill's own
+        # `trust: synthesized` sets its tier; look-alikes are judged against the repo's names
         scanner = Scanner.from_config(config, root=tmp)
-        others = [f.name for f in discover_skills(repo)] if (Path(repo) / SKILLS_DIR).is_dir() else []
-        for finding in scanner.scan(skill, [n for n in others if n != name]):
+        scanner.established = established_names(Path(repo)) - {name}
+        for finding in scanner.scan(skill):
             if finding.blocking:
                 problems.append(f"{finding.rule_id} ({finding.severity}) line {finding.line}: {finding.message}")
         return problems
