@@ -46,6 +46,9 @@ COMMANDS: dict[str, str] = {
     "stats": "Per-skill uses, success rate over a window, last failure.",
 }
 
+#: Commands that speak a protocol on stdout (an MCP server): no report, so no --format or --json.
+PROTOCOL_COMMANDS = frozenset({"mcp"})
+
 
 class LazyGroup(click.Group):
     """Import a subcommand module only when that subcommand runs (or help lists it)."""
