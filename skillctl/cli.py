@@ -39,6 +39,11 @@ COMMANDS: dict[str, str] = {
     "import": "Bring existing skill folders (agent folders, Hermes, ClawHub) under management as drafts.",
     "search": "Full-text search over the skills; loadable ones unless --all.",
     "mcp": "Serve search_skills, load_skill and record_outcome to agents over MCP (stdio).",
+    "synth": "Draft a skill from a tool-heavy agent session (or propose a change to an existing one).",
+    "proposals": "List, show, apply or reject proposed skill changes; capture in-place edits.",
+    "record": "Record how a skill fared when an agent used it (success or failure).",
+    "outcomes": "Find skill uses and their outcomes in agent session files.",
+    "stats": "Per-skill uses, success rate over a window, last failure.",
 }
 
 #: Commands that speak a protocol on stdout (an MCP server): no report, so no --format or --json.

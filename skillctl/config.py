@@ -96,6 +96,27 @@ class Suppression(Section):
     skill: str | None = None
 
 
+class OutcomesConfig(Section):
+    """When the record of uses demotes a skill (``schedule`` applies it; see ``synth.outcomes``):
+    a success rate below ``min_success_rate`` over at least ``min_uses`` uses within ``window``."""
+
+    min_uses: Annotated[int, Field(ge=1, le=1_000_000)] = 5
+    min_success_rate: Annotated[float, Field(ge=0, le=1)] = 0.5
+    window: Duration = "30d"
+    demote: bool = True
+
+
+class SynthConfig(Section):
+    """The OpenAI-compatible model ``skillctl synth`` drafts with (``OPENAI_BASE_URL`` if unset)."""
+
+    base_url: str | None = None
+    model: Annotated[str, Field(min_length=1)] = "gpt-4o-mini"
+    api_key_env: Annotated[str, Field(min_length=1)] = "OPENAI_API_KEY"
+    timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    min_calls: Annotated[int, Field(ge=1, le=10_000)] = 5
+
+
 def _target_item(value: object) -> object:
     """``- claude`` is short for ``- {name: claude}``."""
     return {"name": value} if isinstance(value, str) else value
@@ -151,6 +172,8 @@ class RepoConfig(Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     suppress: list[Suppression] = Field(default_factory=list)
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    synth: SynthConfig = Field(default_factory=SynthConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     trust: list[TrustGrant] = Field(default_factory=list)
     require_signed: bool = False

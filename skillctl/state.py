@@ -56,11 +56,17 @@ def _m004_search_index(db: Any) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT)")
 
 
+def _m005_outcome_digest(db: Any) -> None:
+    """The skill content an outcome was recorded against, so a fixed skill starts a fresh record."""
+    db.execute("ALTER TABLE outcomes ADD COLUMN digest TEXT")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [
     _m001_registry_cache,
     _m002_skill_facts,
     _m003_outcomes,
     _m004_search_index,
+    _m005_outcome_digest,
 ]
 
 

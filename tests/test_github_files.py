@@ -139,6 +139,8 @@ def test_every_skillctl_invocation_is_a_real_command_with_real_options():
     seen = set()
     for where, script in _all_scripts():
         for args in invocations(script):
+            if args[:2] == ["--", "skillctl"]:  # `claude mcp add skillctl -- skillctl mcp ...`: a name, then the call
+                args = args[2:]
             if not args:
                 continue
             command = _check_invocation(ctx, where, args)
@@ -155,9 +157,17 @@ def _check_invocation(ctx: click.Context, where: str, args: list[str]) -> str:
     assert name in COMMANDS, f"{where}: unknown command skillctl {name}"
     command = cli.get_command(ctx, name)
     assert command is not None, f"{where}: skillctl {name} is listed but has no module"
-    options = {opt: param for param in command.params if isinstance(param, click.Option)
+    params = list(command.params)
+    rest = args[i + 1:]
+    if isinstance(command, click.Group):  # `skillctl proposals apply ID`: the subcommand's options count too
+        sub_at = next((j for j, a in enumerate(rest) if not a.startswith("-")), None)
+        assert sub_at is not None, f"{where}: skillctl {name} needs a subcommand"
+        sub = command.get_command(ctx, rest[sub_at])
+        assert sub is not None, f"{where}: skillctl {name} has no subcommand {rest[sub_at]}"
+        params += sub.params
+    options = {opt: param for param in params if isinstance(param, click.Option)
                for opt in (*param.opts, *param.secondary_opts)}
-    for arg in args[i + 1:]:
+    for arg in rest:
         if arg.startswith("-") and arg != "-":
             flag = arg.split("=", 1)[0]
             assert flag in options, f"{where}: skillctl {name} has no option {flag}"

@@ -74,6 +74,8 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
         if report.audit is not None:
             for s in report.audit.transitions:
                 click.echo(f"  audit {s.name}: {s.status_now} -> {s.status_after} ({'; '.join(s.reasons)})")
+        for line in (report.outcomes.lines if report.outcomes is not None else []):
+            click.echo(f"  outcomes {line}")
         click.echo(f"  committed: {', '.join(report.commits) or 'nothing to commit'}")
         if report.sync_error:
             click.echo(f"  sync failed: {report.sync_error}")

@@ -59,11 +59,13 @@ class ScheduleReport:
     dry_run: bool = False
     """The pass ran on a scratch copy of the repo: the verdicts are real, nothing was written."""
     sync: Any = None  # deliver.sync.SyncReport when skillctl.yaml lists sync targets
+    outcomes: Any = None  # synth.outcomes.Demotions: skills demoted by their recorded outcomes
     sync_error: str | None = None  # why the closing sync could not run (the verdicts still stand)
 
     @property
     def commits(self) -> list[str]:
-        return [c for c in (getattr(self.verify, "commit", None), self.audit and self.audit.commit) if c]
+        return [c for c in (getattr(self.verify, "commit", None), self.audit and self.audit.commit,
+                            getattr(self.outcomes, "commit", None)) if c]
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +88,7 @@ class ScheduleReport:
             "audit": self.audit.to_json() if self.audit is not None else None,
             "commits": self.commits, "dry_run": self.dry_run,
             "sync": self.sync.to_json() if self.sync is not None else None, "sync_error": self.sync_error,
+            "outcomes": self.outcomes.lines if self.outcomes is not None else [],
         }
 
 
@@ -161,6 +164,9 @@ def run_once(root: Path, *, lead: timedelta = DEFAULT_LEAD, apply: bool = True, 
         if runnable:
             report.verify = run_verify(root, runnable, force=True, apply=apply, jobs=jobs, now=now)
         report.audit = run_audit(root, offline=offline, apply=apply, now=now)
+        from skillctl.synth.outcomes import demote_by_outcomes
+
+        report.outcomes = demote_by_outcomes(root, apply=apply, now=now)  # before sync: it removes them
         if apply and deliver:  # a demotion reaches every configured agent folder in the same pass
             from skillctl.deliver.sync import sync_configured
             from skillctl.errors import SkillctlError

@@ -39,6 +39,10 @@ def detect_format(path: Path) -> tuple[str, bool]:
         fmt = _classify(obj)
         if fmt:
             return fmt, False
+        if seen == 1 and isinstance(obj, (list, dict)):
+            doc = _classify_items(openai_chat._document_items(obj))  # a one-line JSON document
+            if doc:
+                return doc, True
         if seen >= _PEEK_LINES:
             break
     if seen == 0:
@@ -72,7 +76,10 @@ def _classify_document(path: Path) -> str | None:
         data = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError):
         return None
-    items = openai_chat._document_items(data)
+    return _classify_items(openai_chat._document_items(data))
+
+
+def _classify_items(items: list[object] | None) -> str | None:
     if not items:
         return None
     for obj in items[:_PEEK_LINES]:

@@ -17,6 +17,8 @@ from typing import Any
 from skillctl.synth.sessions.model import (
     Session,
     Step,
+    as_dict,
+    clean_id,
     command_of,
     excerpt,
     exit_from_text,
@@ -38,7 +40,7 @@ def looks_like(obj: Any) -> bool:
 
 
 def read(path: Path) -> Session:
-    session = Session(format=FORMAT, id=path.stem, path=str(path))
+    session = Session(format=FORMAT, id=clean_id(path.stem, "session"), path=str(path))
     state = _State(session)
     for _, obj in iter_json_lines(path, session.warnings):
         state.feed(obj, sidechain=bool(obj.get("isSidechain")) if isinstance(obj, dict) else False)
@@ -63,7 +65,7 @@ class _State:
             return
         kind = obj.get("type")
         if obj.get("sessionId") and self.s.id == Path(self.s.path).stem and not sidechain:
-            self.s.id = str(obj["sessionId"])
+            self.s.id = clean_id(obj["sessionId"], self.s.id)
         if obj.get("cwd") and not self.s.cwd:
             self.s.cwd = str(obj["cwd"])
         if obj.get("timestamp") and not self.s.started_at:
@@ -84,7 +86,7 @@ class _State:
                 continue
             if block.get("type") == "tool_use":
                 name = str(block.get("name") or "")
-                args = block.get("input") if isinstance(block.get("input"), dict) else {}
+                args = as_dict(block.get("input"))
                 step = Step(index=len(self.s.steps) + 1, tool=name, kind=tool_kind(name), arguments=args,
                             call_id=str(block.get("id") or ""), sidechain=sidechain,
                             at=str(at) if at else None)

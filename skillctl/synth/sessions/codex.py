@@ -18,6 +18,8 @@ from typing import Any
 from skillctl.synth.sessions.model import (
     Session,
     Step,
+    as_dict,
+    clean_id,
     command_of,
     excerpt,
     exit_from_text,
@@ -38,7 +40,7 @@ def looks_like(obj: Any) -> bool:
 
 
 def read(path: Path) -> Session:
-    session = Session(format=FORMAT, id=path.stem, path=str(path))
+    session = Session(format=FORMAT, id=clean_id(path.stem, "session"), path=str(path))
     pending: dict[str, Step] = {}
     exit_codes: dict[str, int] = {}
     answer = ""
@@ -47,7 +49,7 @@ def read(path: Path) -> Session:
             continue
         kind, p, at = obj.get("type"), obj["payload"], obj.get("timestamp")
         if kind == "session_meta":
-            session.id = str(p.get("id") or session.id)
+            session.id = clean_id(p.get("id"), session.id)
             session.cwd = p.get("cwd") if isinstance(p.get("cwd"), str) else session.cwd
             session.started_at = str(p.get("timestamp") or at or "") or None
         elif kind == "response_item":
@@ -79,7 +81,7 @@ def _item(session: Session, p: dict[str, Any], pending: dict[str, Step], at: Any
     if t in ("function_call", "custom_tool_call", "local_shell_call"):
         name = str(p.get("name") or ("local_shell_call" if t == "local_shell_call" else ""))
         if t == "local_shell_call":
-            action = p.get("action") if isinstance(p.get("action"), dict) else {}
+            action = as_dict(p.get("action"))
             args: dict[str, Any] = {"command": action.get("command"), "workdir": action.get("working_directory")}
         elif t == "custom_tool_call":
             args = {"input": excerpt(p.get("input"))}
@@ -94,9 +96,9 @@ def _item(session: Session, p: dict[str, Any], pending: dict[str, Step], at: Any
         pending[call_id] = step
         return ""  # a tool call after text means that text was not the final answer
     if t in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
-        step = pending.pop(str(p.get("call_id") or ""), None)
-        if step is not None:
-            _output(step, p.get("output"))
+        done = pending.pop(str(p.get("call_id") or ""), None)
+        if done is not None:
+            _output(done, p.get("output"))
     return answer
 
 
@@ -111,7 +113,7 @@ def _output(step: Step, raw: Any) -> None:
             value = raw
     if isinstance(value, dict):
         text = str(value.get("output") or value.get("content") or "")
-        meta = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+        meta = as_dict(value.get("metadata"))
         if isinstance(meta.get("exit_code"), int):
             code = meta["exit_code"]
         if isinstance(value.get("success"), bool):
@@ -140,7 +142,7 @@ def _event(session: Session, p: dict[str, Any], exit_codes: dict[str, int]) -> N
     elif t in ("exec_command_end",) and isinstance(p.get("exit_code"), int):
         exit_codes[str(p.get("call_id") or "")] = p["exit_code"]
     elif t == "item_completed":
-        item = p.get("item") if isinstance(p.get("item"), dict) else {}
+        item = as_dict(p.get("item"))
         if item.get("type") in ("CommandExecution", "command_execution") and isinstance(item.get("exit_code"), int):
             key = str(item.get("call_id") or item.get("id") or "")
             exit_codes[key] = item["exit_code"]

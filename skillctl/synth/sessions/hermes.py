@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skillctl.errors import InputError
-from skillctl.synth.sessions.model import Session, iter_json_lines, judge_outcome
+from skillctl.synth.sessions.model import Session, clean_id, iter_json_lines, judge_outcome
 from skillctl.synth.sessions.openai_chat import from_messages
 
 DB_FORMAT = "hermes-db"
@@ -68,7 +68,7 @@ def read_db(path: Path) -> Iterator[Session]:
 
 
 def _session(meta: dict[str, Any], messages: Any, path: Path, fmt: str, warnings: list[str]) -> Session:
-    session = Session(format=fmt, id=str(meta.get("id") or path.stem), path=str(path), warnings=list(warnings))
+    session = Session(format=fmt, id=clean_id(meta.get("id"), path.stem), path=str(path), warnings=list(warnings))
     session.cwd = meta.get("cwd") if isinstance(meta.get("cwd"), str) else None
     started = meta.get("started_at") or meta.get("created_at")
     session.started_at = str(started) if started is not None else None

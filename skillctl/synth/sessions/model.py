@@ -25,10 +25,10 @@ MAX_LINE = 64 * 1024 * 1024
 
 SHELL_TOOLS = {"bash", "exec_command", "shell", "shell_command", "local_shell_call", "terminal",
                "run_command", "execute_command", "run_shell_command", "container.exec"}
-READ_TOOLS = {"read", "read_file", "view", "cat_file", "skill_view"}
+READ_TOOLS = {"read", "read_file", "view", "cat_file"}
 WRITE_TOOLS = {"write", "edit", "multiedit", "apply_patch", "write_file", "patch", "str_replace_based_edit_tool",
                "notebookedit", "skill_manage"}
-SKILL_TOOLS = {"skill"}
+SKILL_TOOLS = {"skill", "skill_view", "skills_view", "load_skill"}
 
 
 def tool_kind(name: str) -> str:
@@ -229,6 +229,20 @@ def command_of(arguments: Any) -> str | None:
     return None
 
 
+_ID_CHARS = re.compile(r"[^A-Za-z0-9._:@+-]")
+
+
+def clean_id(value: Any, fallback: str) -> str:
+    """A session id as printed and stored: ids come from the file, so no escapes, no slashes."""
+    text = _ID_CHARS.sub("", str(value))[:128] if value is not None else ""
+    return text or _ID_CHARS.sub("", fallback)[:128] or "session"
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """*value* if it is a JSON object, else an empty one: hostile files put anything anywhere."""
+    return value if isinstance(value, dict) else {}
+
+
 def parse_arguments(raw: Any) -> dict[str, Any]:
     """Tool arguments arrive as a JSON string (OpenAI, Hermes, Codex) or an object (Claude Code)."""
     if isinstance(raw, dict):
@@ -242,6 +256,21 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
     return {}
 
 
+def _lines(fh: Any) -> Iterator[bytes | None]:
+    """Lines of *fh*, each read with a cap: None stands for a line over MAX_LINE (skipped unread),
+    so one hostile newline-free gigabyte never sits in memory."""
+    while True:
+        raw = fh.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):
+                raw = fh.readline(1024 * 1024)
+            yield None
+            continue
+        yield raw
+
+
 def iter_json_lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, Any]]:
     """(line number, object) for each JSON line; a bad line is skipped with a warning.
 
@@ -251,9 +280,9 @@ def iter_json_lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, Any]
     with open(path, "rb") as fh:
         lineno = 0
         pending: tuple[int, bytes] | None = None
-        for raw in fh:
+        for raw in _lines(fh):
             lineno += 1
-            if len(raw) > MAX_LINE:
+            if raw is None:
                 warnings.append(f"{path}:{lineno}: line over {MAX_LINE // (1024 * 1024)} MiB skipped")
                 continue
             if pending is not None:

@@ -17,6 +17,8 @@ from skillctl.errors import InputError
 from skillctl.synth.sessions.model import (
     Session,
     Step,
+    as_dict,
+    clean_id,
     command_of,
     excerpt,
     exit_from_text,
@@ -46,6 +48,7 @@ def is_response_item(obj: Any) -> bool:
 
 def read(path: Path, fmt: str, *, document: bool) -> Session:
     warnings: list[str] = []
+    items: Iterable[Any] | None
     if document:
         if path.stat().st_size > MAX_DOCUMENT:
             raise InputError(f"JSON document over {MAX_DOCUMENT // (1024 * 1024)} MiB; write it as JSONL (one "
@@ -59,7 +62,7 @@ def read(path: Path, fmt: str, *, document: bool) -> Session:
             raise InputError("JSON document holds no messages or items", path=path, code="SC092")
     else:
         items = (obj for _, obj in iter_json_lines(path, warnings))
-    session = Session(format=fmt, id=path.stem, path=str(path), warnings=warnings)
+    session = Session(format=fmt, id=clean_id(path.stem, "session"), path=str(path), warnings=warnings)
     if fmt == RESPONSES:
         from_items(session, items)
     else:
@@ -122,7 +125,7 @@ def from_messages(session: Session, messages: Iterable[Any], *, tool_result: Any
 def _call(session: Session, pending: dict[str, Step], call: Any, at: Any) -> None:
     if not isinstance(call, dict):
         return
-    fn = call.get("function") if isinstance(call.get("function"), dict) else call
+    fn = as_dict(call.get("function")) or call
     name = str(fn.get("name") or "")
     args = parse_arguments(fn.get("arguments"))
     step = Step(index=len(session.steps) + 1, tool=name, kind=tool_kind(name), arguments=args,
@@ -191,7 +194,7 @@ def from_items(session: Session, items: Iterable[Any]) -> None:
                 answer = text.strip()
         elif t in ("function_call", "custom_tool_call", "local_shell_call"):
             if t == "local_shell_call":
-                action = item.get("action") if isinstance(item.get("action"), dict) else {}
+                action = as_dict(item.get("action"))
                 item = {**item, "name": "local_shell_call", "arguments": {"command": action.get("command")}}
             elif t == "custom_tool_call":
                 item = {**item, "arguments": {"input": excerpt(item.get("input"))}}
