@@ -7,8 +7,10 @@ them says what it did not test instead of passing silently.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
+from typing import NoReturn
 
 import pytest
 
@@ -17,15 +19,20 @@ from tests.agents import install
 
 @pytest.fixture(scope="session")
 def agent() -> Callable[[str], install.Agent]:
+    def unavailable(reason: str) -> NoReturn:
+        if os.environ.get("SKILLCTL_REQUIRE_AGENTS"):  # CI: a real-agent test that cannot run fails
+            pytest.fail(f"real agent required (SKILLCTL_REQUIRE_AGENTS) but {reason}")
+        pytest.skip(f"real-agent test skipped: {reason}")
+
     def get(name: str) -> install.Agent:
         found = install.cached(name)
         if found is not None:
             return found
         if name in ("claude", "codex") and shutil.which("npm") is None:
-            pytest.skip(f"real-agent test skipped: npm is not installed, so {name} cannot be installed")
+            unavailable(f"npm is not installed, so {name} cannot be installed")
         try:
             return install.ensure(name)
         except install.Unavailable as exc:
-            pytest.skip(f"real-agent test skipped: {name} unavailable: {exc}")
+            unavailable(f"{name} unavailable: {exc}")
 
     return get
