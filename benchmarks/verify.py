@@ -2,15 +2,21 @@
 
 Run: ``.venv/bin/python benchmarks/verify.py``. Measurements alternate between the variants
 in every round (A, B, C, A, B, C, ...) so a noisy shared machine skews them alike, and the
-median of each is reported. Targets (issue #4): <= 25 ms overhead per check with bwrap;
-200 trivial checks with -j 2 in <= 0.7x the sequential bare-subprocess time; cached
-re-verify of 1,000 unchanged skills <= 1 s.
+median of each is reported. Targets (issues #4, #11):
+
+- <= 25 ms overhead per check over bare ``subprocess.run``, as root *and* as a normal user
+  (run as root, the script measures the non-root case too by re-running part 1 as ``nobody``
+  through ``setpriv`` with a system python, when both exist);
+- 200 trivial checks of ONE skill at ``-j 2`` in <= 2x the time of 200 bare sequential
+  ``subprocess.run`` calls (all checks of a skill share one sandbox);
+- cached re-verify of 1,000 unchanged skills <= 1 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,7 +51,8 @@ def interleaved(variants: dict[str, Callable[[], object]], rounds: int) -> dict[
 
 
 def per_check_overhead(folder: Path, rounds: int) -> None:
-    print(f"\n1. one trivial check (median of {rounds}, interleaved)")
+    who = f"uid {os.geteuid()}" + (" (root)" if os.geteuid() == 0 else "")
+    print(f"\n1. one trivial check as {who}, {sandbox.isolation_label()} (median of {rounds}, interleaved)")
     for label, code, bare in (
         ("bash: true", "true", ["bash", "-c", "true"]),
         ("python: pass", "pass", [sys.executable, "-c", "pass"]),
@@ -67,8 +74,33 @@ def per_check_overhead(folder: Path, rounds: int) -> None:
     print("   target: bwrap overhead <= 25 ms per check")
 
 
+def one_skill_many_checks(tmp: Path, count: int, jobs: int) -> None:
+    """The issue #11 target: 200 trivial checks of one skill, whole ``run_verify``, vs bare."""
+    print(f"\n2. one skill with {count} trivial checks, run_verify -j {jobs} vs {count} sequential bare subprocess.run")
+    root = tmp / "one-skill"
+    folder = root / "skills" / "many-checks"
+    folder.mkdir(parents=True)
+    blocks = "".join(f"```bash {{check=c{i}}}\necho ok-{i}\n```\n```output {{for=c{i}}}\nok-{i}\n```\n"
+                     for i in range(count))
+    (folder / "SKILL.md").write_text(
+        "---\nname: many-checks\ndescription: Many trivial checks. Use when benchmarking.\n---\n"
+        f"# Many\n\n## Verification\n{blocks}")
+    write_lock(root, Lock())
+    t0 = time.perf_counter()
+    for i in range(count):
+        subprocess.run(["bash", "-c", f"echo ok-{i}"], check=False, capture_output=True)
+    bare = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = run_verify(root, force=True, jobs=jobs)
+    full = time.perf_counter() - t0
+    verdict = report.skills[0]
+    assert verdict.outcome == "passed" and len(verdict.checks) == count, verdict.reason
+    print(f"   bare sequential {bare:5.2f} s; run_verify -j {jobs} {full:5.2f} s  ({full / bare:.2f}x bare; "
+          "target <= 2x)")
+
+
 def many_checks(tmp: Path, count: int, jobs: int) -> None:
-    print(f"\n2. {count} trivial checks, -j {jobs} sandboxed vs sequential bare subprocess.run")
+    print(f"\n3. {count} skills with one trivial check each, -j {jobs} sandboxed vs sequential bare subprocess.run")
     root = tmp / "many"
     folders = make_synthetic(root, count)
     write_lock(root, Lock())
@@ -99,10 +131,10 @@ def many_checks(tmp: Path, count: int, jobs: int) -> None:
 
 
 def cached(tmp: Path, count: int) -> None:
-    print(f"\n3. cached re-verify of {count} unchanged skills")
+    print(f"\n4. cached re-verify of {count} unchanged skills")
     root = tmp / "cached"
     folders = make_synthetic(root, count)
-    env = environment_fingerprint(sandbox.available_isolation()[0])
+    env = environment_fingerprint()
     now = utcnow()
     lock = Lock()
     for f in folders:  # what a previous passing `verify --apply` recorded
@@ -132,15 +164,42 @@ def main() -> None:
     ap.add_argument("--checks", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--cached", type=int, default=1000)
+    ap.add_argument("--only-overhead", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     isolation, why = sandbox.available_isolation()
     print(f"sandbox: {isolation}{f' ({why})' if why else ''}; cpus: {os.cpu_count()}; "
           f"load average: {os.getloadavg()[0]:.1f}")
+    if args.only_overhead:
+        with tempfile.TemporaryDirectory(dir="/var/tmp" if os.path.isdir("/var/tmp") else None) as tmp:
+            per_check_overhead(make_synthetic(Path(tmp) / "one", 1)[0], args.rounds)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_synthetic(Path(tmp) / "one", 1)[0]
         per_check_overhead(folder, args.rounds)
+        as_nobody(args.rounds)
+        one_skill_many_checks(Path(tmp), args.checks, args.jobs)
         many_checks(Path(tmp), args.checks, args.jobs)
         cached(Path(tmp), args.cached)
+
+
+def as_nobody(rounds: int) -> None:
+    """Part 1 again as a normal user: root re-runs this script as ``nobody`` via setpriv."""
+    system_py = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or system_py is None:
+        print("\n1b. non-root run skipped (not root, or no setpriv / system python)")
+        return
+    import sysconfig
+
+    here = Path(__file__).resolve()
+    path = f"{here.parents[1]}:{here.parent}:{sysconfig.get_paths()['purelib']}"
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+         "HOME=/var/tmp", f"PYTHONPATH={path}", system_py, str(here), "--only-overhead", "--rounds", str(rounds)],
+        capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(f"\n1b. non-root run failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        return
+    print(proc.stdout.rstrip().replace("\n1. ", "\n1b. ", 1))
 
 
 if __name__ == "__main__":

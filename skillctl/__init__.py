@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from skillctl.deliver.index import Hit
     from skillctl.loader import LoadedSkill
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "load_skills", "main"]
+__all__ = ["__version__", "load_skills", "main", "search"]
 
 
 def main() -> None:
@@ -44,3 +45,14 @@ def load_skills(repo: str | Path, **kwargs: Any) -> list[LoadedSkill]:
     from skillctl.loader import load_skills as _load
 
     return _load(Path(repo), **kwargs)
+
+
+def search(repo: str | Path, query: str, limit: int = 10, **kwargs: Any) -> list[Hit]:
+    """Skills of *repo* matching *query*, best first; only loadable ones unless ``include_all=True``.
+
+    See ``skillctl.deliver.search``: the index is refreshed on each call, and the loader's
+    fail-closed contract decides what counts as loadable.
+    """
+    from skillctl.deliver.search import search as _search
+
+    return _search(repo, query, limit, **kwargs)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -31,7 +33,12 @@ COMMANDS: dict[str, str] = {
     "load": "List the skills an agent may load now (fail-closed), with --explain.",
     "prompt": "Print the <available_skills> block of loadable skills.",
     "approve": "Lift a quarantine after human review, recording who, when and why.",
+    "search": "Full-text search over the skills; loadable ones unless --all.",
+    "mcp": "Serve search_skills, load_skill and record_outcome to agents over MCP (stdio).",
 }
+
+#: Commands that speak a protocol on stdout (an MCP server): no report, so no --format or --json.
+PROTOCOL_COMMANDS = frozenset({"mcp"})
 
 
 class LazyGroup(click.Group):
@@ -72,6 +79,17 @@ def cli(ctx: click.Context, repo: str | None, as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: map errors to exit codes, never show a traceback for user errors."""
+    if threading.current_thread() is not threading.main_thread():
+        _main(argv)
+    # SIGTERM unwinds like Ctrl-C, so ``finally`` blocks (scratch dirs, lock guards) run.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         try:
             cli.main(args=argv, prog_name="skillctl", standalone_mode=False)

@@ -75,3 +75,9 @@ class RegistryError(SkillctlError):
     """A registry answered something that cannot be interpreted."""
 
     code = "SC050"
+
+
+class NotLoadableError(SkillctlError):
+    """A named skill may not be handed to an agent now; the message carries the loader's reason."""
+
+    code = "SC060"

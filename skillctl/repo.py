@@ -47,6 +47,18 @@ def discover_skills(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def stat_identity(st: os.stat_result) -> str | None:
+    """``inode:size:mtime_ns`` of a regular file's ``lstat``, or None for anything else.
+
+    The cache key of everything derived from a file (parsed facts, the search index): like
+    git's index, an unchanged identity means the file need not be read again. Symlinks and
+    special files get None, so they are always re-read and their checks always run.
+    """
+    if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
+        return None
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def relpath(path: Path, root: Path) -> str:
     """*path* relative to *root* when inside it (POSIX separators), else as given."""
     try:

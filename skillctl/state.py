@@ -29,9 +29,38 @@ def _m002_skill_facts(db: Any) -> None:
     db["skill_facts"].create({"path": str, "identity": str, "facts": str}, pk="path", if_not_exists=True)
 
 
+def _m003_outcomes(db: Any) -> None:
+    """How skills fared when agents used them (``skillctl.synth.outcomes``).
+
+    ``event`` identifies an outcome found in a session (so ingesting a session twice counts it
+    once); manual records leave it NULL, which SQLite's UNIQUE never treats as a duplicate.
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS outcomes ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT, skill TEXT NOT NULL, outcome TEXT NOT NULL,"
+        " note TEXT, source TEXT NOT NULL, session TEXT, at TEXT NOT NULL, event TEXT UNIQUE)"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS outcomes_skill_at ON outcomes (skill, at)")
+
+
+def _m004_search_index(db: Any) -> None:
+    """The search index (skillctl.deliver.index): one row per skill folder, its FTS5 text, the walk cache."""
+    db.execute("CREATE TABLE IF NOT EXISTS search_docs (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, "
+               "name TEXT NOT NULL, description TEXT NOT NULL, ident TEXT, deep TEXT, observed TEXT, "
+               "entry TEXT, loadable INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, expires REAL, "
+               "judged REAL)")
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, gate, "
+               "tokenize = 'porter unicode61 remove_diacritics 2')")
+    db.execute("CREATE TABLE IF NOT EXISTS search_dirs (path TEXT PRIMARY KEY, ident TEXT NOT NULL, "
+               "subdirs TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [
     _m001_registry_cache,
     _m002_skill_facts,
+    _m003_outcomes,
+    _m004_search_index,
 ]
 
 

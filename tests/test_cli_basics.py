@@ -11,7 +11,7 @@ import pytest
 from conftest import make_skill
 
 from skillctl import __version__
-from skillctl.cli import COMMANDS, LazyGroup
+from skillctl.cli import COMMANDS, PROTOCOL_COMMANDS, LazyGroup
 
 
 def test_version(cli) -> None:
@@ -24,7 +24,8 @@ def test_every_command_has_help(cli, name: str) -> None:
     res = cli(name, "--help")
     assert res.code == 0
     assert f"Usage: skillctl {name}" in res.out
-    assert "--json" in res.out
+    if name not in PROTOCOL_COMMANDS:  # a server speaks its own protocol on stdout: no report to format
+        assert "--json" in res.out
 
 
 def test_unknown_command_and_bad_option_are_usage_errors(cli) -> None:
@@ -37,7 +38,7 @@ def test_init_creates_a_repo_and_is_idempotent(tmp_path: Path, cli) -> None:
     assert res.code == 0 and "Initialized" in res.out
     root = tmp_path / "r"
     assert (root / ".git").is_dir()
-    assert (root / "skills.lock").read_text().endswith("version: 1\nskills: {}\n")
+    assert (root / "skills.lock").read_text().endswith("version: 1\nskills: {}\n# end of skills.lock\n")
     assert ".skillctl/" in (root / ".gitignore").read_text()
     assert "ttl: 30d" in (root / "skillctl.yaml").read_text()
     (root / "skillctl.yaml").write_text("ttl: 7d\n")

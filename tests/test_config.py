@@ -32,10 +32,10 @@ def _commented_examples(template: str) -> list[tuple[str, str]]:
 
 def test_init_template_has_the_examples_this_test_switches_on():
     keys = [key for key, _ in _commented_examples(CONFIG_TEMPLATE)]
-    assert keys == ["registries", "rules", "policy", "audit", "suppress"]
+    assert keys == ["registries", "rules", "trust", "require_signed", "policy", "audit", "suppress"]
 
 
-@pytest.mark.parametrize("key", ["registries", "rules", "policy", "audit", "suppress"])
+@pytest.mark.parametrize("key", ["registries", "rules", "trust", "require_signed", "policy", "audit", "suppress"])
 def test_every_commented_example_is_valid_when_switched_on(tmp_path, cli, key):
     init_repo(tmp_path)
     block = dict(_commented_examples(CONFIG_TEMPLATE))[key]

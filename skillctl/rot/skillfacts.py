@@ -20,7 +20,7 @@ from typing import Any
 from skillctl.errors import InputError
 from skillctl.model import Pin, parse_ttl
 from skillctl.parse import read_skill
-from skillctl.repo import SKILL_FILE
+from skillctl.repo import SKILL_FILE, stat_identity
 
 
 @dataclass
@@ -53,9 +53,7 @@ def _identity(folder: Path) -> str | None:
         st = os.lstat(folder / SKILL_FILE)
     except OSError:
         return None
-    if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
-        return None
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    return stat_identity(st)
 
 
 def skill_facts(root: Path, folders: list[Path], db: Any = None) -> dict[Path, SkillFacts | InputError]:

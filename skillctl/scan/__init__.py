@@ -18,7 +18,7 @@ from typing import Any
 
 from skillctl.errors import InputError
 from skillctl.model import Finding, Skill
-from skillctl.policy import Policy
+from skillctl.policy import CAPABILITY_RULE, Policy, TierDecision, capability_problem, effective_tier
 from skillctl.repo import relpath
 from skillctl.scan.code import analyze_script, private_keys
 from skillctl.scan.context import MarkdownMap, cap, hidden_comments, is_education, rate
@@ -45,6 +45,7 @@ class Scanner:
     policy: Policy = field(default_factory=Policy)
     suppress: list[dict[str, str]] = field(default_factory=list)
     root: Path | None = None
+    lock: Any = None  # a Lock: import source tiers and approvals it records count (policy.effective_tier)
     established: frozenset[str] | None = None  # None: the names skills.lock under root vouches for
 
     @property
@@ -56,7 +57,7 @@ class Scanner:
 
     @classmethod
     def from_config(cls, config: Any = None, *, root: Path | None = None,
-                    extra_rules: Iterable[Path | str] = ()) -> Scanner:
+                    extra_rules: Iterable[Path | str] = (), lock: Any = None) -> Scanner:
         base = Path(config.path).parent if config is not None and getattr(config, "path", None) else root
         packs = [Path(p) if Path(p).is_absolute() or base is None else base / p
                  for p in (getattr(config, "rules", None) or [])]
@@ -65,7 +66,25 @@ class Scanner:
             policy=Policy.from_config(config),
             suppress=repo_suppressions(config),
             root=root,
+            lock=lock if lock is not None else _lock_at(root),
         )
+
+    def tier_of(self, skill: Skill | None, folder: Path | None = None) -> TierDecision:
+        """The skill's effective tier: granted by the repo (config, lock), only lowered by the skill."""
+        folder = folder if folder is not None else skill.folder if skill is not None else None
+        rel = relpath(folder, self.root) if folder is not None and self.root is not None else None
+        entry = None
+        if self.lock is not None and skill is not None:
+            entry = self.lock.skills.get(skill.name)
+        digest = None
+        if entry is not None and entry.approval is not None and entry.approval.tier and folder is not None:
+            from skillctl.lock import skill_digest
+
+            try:
+                digest = skill_digest(folder, root=self.root)
+            except InputError:
+                digest = None
+        return effective_tier(self.policy, skill, rel=rel, entry=entry, digest=digest)
 
     # -- one skill -----------------------------------------------------------------------------
 
@@ -75,7 +94,7 @@ class Scanner:
         Nothing here depends on which other skills are scanned in the same run.
         """
         names = self.names
-        tier = self.policy.tier(skill)
+        tier = self.tier_of(skill).tier
         education = is_education(skill.name, skill.description)
         subject = subject_words(skill.name, skill.description)
         findings: list[Finding] = []
@@ -94,6 +113,7 @@ class Scanner:
         run_texts = [t for t in (md_text,) if t]
         for f in skill_files(skill.folder):
             findings += self._scan_file(f, education, run_texts, texts, subject)
+        findings += self._analyze_checks(skill, skill_md, tier)
         return self._finish(findings, texts, tier)
 
     def scan_unparsed(self, folder: Path) -> list[Finding]:
@@ -107,7 +127,7 @@ class Scanner:
                 if f.text:
                     run_texts.append(f.text)
             findings += self._scan_file(f, False, run_texts, texts, subject_words(folder.name, ""))
-        return self._finish(findings, texts, self.policy.default_trust)
+        return self._finish(findings, texts, self.tier_of(None, folder).tier)
 
     def _finish(self, findings: list[Finding], texts: dict[str, str], tier: str) -> list[Finding]:
         unique = {(f.rule_id, f.path, f.line, f.snippet): f for f in findings}
@@ -243,6 +263,17 @@ class Scanner:
         out += self._scan_text(f.text, f.kind, path, 1, mdmap, education, subject, f.rel)
         return out
 
+    def _analyze_checks(self, skill: Skill, path: str, tier: str) -> list[Finding]:
+        """Checks asking for more than the skill's tier may have (``policy.capability_problem``)."""
+        out: list[Finding] = []
+        for check in skill.checks:
+            problem = capability_problem(check, tier)
+            if problem is not None:
+                out.append(_finding(CAPABILITY_RULE, "permissions", "high", path, check.line, problem,
+                                    "Drop network=true or env= from the check, or have the repo vouch for the "
+                                    "skill (trust: in skillctl.yaml, or skillctl approve)."))
+        return out
+
     def _analyze_frontmatter(self, skill: Skill, path: str, names: NameIndex) -> list[Finding]:
         out: list[Finding] = []
         name = skill.frontmatter.name if isinstance(skill.frontmatter.name, str) else skill.name
@@ -262,6 +293,19 @@ class Scanner:
                                 skill.key_lines.get("allowed-tools", 2), message,
                                 "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
         return out
+
+
+def _lock_at(root: Path | None) -> Any:
+    """The repo's lock, for the tiers it records; unreadable -> None (the loader fails closed anyway)."""
+    if root is None or not (Path(root) / "skills.lock").is_file():
+        return None
+    from skillctl.errors import LockError
+    from skillctl.lock import read_lock
+
+    try:
+        return read_lock(Path(root))
+    except LockError:
+        return None
 
 
 @lru_cache(maxsize=8)
@@ -330,10 +374,10 @@ def scan_parsed(parsed: Iterable[tuple[Path, Skill | None, InputError | None]], 
     results = []
     for folder, skill, error in parsed:
         if skill is None:
-            results.append(SkillResult(folder, folder.name, scanner.policy.default_trust,
+            results.append(SkillResult(folder, folder.name, scanner.tier_of(None, folder).tier,
                                        scanner.scan_unparsed(folder), error))
         else:
-            results.append(SkillResult(folder, skill.name, scanner.policy.tier(skill), scanner.scan(skill)))
+            results.append(SkillResult(folder, skill.name, scanner.tier_of(skill).tier, scanner.scan(skill)))
     return results
 
 
