@@ -35,8 +35,13 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
                 rf"|{_LOCAL_SECRET}[^!?\n]{{0,60}}?{_SEND_VERB}[^!?\n]{{0,60}}?{_DEST}", re.IGNORECASE)),
     ("AGENT-HIDE-001", "high",
      "the skill tells the agent to hide what it does from the user",
+     # what is hidden must be the agent's own actions (which files, the commands, these steps);
+     # leaving internal details out of an answer is editing, not concealment
      re.compile(r"\b(?:do not|don't|never)\s+(?:tell|inform|notify|mention|reveal|disclose|report)\b[^.!?\n]{0,30}?"
                 r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!-|\s+(?:to|how|that you should)\b)"  # noqa: E501
+                r"[^.!?\n]{0,12}?\b(?:which|what you|that you|about (?:this|these|the) (?:steps?|commands?|actions?|changes?))"  # noqa: E501
+                r"|\b(?:do not|don't|never)\s+(?:tell|mention|report|disclose|reveal)\s+(?:this|these|them|it)"
+                r"(?:\s+(?:step|steps|commands?|actions?))?\s+(?:to (?:the )?user|in your (?:reply|response|answer|summary))"  # noqa: E501
                 r"|\bwithout (?:telling|informing|notifying|alerting|showing) (?:the )?(?:user|human|operator|owner)\b"
                 r"|\bkeep (?:this|these|it|them|the \w+)(?: \w+)?\b[^.!?\n]{0,30}?\bout of (?:your|the) "
                 r"(?:summary|response|reply|output|report|answer)\b"
