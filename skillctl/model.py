@@ -27,7 +27,6 @@ from skillctl.vocab import DATASOURCES as DATASOURCES
 from skillctl.vocab import ORIGINS as ORIGINS
 from skillctl.vocab import STATUSES as STATUSES
 from skillctl.vocab import TRUST_TIERS as TRUST_TIERS
-from skillctl.vocab import FindingSeverity
 from skillctl.vocab import Status as Status
 from skillctl.vocab import parse_duration as parse_ttl
 
@@ -181,7 +180,7 @@ class Finding(Record):
 
     rule_id: str
     category: str
-    severity: FindingSeverity
+    severity: str  # one of vocab.SEVERITIES (rules and analyzers compute it; scan checks the scale)
     path: str
     line: int | None = None
     message: str

@@ -172,19 +172,19 @@ class Scanner:
         if mdmap is not None:
             out += self._prose(text, path, offset, mdmap, education, subject)
         if kind == "scripts":
-            for h in analyze_script(text, rel, lambda t: self._rule_hits(t, kind)):
-                out.append(Finding(rule_id=h.rule_id, category=h.category, severity=h.severity, path=path,
-                                   line=h.line + offset, message=h.message, snippet=_snip(h.snippet),
+            for hit in analyze_script(text, rel, lambda t: self._rule_hits(t, kind)):
+                out.append(Finding(rule_id=hit.rule_id, category=hit.category, severity=hit.severity, path=path,
+                                   line=hit.line + offset, message=hit.message, snippet=_snip(hit.snippet),
                                    remediation="Write the script plainly; a reviewer must be able to read what runs."))
         if "PRIVATE KEY" in text:
-            for h in private_keys(text):
-                out.append(Finding(rule_id=h.rule_id, category=h.category, severity=h.severity, path=path,
-                                   line=h.line + offset, message=h.message, snippet=h.snippet,
+            for key in private_keys(text):
+                out.append(Finding(rule_id=key.rule_id, category=key.category, severity=key.severity, path=path,
+                                   line=key.line + offset, message=key.message, snippet=key.snippet,
                                    remediation="Delete the key, rotate it, and load keys from a secret store at run time."))  # noqa: E501
         if mdmap is not None:
-            for line, excerpt in hidden_comments(text, first_line):
+            for at, excerpt in hidden_comments(text, first_line):
                 out.append(Finding(
-                    rule_id="INJ-COMMENT-001", category="prompt-injection", severity="high", path=path, line=line,
+                    rule_id="INJ-COMMENT-001", category="prompt-injection", severity="high", path=path, line=at,
                     snippet=excerpt,
                     message="an HTML comment, invisible once rendered, gives instructions to the agent",
                     remediation="Remove the comment; instructions for the agent belong in visible text."))

@@ -81,7 +81,7 @@ class Hit:
 
 def _prose(text: str) -> Iterator[tuple[int, str]]:
     """``(first line, paragraph)`` for prose outside fenced code, line breaks folded to spaces."""
-    start, buf, fence = 1, [], ""
+    start, buf, fence = 1, list[str](), ""
     for i, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         marker = stripped[:3]

@@ -185,7 +185,7 @@ class Step:
 
 def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
     """``(first line, text)`` of blank-line separated blocks; a fenced block joins the prose before it."""
-    start, buf = 1, []
+    start, buf = 1, list[str]()
     in_fence = False
     for i, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()

@@ -36,7 +36,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 try:  # the regex parser moved in 3.11; it is only used to find keywords, never to match
     import re._parser as _sre_parse  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef,unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Rule:
     unless: tuple[str, ...] = ()
     case_sensitive: bool = False
     explainable: bool = True
-    compiled: re.Pattern[str] = field(compare=False, repr=False, default=None)  # type: ignore[assignment]
+    compiled: re.Pattern[str] = field(compare=False, repr=False, default=None)  # type: ignore[arg-type]
     compiled_unless: re.Pattern[str] | None = field(compare=False, repr=False, default=None)
     probes: tuple[re.Pattern[str], ...] = field(compare=False, repr=False, default=())
 
