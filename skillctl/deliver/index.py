@@ -41,13 +41,10 @@ from skillctl.lock import lock_path, read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 # bm25 column weights: a word in the name counts most, then the description (what agents are
 # shown to decide), then the body.
-WEIGHTS = (10.0, 4.0, 1.0, 0.0)
-# The verdict is also a token in the FTS row (column ``gate``), so "loadable only" is part of the
-# full-text match itself rather than a join filter over every matching row.
-GATE_OPEN, GATE_SHUT = "yes", "no"
+WEIGHTS = (10.0, 4.0, 1.0)
 UNTRACKED = "untracked"  # the status shown for a folder skills.lock does not know
 MAX_QUERY_CHARS = 1000
 
@@ -296,7 +293,6 @@ class Index:
         """
         from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge
 
-        was = row.loadable
         expires: float | None = None
         if name is None or entry is None:
             loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
@@ -324,18 +320,12 @@ class Index:
                               [name, entry, loadable, status, reason, row.deep, row.observed, expires,
                                now.timestamp(), row.id])
         if row.text is not None:
-            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body, gate) VALUES (?, ?, ?, ?, ?)",
-                              [row.id, *row.text, GATE_OPEN if loadable else GATE_SHUT])
+            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body) VALUES (?, ?, ?, ?)",
+                              [row.id, *row.text])
             row.text = None
-        elif loadable != was:
-            self._set_gate(row.id, loadable)
         row.name, row.entry, row.loadable, row.status, row.reason = name, entry, loadable, status, reason
         row.expires, row.judged = expires, now.timestamp()
         return row
-
-    def _set_gate(self, row_id: int, loadable: int) -> None:
-        self.conn.execute("UPDATE search_fts SET gate = ? WHERE rowid = ?",
-                          [GATE_OPEN if loadable else GATE_SHUT, row_id])
 
     def _observer(self, row: _Row, deep: str | None = None):  # type: ignore[no-untyped-def]
         """The loader's ``observed`` callback: the cached digest while the folder signature holds.
@@ -378,20 +368,21 @@ class Index:
             return []
 
     def _query(self, match: str, limit: int, include_all: bool, now: datetime) -> list[Hit]:
-        if not include_all:
-            match = f"gate:{GATE_OPEN} AND ({match})"
+        # Rank in FTS5 alone, then look the candidates up: a join (or a verdict token ANDed into
+        # the match) makes every matching row pay, while most candidates are loadable anyway.
         ranked = (f"SELECT rowid, bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score FROM search_fts "
                   "WHERE search_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?")
         hits: list[Hit] = []
-        offset = 0
-        batch = limit
+        offset, batch = 0, max(2 * limit, 20)
         while len(hits) < limit:
             got = self.conn.execute(ranked, [match, batch, offset]).fetchall()
             if not got:
                 break
             marks = ", ".join("?" * len(got))
+            where = "" if include_all else " AND loadable = 1"
             rows = {values[0]: (_Row(*values[:_NCOLS]), values[_NCOLS]) for values in self.conn.execute(
-                f"SELECT {_ROW_COLUMNS}, description FROM search_docs WHERE id IN ({marks})", [r[0] for r in got])}
+                f"SELECT {_ROW_COLUMNS}, description FROM search_docs WHERE id IN ({marks}){where}",
+                [r[0] for r in got])}
             for row_id, score in got:
                 if row_id not in rows:
                     continue
@@ -405,6 +396,7 @@ class Index:
             if len(got) < batch:
                 break
             offset += batch
+            batch *= 4  # few loadable among many matches: widen quickly rather than re-rank page by page
         return hits
 
     def _recheck(self, row: _Row, now: datetime) -> _Row:
@@ -433,17 +425,9 @@ class Index:
         if (row.loadable, row.reason, row.deep) != before:
             # a busy database only means the next refresh stores the verdict
             with contextlib.suppress(sqlite3.OperationalError):
-                self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
-                                      "judged = ? WHERE id = ?",
-                                      [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
-                    if row.loadable != before[0]:
-                        self._set_gate(row.id, row.loadable)
-                    self.conn.execute("COMMIT")
-                except BaseException:
-                    self.conn.execute("ROLLBACK")
-                    raise
+                self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
+                                  "judged = ? WHERE id = ?",
+                                  [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
         return row
 
 
