@@ -24,7 +24,6 @@ from skillctl.parse import read_skill
 from skillctl.policy import Policy
 from skillctl.repo import discover_skills
 from skillctl.scan import Scanner, scan_tree
-from skillctl.scan.names import NameIndex
 from skillctl.scan.rules import load_rules
 from skillctl.validate import validate_folder
 
@@ -34,9 +33,8 @@ def measure(label: str, folders: list[Path], scanner: Scanner, hermes=None) -> N
         return
     size = sum(p.stat().st_size for f in folders for p in f.rglob("*") if p.is_file())
     skills = [read_skill(f) for f in folders]
-    names = NameIndex(s.name for s in skills)
     validate = best_of(lambda: [validate_folder(f) for f in folders], repeat=3)
-    added = best_of(lambda: [scanner.scan(s, names) for s in skills], repeat=3)
+    added = best_of(lambda: [scanner.scan(s) for s in skills], repeat=3)
     full = best_of(lambda: scan_tree(folders, scanner=scanner), repeat=3)
     n = len(folders)
 

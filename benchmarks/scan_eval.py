@@ -1,85 +1,157 @@
-"""Detection quality: skillctl scan vs Hermes Agent's regex skills guard, on the same skills.
+"""Detection quality and speed: skillctl scan vs Cisco's skill-scanner and Hermes' skills_guard, same sets.
 
-Run: ``.venv/bin/python benchmarks/scan_eval.py [--hermes PATH/TO/skills_guard.py]``.
+Run: ``.venv/bin/python benchmarks/scan_eval.py [--sample N] [--no-peers] [--community DIR]``.
 
-Sets: ``tests/security/cases`` (labelled malicious and benign skills written for skillctl) and
-the shared corpora (real, presumed benign). skillctl counts a skill as flagged when it has a
-blocking finding under its trust tier (labelled cases: the tier they declare, community when
-none; corpora: team). Hermes' guard is scored two ways: verdict "dangerous" (a critical finding)
-and "caution or worse" (a high finding; what it blocks for community installs).
+Sets (see tests/security/labelled/README.md for which were tuned on):
+- ``legacy``: tests/security/cases, the labelled cases the original rules were written from (tuned);
+- ``dev``: tests/security/labelled/dev-*.yaml, cases written for the issue #12 rules (tuned);
+- ``holdout``: tests/security/labelled/holdout-*.yaml, written before those rules and not tuned on;
+- ``corpora``: the curated public collections in ../shared/corpora (benign, scanned as team skills);
+- ``community``: the measurement corpus of benchmarks/community (materialize it first), benign by
+  presumption, used only for the real-world block rate; the peers get a seeded sample of it.
 
-The baseline is not shipped with skillctl. Get it from Hermes Agent's repository, e.g.
-``git show HEAD:tools/skills_guard.py > /tmp/skills_guard.py`` in a clone of
-NousResearch/hermes-agent (measured here: the revision matching the corpora, fork
-thanhdatbui/hermes-agent @ 9a75ff0).
+The peers are installed by this script into venvs under ``~/.cache/skillctl-bench/venvs`` (they
+conflict with each other): ``cisco-ai-skill-scanner`` with its offline analyzers (static,
+bytecode, pipeline, behavioral) and ``hermes-agent``'s ``tools/skills_guard``. Each peer scans
+in its own process; its time excludes start-up. skillctl counts a skill as blocked when it has a
+blocking finding under the tier's policy (community, or team for the curated corpora); Cisco
+when it calls a skill unsafe (HIGH/CRITICAL); Hermes when it would not install it from a
+community source. Every skillctl verdict is also checked alone against its verdict in the batch.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import CORPORA
-from scan import load_hermes
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests" / "security"))
+from _util import CORPORA  # noqa: E402
+from labelled_sets import materialize  # noqa: E402
 
-from skillctl.policy import Policy
-from skillctl.repo import discover_skills
-from skillctl.scan import Scanner, scan_tree
-from skillctl.scan.rules import load_rules
+from skillctl.policy import Policy  # noqa: E402
+from skillctl.repo import discover_skills  # noqa: E402
+from skillctl.scan import Scanner, scan_tree  # noqa: E402
+from skillctl.scan.rules import load_rules  # noqa: E402
 
-CASES = Path(__file__).resolve().parents[1] / "tests" / "security" / "cases"
+CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "skillctl-bench"))
+COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
+PEERS = {
+    "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
+    "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),
+}
 
 
-def ours(folders: list[Path], default_trust: str) -> tuple[dict[Path, bool], float]:
-    scanner = Scanner(rules=load_rules(), policy=Policy(default_trust=default_trust))
+def peer_python(name: str) -> Path:
+    """The peer's venv interpreter, creating the venv and installing the pinned package once."""
+    spec, _ = PEERS[name]
+    venv = CACHE / "venvs" / name
+    python = venv / "bin" / "python"
+    marker = venv / ".installed"
+    if not marker.exists() or marker.read_text() != spec:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", spec], check=True)
+        marker.write_text(spec)
+    return python
+
+
+def run_peer(name: str, folders: list[Path]) -> tuple[dict[Path, bool | None], float]:
+    _, driver = PEERS[name]
+    proc = subprocess.run([str(peer_python(name)), str(driver)], input=json.dumps([str(f) for f in folders]),
+                          capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {Path(k): v for k, v in data["flagged"].items()}, data["seconds"]
+
+
+def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list[str]]:
+    """Verdicts in one batch, the time, and the skills whose verdict differs when scanned alone."""
+    scanner = Scanner(rules=load_rules(), policy=Policy(default_trust=trust), established=frozenset())
     t0 = time.perf_counter()
     results = scan_tree(folders, scanner=scanner)
-    return {r.folder: bool(r.blocking) for r in results}, time.perf_counter() - t0
-
-
-def theirs(hermes, folders: list[Path]) -> tuple[dict[Path, str], float]:  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
-    verdicts = {f: hermes.scan_skill(f, source="community").verdict for f in folders}
-    return verdicts, time.perf_counter() - t0
-
-
-def pct(part: int, whole: int) -> str:
-    return f"{part}/{whole} = {part / whole:.1%}" if whole else "-"
+    secs = time.perf_counter() - t0
+    batch = {r.folder: bool(r.blocking) for r in results}
+    differs = [f.name for f in folders if bool(scan_tree([f], scanner=scanner)[0].blocking) != batch[f]]
+    return batch, secs, differs
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--hermes", default=None, help="path to Hermes Agent's tools/skills_guard.py")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--community", type=Path, default=COMMUNITY)
     args = ap.parse_args()
-    hermes = load_hermes(args.hermes)
-    sets = {
-        "labelled malicious": (discover_skills(CASES / "malicious"), "community", True),
-        "labelled benign": (discover_skills(CASES / "benign"), "community", False),
+    tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
+    sets: dict[str, tuple[list[Path], str, bool]] = {
+        "legacy malicious": (discover_skills(ROOT / "tests/security/cases/malicious"), "community", True),
+        "legacy benign": (discover_skills(ROOT / "tests/security/cases/benign"), "community", False),
     }
+    for name in ("dev", "holdout"):
+        sets[f"{name} malicious"] = (materialize(name, "malicious", tmp), "community", True)
+        sets[f"{name} benign"] = (materialize(name, "benign", tmp), "community", False)
     if CORPORA.is_dir():
-        for corpus in sorted(p for p in CORPORA.iterdir() if p.is_dir()):
-            sets[f"corpora/{corpus.name}"] = (discover_skills(corpus), "team", False)
-        sets["corpora (all)"] = (discover_skills(CORPORA), "team", False)
+        sets["corpora (team)"] = (discover_skills(CORPORA), "team", False)
+    community_all = discover_skills(args.community) if args.community.is_dir() else []
+    if community_all:
+        sample = sorted(random.Random(12).sample(community_all, min(args.sample, len(community_all))))
+        sets[f"community sample ({len(sample)})"] = (sample, "community", False)
+    peers = [] if args.no_peers else list(PEERS)
+    rows = []
+    total = {"skillctl": [0.0, 0], **{p: [0.0, 0] for p in peers}}
     for label, (folders, trust, malicious) in sets.items():
-        flagged, secs = ours(folders, trust)
-        n, hits = len(folders), sum(flagged.values())
-        what = "recall" if malicious else "flagged (false positives)"
-        print(f"{label} ({n} skills)")
-        print(f"  skillctl scan        {what}: {pct(hits, n)}   {secs / n * 1000:6.1f} ms/skill")
-        if malicious:
-            print("    missed: " + (", ".join(sorted(f.name for f, v in flagged.items() if not v)) or "none"))
-        if hermes is not None:
-            verdicts, hsecs = theirs(hermes, folders)
-            dangerous = sum(v == "dangerous" for v in verdicts.values())
-            caution = sum(v != "safe" for v in verdicts.values())
-            print(f"  Hermes dangerous     {what}: {pct(dangerous, n)}   {hsecs / n * 1000:6.1f} ms/skill")
-            print(f"  Hermes caution+      {what}: {pct(caution, n)}")
-            if malicious:
-                print("    missed (caution+): "
-                      + (", ".join(sorted(f.name for f, v in verdicts.items() if v == "safe")) or "none"))
+        n = len(folders)
+        flagged, secs, differs = ours(folders, trust)
+        row = {"set": label, "n": n, "malicious": malicious,
+               "skillctl": (sum(flagged.values()), secs, differs,
+                            sorted(f.name for f, v in flagged.items() if v != malicious))}
+        total["skillctl"][0] += secs
+        total["skillctl"][1] += n
+        for peer in peers:
+            got, psecs = run_peer(peer, folders)
+            row[peer] = (sum(1 for v in got.values() if v), psecs, [],
+                         sorted(f.name for f, v in got.items() if bool(v) != malicious))
+            total[peer][0] += psecs
+            total[peer][1] += n
+        rows.append(row)
+    if community_all:
+        flagged, secs, differs = ours(community_all, "community")
+        blocked = sorted(str(f.relative_to(args.community)) for f, v in flagged.items() if v)
+        (CACHE / "community-blocked.json").write_text(json.dumps(blocked, indent=1))
+    print_table(rows, peers, total)
+    if community_all:
+        print(f"\nskillctl on the whole community corpus: {len(blocked)}/{len(community_all)} blocked = "
+              f"{len(blocked) / len(community_all):.2%}, {secs / len(community_all) * 1000:.1f} ms/skill, "
+              f"{len(differs)} verdicts differ alone vs batch; list in {CACHE / 'community-blocked.json'}")
+
+
+def print_table(rows: list[dict], peers: list[str], total: dict[str, list]) -> None:  # type: ignore[type-arg]
+    tools = ["skillctl", *peers]
+    print(f"{'set':<28}{'n':>6}  " + "".join(f"{t:>24}" for t in tools))
+    for row in rows:
+        what = "recall" if row["malicious"] else "blocked"
+        cells = []
+        for t in tools:
+            hits, _secs, _d, _wrong = row[t]
+            cells.append(f"{what} {hits}/{row['n']} {hits / row['n']:6.1%}" if row["n"] else "-")
+        print(f"{row['set']:<28}{row['n']:>6}  " + "".join(f"{c:>24}" for c in cells))
+    ms = {t: total[t][0] / total[t][1] * 1000 for t in tools if total[t][1]}
+    print(f"{'ms per skill (all sets)':<34}" + "".join(f"{ms[t]:>24.1f}" for t in tools))
+    for p in peers:
+        print(f"skillctl is {ms[p] / ms['skillctl']:.1f}x faster per skill than {p} (same skills, same run)")
+    differs = sum(len(r["skillctl"][2]) for r in rows)
+    print(f"skillctl verdicts that differ alone vs in the batch: {differs}")
+    for row in rows:
+        wrong = row["skillctl"][3]
+        if wrong:
+            print(f"  skillctl wrong on {row['set']}: {', '.join(wrong[:12])}{' ...' if len(wrong) > 12 else ''}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,13 @@ functions that need them so that ``skillctl --version`` and ``skillctl validate`
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from skillctl.deliver.index import Hit
+    from skillctl.loader import LoadedSkill
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "load_skills", "main", "search"]
@@ -33,14 +40,14 @@ def main() -> None:
     cli_main()
 
 
-def load_skills(repo, **kwargs):  # type: ignore[no-untyped-def]
+def load_skills(repo: str | Path, **kwargs: Any) -> list[LoadedSkill]:
     """Return the skills an agent may load from *repo* (fail-closed; see ``skillctl.loader``)."""
     from skillctl.loader import load_skills as _load
 
-    return _load(repo, **kwargs)
+    return _load(Path(repo), **kwargs)
 
 
-def search(repo, query, limit=10, **kwargs):  # type: ignore[no-untyped-def]
+def search(repo: str | Path, query: str, limit: int = 10, **kwargs: Any) -> list[Hit]:
     """Skills of *repo* matching *query*, best first; only loadable ones unless ``include_all=True``.
 
     See ``skillctl.deliver.search``: the index is refreshed on each call, and the loader's
@@ -48,4 +55,4 @@ def search(repo, query, limit=10, **kwargs):  # type: ignore[no-untyped-def]
     """
     from skillctl.deliver.search import search as _search
 
-    return _search(repo, query, limit, **kwargs)
+    return _search(Path(repo), query, limit, **kwargs)

@@ -19,15 +19,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from skillctl.errors import ConfigError, InputError
-from skillctl.vocab import DEFAULT_TIER, parse_duration
+from skillctl.safeio import NOT_REGULAR, YAML_BUDGET
+from skillctl.vocab import DEFAULT_STALE_ON, parse_duration
 
 CONFIG_NAME = "skillctl.yaml"
 CONFIG_MAX_BYTES = 1024 * 1024
 
-# Rot findings that may demote a skill (``policy.stale_on``); an unreachable registry never does.
-ROT_TOKENS = ("outdated", "yanked", "deprecated", "abandoned", "missing", "error",
-              "patch", "minor", "major", "changed")
-DEFAULT_STALE_ON = ("yanked", "deprecated", "missing", "major")
 # values people write that mean something else; the error says why they are refused
 _VALUE_HINTS = {"unreachable": "an unreachable registry never demotes a skill"}
 
@@ -60,6 +57,7 @@ Duration = Annotated[str, AfterValidator(_duration)]
 DaysOrDuration = Annotated[timedelta, BeforeValidator(_days_or_duration)]
 Tier = Literal["builtin", "team", "community", "synthesized"]
 BlockLevel = Literal["info", "low", "medium", "high", "critical", "never"]
+# the same values as vocab.STALE_ON_TOKENS (a test keeps them equal): pydantic needs a Literal
 RotToken = Literal["outdated", "yanked", "deprecated", "abandoned", "missing", "error",
                    "patch", "minor", "major", "changed"]
 
@@ -73,9 +71,9 @@ class Section(BaseModel):
 class PolicyConfig(Section):
     """How trust tiers map scan severities to blocks, and which rot findings make a skill stale."""
 
-    default_trust: Tier = DEFAULT_TIER
+    default_trust: Tier = "community"  # vocab.DEFAULT_TIER
     block_at: dict[Tier, BlockLevel] = Field(default_factory=dict)
-    stale_on: list[RotToken] = Field(default_factory=lambda: list(DEFAULT_STALE_ON))
+    stale_on: list[RotToken] = Field(default_factory=lambda: list(DEFAULT_STALE_ON))  # type: ignore[arg-type]
     abandoned_after: DaysOrDuration = timedelta(days=540)
     min_release_age: DaysOrDuration = timedelta(0)
 
@@ -98,6 +96,17 @@ class Suppression(Section):
     skill: str | None = None
 
 
+class TrustGrant(Section):
+    """``trust: [{path: GLOB, tier: TIER}]``: the repo vouches for the skills under a path.
+
+    The first rule whose glob matches a skill folder (repo-relative) decides; a skill's own
+    ``metadata.skillctl.trust`` can only lower the tier (``policy.effective_tier``).
+    """
+
+    path: Annotated[str, Field(min_length=1, pattern=r"[^/\s]")]
+    tier: Tier
+
+
 class RepoConfig(Section):
     """The whole file. Absent keys take these defaults; ``path`` and ``warnings`` are not read."""
 
@@ -113,6 +122,9 @@ class RepoConfig(Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     suppress: list[Suppression] = Field(default_factory=list)
+    trust: list[TrustGrant] = Field(default_factory=list)
+    require_signed: bool = False
+    allowed_signers: Annotated[str, Field(min_length=1)] = "allowed_signers"
     path: Path | None = Field(default=None, exclude=True)
     warnings: list[str] = Field(default_factory=list, exclude=True)
 
@@ -126,20 +138,22 @@ def load_config(root: Path) -> RepoConfig:
     from skillctl.parse import decode_text, load_yaml_mapping, read_capped
 
     path = Path(root) / CONFIG_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():  # a FIFO or a dangling link is an error, not absent
         return RepoConfig()
     try:
         text, _ = decode_text(read_capped(path, CONFIG_MAX_BYTES), path)
     except InputError as exc:
         if exc.code == "SK005":  # an empty file is just "all defaults"
             return RepoConfig(path=path)
-        raise ConfigError(exc.message, path=path, line=exc.line, code="SC011") from None
+        code = exc.code if exc.code == NOT_REGULAR else "SC011"
+        raise ConfigError(exc.message, path=path, line=exc.line, code=code) from None
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         return RepoConfig(path=path)
     try:
         data, lines = load_yaml_mapping(text, path, 1)
     except InputError as exc:
-        raise ConfigError(exc.message, path=path, line=exc.line, code="SC011") from None
+        code = exc.code if exc.code in (YAML_BUDGET, NOT_REGULAR) else "SC011"
+        raise ConfigError(exc.message, path=path, line=exc.line, code=code) from None
     return parse_config(data, lines, path)
 
 

@@ -1,7 +1,9 @@
 """The human gates and the security block: the lock writes that are not a verify or an audit.
 
 ``approve`` lifts a quarantine on the record (who, when, why, and the digest of exactly the
-content that was reviewed); ``quarantine`` records blocking scan findings. Both are library
+content that was reviewed), and is the one way besides ``skillctl.yaml`` to give a skill more
+trust: a tier, or secrets with the network for its checks, for that digest only;
+``quarantine`` records blocking scan findings. Both are library
 functions so a Python user, the scheduler and the CLI change the lock the same way: under the
 lock's file lock, atomically, and committing only ``skills.lock``.
 """
@@ -26,14 +28,17 @@ class Approved:
     approval: Approval
     entry: LockEntry
     commit: str | None
+    was: str = "quarantined"
 
 
-def approve(root: Path, name: str, reason: str, *, by: str | None = None) -> Approved:
-    """Lift *name*'s quarantine after human review.
+def approve(root: Path, name: str, reason: str, *, by: str | None = None, tier: str | None = None,
+            allow_network_secrets: bool = False) -> Approved:
+    """Lift *name*'s quarantine, or grant it *tier* / network with secrets, after human review.
 
-    The approval is bound to the skill's current digest: the findings stay accepted only for
-    the files the reviewer read. The skill goes back to ``draft`` (never verified) or ``stale``
-    (verified before), so ``verify`` re-checks it before any agent loads it.
+    The approval is bound to the skill's current digest: the findings stay accepted, and the
+    tier granted (``policy.effective_tier``), only for the files the reviewer read. The skill
+    goes back to ``draft`` (never verified) or ``stale`` (verified before), so ``verify``
+    re-checks it, at its new tier, before any agent loads it.
     """
     from skillctl.clock import utcnow
     from skillctl.gitops import commit_paths, git_identity
@@ -49,20 +54,22 @@ def approve(root: Path, name: str, reason: str, *, by: str | None = None) -> App
         entry = lock.skills.get(name)
         if entry is None:
             raise InputError(f"no skill named {name!r} in skills.lock", path=lock_path(root), code="SC071")
-        if entry.status != "quarantined":
-            raise InputError(f"{name} is {entry.status}, not quarantined; nothing to approve",
-                             path=lock_path(root), code="SC072")
-        digest = skill_digest(_folder(root, name, entry.path))
+        if entry.status != "quarantined" and tier is None and not allow_network_secrets:
+            raise InputError(f"{name} is {entry.status}, not quarantined; nothing to approve (--tier or "
+                             "--allow-network-secrets grant more trust)", path=lock_path(root), code="SC072")
+        digest = skill_digest(_folder(root, name, entry.path), root=root)
         status = "stale" if entry.verified_at else "draft"
         notes = [*entry.notes, f"approved findings: {', '.join(entry.findings)}"] if entry.findings else entry.notes
-        approval = Approval(by=who, at=now, reason=reason, digest=digest)
+        approval = Approval(by=who, at=now, reason=reason, digest=digest, tier=tier,  # type: ignore[arg-type]
+                            allow=["network+env"] if allow_network_secrets else [])
         new = entry.model_copy(update={
             "status": status, "since": now, "findings": [], "notes": notes,
             "reason": f"approved by {who}: {reason}", "approval": approval,
+            "signed_by": None, "signature": None,  # a human gate, not a verify run: never signed
         })
         lock.skills[name] = new
     sha = commit_paths(root, [lock_path(root)], f"skillctl approve {name}: {reason}\n\nApproved-by: {who}")
-    return Approved(name, status, approval, new, sha)
+    return Approved(name, status, approval, new, sha, was=entry.status)
 
 
 def quarantine(root: Path, results: Iterable[Any], *, commit: bool = True) -> list[str]:
@@ -86,7 +93,7 @@ def quarantine(root: Path, results: Iterable[Any], *, commit: bool = True) -> li
             ids = sorted({f.rule_id for f in r.blocking})
             if not ids or r.error is not None:
                 continue
-            digest = skill_digest(r.folder)
+            digest = skill_digest(r.folder, root=root)
             entry = lock.skills.get(r.name)
             if approval_covers(entry, digest) or (entry is not None and entry.status == "retired"):
                 continue

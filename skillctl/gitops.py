@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skillctl.errors import GitError
 
+if TYPE_CHECKING:  # gitpython is imported where it is used: start-up stays cheap
+    import git
 
-def open_repo(root: Path):  # type: ignore[no-untyped-def]
+
+def open_repo(root: Path) -> git.Repo | None:
     """The git repository containing *root*, or None when *root* is not in one."""
     import git
 
@@ -39,7 +43,7 @@ def commit_paths(root: Path, paths: list[Path], message: str) -> str | None:
     repo = open_repo(root)
     if repo is None:
         return None
-    top = Path(repo.working_tree_dir).resolve()
+    top = Path(repo.working_tree_dir or repo.git_dir).resolve()
     rels = [Path(p).resolve().relative_to(top).as_posix() for p in paths]
     try:
         repo.git.add("--", *rels)
@@ -51,7 +55,7 @@ def commit_paths(root: Path, paths: list[Path], message: str) -> str | None:
         raise GitError(f"git commit failed: {exc.stderr.strip() or exc}", path=root) from None
 
 
-def resolve_ref(root: Path, ref: str):  # type: ignore[no-untyped-def]
+def resolve_ref(root: Path, ref: str) -> git.Commit:
     """A commit object for *ref*, or a clear GitError naming the ref."""
     import git
 

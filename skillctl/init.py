@@ -31,7 +31,18 @@ require_sandbox: false
 # rules:
 #   - security/rules
 
-# Trust and rot policy: the tier of skills that declare none, the lowest scan severity that
+# Trust tiers are granted here, never by a skill (its own metadata.skillctl.trust can only
+# lower its tier). First matching path glob wins; skills no rule names are community.
+# trust:
+#   - {path: "skills/core/*", tier: builtin}
+#   - {path: "skills/team/*", tier: team}
+
+# Signed verdicts: the loader refuses lock entries not signed by a key in allowed_signers
+# (verify --apply --sign-key KEY signs them; off by default).
+# require_signed: true
+# allowed_signers: allowed_signers
+
+# Trust and rot policy: the tier of skills no trust rule names, the lowest scan severity that
 # blocks each tier (or never), which rot findings make a skill stale, and when a package
 # counts as abandoned or a release as too fresh to trust.
 # policy:

@@ -53,8 +53,8 @@ def inventory(root: Path) -> list[Row]:
         rows[name] = Row(name=name, folder=folder, entry=lock.skills.get(name), skill=skill, error=error)
     for name, entry in lock.skills.items():
         if name not in rows:
-            folder = Path(root) / entry.path if entry.path else None
-            rows[name] = Row(name=name, folder=folder if folder and folder.is_dir() else None,
+            recorded = Path(root) / entry.path if entry.path else None
+            rows[name] = Row(name=name, folder=recorded if recorded and recorded.is_dir() else None,
                              entry=entry, skill=None)
     return [rows[n] for n in sorted(rows)]
 

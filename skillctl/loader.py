@@ -1,7 +1,11 @@
-"""The fail-closed loader: which skills an agent may load right now (DESIGN §2).
+"""The fail-closed loader: which skills an agent may load right now (docs/DESIGN.md, "The loader contract").
 
 A skill is loadable only if its lock entry is ``active``, the digest of the files on disk now
-equals the verified digest, ``now < expires_at``, and it carries no blocking findings.
+equals the verified digest, ``now < expires_at``, and it carries no blocking findings; the
+verdict was reached at a trust tier the repository still grants (``policy.effective_tier``);
+its name is not a look-alike of another skill's (Cyrillic ``с``, a zero-width space, a case
+variant: only the name spelled as the spec requires may load); and, with ``require_signed``,
+its entry carries a valid signature from ``allowed_signers`` (``signing.py``).
 Everything else is rejected with a reason. A missing, corrupt or unreadable lock raises
 LockError: the caller loads nothing, and the user is told why — never the other way round.
 """
@@ -9,23 +13,27 @@ LockError: the caller loads nothing, and the user is told why — never the othe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.errors import InputError
 from skillctl.lock import read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
-from skillctl.repo import discover_skills
+from skillctl.repo import discover_skills, relpath
 
 if TYPE_CHECKING:
     from skillctl.lockmodel import Lock
     from skillctl.model import Skill
+    from skillctl.policy import Policy
 
 NOT_IN_LOCK = "not in skills.lock: never verified"
+_SPEC_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -63,11 +71,12 @@ def explain_load(repo: Path, now: datetime | None = None) -> LoadReport:
     """Every skill known on disk or in the lock, either loaded or rejected with a reason."""
     root = Path(repo).resolve()
     lock = read_lock(root, missing_ok=False)
+    context = load_context(root, lock.skills)
     now = as_utc(now) if now else utcnow()
     report = LoadReport()
     pairs, unclaimed = match_lock(root, lock, discover_skills(root))
     for name, entry, folder in pairs:
-        verdict = judge(root, name, entry, folder, now)
+        verdict = judge(root, name, entry, folder, now, context)
         if isinstance(verdict, LoadedSkill):
             report.loaded.append(verdict)
         else:
@@ -76,6 +85,30 @@ def explain_load(repo: Path, now: datetime | None = None) -> LoadReport:
         report.rejected.append(Rejection(folder.name, rel, NOT_IN_LOCK))
     report.rejected.sort(key=lambda r: (r.name, r.path or ""))
     return report
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """What judging one entry needs beyond the entry itself: the repo's trust policy, the
+    signature checker when ``require_signed``, and the lock's look-alike names."""
+
+    policy: Policy | None
+    signatures: Any
+    impostors: dict[str, str]
+
+
+def load_context(root: Path, names: Iterable[str]) -> LoadContext:
+    """The context for judging the entries *names* of a lock (reads ``skillctl.yaml``; ConfigError if wrong)."""
+    from skillctl.config import load_config
+    from skillctl.policy import Policy
+
+    config = load_config(root)
+    signatures = None
+    if config.require_signed:
+        from skillctl.signing import SignatureChecker
+
+        signatures = SignatureChecker.from_config(root, config)
+    return LoadContext(Policy.from_config(config), signatures, lookalike_newcomers(names))
 
 
 def match_lock(root: Path, lock: Lock, folders: list[Path]) -> tuple[list[tuple[str, LockEntry, Path | None]],
@@ -112,20 +145,14 @@ def _real_rel(path: Path, real_root: str) -> str:
 
 @dataclass(frozen=True)
 class Observed:
-    """What the loader needs from the files on disk: read once, or supplied by a cache (the index)."""
+    """What the loader needs from the files on disk: read once, or supplied by a cache (the index).
 
-    name: str
-    description: str
-    skill_md: Path
-    has_lifecycle: bool
-    version: str | None
+    ``skill`` may be a reduced record (name, description, SKILL.md path and lifecycle) when it
+    comes from a cache; the loader reads nothing else of it.
+    """
+
+    skill: Skill
     digest: str
-
-    @classmethod
-    def from_skill(cls, skill: Skill, digest: str) -> Observed:
-        life = skill.lifecycle
-        return cls(skill.name, skill.description, skill.skill_md, life is not None, life.version if life else None,
-                   digest)
 
 
 def observe(root: Path, folder: Path) -> Observed:
@@ -133,7 +160,7 @@ def observe(root: Path, folder: Path) -> Observed:
     from skillctl.parse import read_skill
 
     skill = read_skill(folder, root=root)
-    return Observed.from_skill(skill, skill_digest(folder))
+    return Observed(skill, skill_digest(folder, root=root))
 
 
 def _locate(root: Path, rel: str) -> tuple[Path, str] | None:
@@ -149,12 +176,52 @@ def _locate(root: Path, rel: str) -> tuple[Path, str] | None:
     return root / candidate, Path(resolved[len(base) + 1:]).as_posix()
 
 
+def skeleton(name: str) -> str:
+    """*name* as it looks on screen: case folded, invisible characters dropped, homoglyphs mapped."""
+    from skillctl.scan.names import _CONFUSABLE
+
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c) and unicodedata.category(c)[0] not in "CZ")
+    return "".join(_CONFUSABLE.get(c, c) for c in text.casefold())
+
+
+def lookalike_newcomers(names: Iterable[str]) -> dict[str, str]:
+    """Names that render like another name in the same lock -> the name they imitate.
+
+    Of a group that looks alike, only a name spelled as the spec requires (``a-z0-9`` and
+    hyphens) is the original; every other member is refused, and when no member is spelled
+    that way, all are: an agent (or a user picking from a list) cannot tell them apart.
+    """
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(skeleton(name), []).append(name)
+    out: dict[str, str] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        original = next((m for m in sorted(members) if _SPEC_NAME.match(m)), None)
+        for m in members:
+            if m != original:
+                out[m] = original or next(x for x in sorted(members) if x != m)
+    return out
+
+
 def judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: datetime,
+          context: LoadContext | None = None,
           observed: Callable[[Path, Path], Observed] = observe) -> LoadedSkill | Rejection:
     """The loader contract for one lock entry; *observed* reads the folder only once the lock allows it."""
 
     def no(reason: str) -> Rejection:
         return Rejection(name, entry.path, reason)
+
+    if context is not None and name in context.impostors:
+        return no(f"name looks like {context.impostors[name]!r} "
+                  "(look-alike characters, invisible characters or case): refused")
+    if context is not None and context.signatures is not None and entry.status == "active":
+        problem = context.signatures.problem(name, entry)
+        if problem is not None:
+            return no(problem)
+    policy = context.policy if context is not None else None
 
     if entry.status != "active":
         return no(f"status is {entry.status}" + (f": {entry.reason}" if entry.reason else ""))
@@ -174,11 +241,19 @@ def judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: dat
         seen = observed(root, folder)
     except InputError as exc:
         return no(f"unreadable: {exc}")
-    if seen.digest != entry.digest:
+    skill, digest = seen.skill, seen.digest
+    if digest != entry.digest:
         return no("content changed since verification (digest mismatch): re-run skillctl verify")
-    if seen.name != name:
-        return no(f"SKILL.md names {seen.name!r}, the lock entry is {name!r}")
-    version = seen.version if seen.has_lifecycle else entry.version
-    return LoadedSkill(name=name, description=seen.description, location=seen.skill_md.resolve(),
+    if skill.name != name:
+        return no(f"SKILL.md names {skill.name!r}, the lock entry is {name!r}")
+    if policy is not None and entry.tier is not None:
+        from skillctl.policy import effective_tier, rank
+
+        now_tier = effective_tier(policy, skill, rel=relpath(folder, root), entry=entry, digest=digest)
+        if rank(now_tier.tier) < rank(entry.tier):
+            return no(f"verified as a {entry.tier} skill, but the repository now grants {now_tier.tier} "
+                      f"({now_tier.why}): re-run skillctl verify")
+    version = skill.lifecycle.version if skill.lifecycle else entry.version
+    return LoadedSkill(name=name, description=skill.description, location=skill.skill_md.resolve(),
                        folder=folder.resolve(), version=version, expires_at=as_utc(entry.expires_at),
-                       digest=seen.digest)
+                       digest=digest)

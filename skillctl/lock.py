@@ -2,7 +2,8 @@
 
 The lock is committed and reviewed, so its text must be stable: skills sorted by name, entry
 fields in a fixed order, flow style only for the small ``checks``/``env`` maps, timestamps as
-``YYYY-MM-DDTHH:MM:SSZ``. Writing an unchanged lock yields a byte-identical file. A lock we
+``YYYY-MM-DDTHH:MM:SSZ``, and a last line that marks the end (a lock cut short is detected, not
+read as one with fewer skills). Writing an unchanged lock yields a byte-identical file. A lock we
 cannot understand is never overwritten: the user's history matters more than our update.
 """
 
@@ -13,6 +14,8 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -26,16 +29,20 @@ from skillctl.clock import format_ts
 from skillctl.errors import InputError, LockError
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.repo import LOCK_NAME
+from skillctl.safeio import load_bounded, read_regular, refuse_special
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64 * 1024 * 1024
 ENTRY_ORDER = (
     "version", "path", "digest", "status", "reason", "since", "verified_at", "verified_commit",
-    "expires_at", "checks", "env", "findings", "notes", "approval",
+    "expires_at", "checks", "env", "findings", "notes", "approval", "tier", "source_tier", "signed_by", "signature",
 )
 FLOW_MAPS = frozenset({"checks", "env"})
 HEADER = "# skills.lock: lifecycle state of every skill, written by skillctl. Review, don't hand-edit.\n"
+FORMAT_LINE = "# The last line must be the end marker below; a lock without it was cut short (corrupt).\n"
+END_MARKER = "# end of skills.lock\n"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FLOW_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/@=-]*$")
 
 
 def lock_path(root: Path) -> Path:
@@ -60,8 +67,11 @@ def read_lock(root: Path, *, missing_ok: bool = True) -> Lock:
 
 
 def parse_lock(raw: bytes, path: Path) -> Lock:
+    """Validate *raw* as a lock, including that it ends where its format says it ends."""
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)
+        data = load_bounded(raw.decode("utf-8"), path)
+    except InputError as exc:  # the YAML budget: an alias bomb is no lock
+        raise LockError(f"lock is corrupt: {exc.message}", path=path, line=exc.line, code=exc.code) from None
     except UnicodeDecodeError:
         raise LockError("lock is not valid UTF-8; it is corrupt", path=path, code="SC023") from None
     except yaml.MarkedYAMLError as exc:
@@ -89,7 +99,33 @@ def parse_lock(raw: bytes, path: Path) -> Lock:
             where = ".".join(str(p) for p in (name, *first["loc"]))
             raise LockError(f"lock is corrupt: {where}: {first['msg']}", path=path,
                             line=_line_of(raw, f"  {name}:"), code="SC023") from None
+    _check_complete(raw, path, skills)
     return Lock(version=1, skills=entries)
+
+
+def _check_complete(raw: bytes, path: Path, skills: dict[Any, Any]) -> None:
+    """A lock cut short mid-entry is still valid YAML: its last entry just loses fields. So the
+    format ends with ``END_MARKER``, announced by ``FORMAT_LINE`` near the top; a lock that
+    announces it must end with it. Locks written before the marker existed are accepted when
+    their text ends with a newline and their last entry reached ``findings``, the field every
+    written entry has after its evidence.
+    """
+    text = raw.decode("utf-8")
+    lines = text.split("\n")
+    if FORMAT_LINE in text or END_MARKER.rstrip("\n") in lines:
+        if not text.endswith("\n" + END_MARKER) and text != END_MARKER:
+            where = "does not end with" if END_MARKER.rstrip("\n") in lines else "has no"
+            raise LockError(f"lock is corrupt: it {where} the end marker {END_MARKER.strip()!r}, so it "
+                            "was cut short or appended to; restore it from git", path=path,
+                            line=len(lines), code="SC026")
+        return
+    if not skills:
+        return
+    last = list(skills)[-1]
+    if not text.endswith("\n") or not isinstance(skills[last], dict) or "findings" not in skills[last]:
+        raise LockError(f"lock is corrupt: its last entry {last!r} is incomplete (no 'findings'); the file "
+                        "was probably cut short - restore it from git", path=path,
+                        line=len(lines), code="SC026")
 
 
 def _line_of(raw: bytes, prefix: str) -> int | None:
@@ -116,14 +152,38 @@ def _scalar(value: Any) -> str:
                 return text
         except yaml.YAMLError:
             pass
-    return json.dumps(text, ensure_ascii=False)
+    return _yaml_safe(json.dumps(text, ensure_ascii=False))
+
+
+def _yaml_safe(quoted: str) -> str:
+    """JSON leaves DEL, C1 controls and other non-printables raw; YAML refuses them: escape them."""
+    if quoted.isprintable():
+        return quoted
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}"
+                   for ch in quoted)
+
+
+def _in_flow(value: Any) -> str:
+    """A scalar inside ``{...}`` or ``[...]``, where ``[]{},`` end a plain scalar: quote those."""
+    out = _scalar(value)
+    if not out.startswith('"') and not _FLOW_SAFE.match(out):
+        out = _yaml_safe(json.dumps(str(value), ensure_ascii=False))
+    return out
+
+
+def _flow(value: Any) -> str:
+    """A scalar, or a short list of scalars in flow style (``allow: [network+env]``)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_in_flow(v) for v in value) + "]"
+    return _scalar(value)
 
 
 def dump_lock(lock: Lock) -> str:
     """Serialise deterministically (see module docstring)."""
-    out = [HEADER, f"version: {LOCK_VERSION}\n"]
+    out = [HEADER, FORMAT_LINE, f"version: {LOCK_VERSION}\n"]
     if not lock.skills:
         out.append("skills: {}\n")
+        out.append(END_MARKER)
         return "".join(out)
     out.append("skills:\n")
     for name in sorted(lock.skills):
@@ -134,7 +194,7 @@ def dump_lock(lock: Lock) -> str:
             if value is None or (key in ("notes", "path") and not value):
                 continue
             if key in FLOW_MAPS:
-                items = ", ".join(f"{_scalar(k)}: {_scalar(v)}" for k, v in sorted(value.items()))
+                items = ", ".join(f"{_in_flow(k)}: {_in_flow(v)}" for k, v in sorted(value.items()))
                 out.append(f"    {key}: {{{items}}}\n")
             elif isinstance(value, list):
                 if not value:
@@ -144,9 +204,10 @@ def dump_lock(lock: Lock) -> str:
                     out.extend(f"      - {_scalar(v)}\n" for v in value)
             elif isinstance(value, dict):
                 out.append(f"    {key}:\n")
-                out.extend(f"      {k}: {_scalar(v)}\n" for k, v in value.items() if v is not None)
+                out.extend(f"      {k}: {_flow(v)}\n" for k, v in value.items() if v is not None and v != [])
             else:
                 out.append(f"    {key}: {_scalar(value)}\n")
+    out.append(END_MARKER)
     return "".join(out)
 
 
@@ -226,15 +287,31 @@ def lock_transaction(root: Path) -> Iterator[Lock]:
         _write_unlocked(root, lock)
 
 
-def skill_digest(folder: Path) -> str:
-    """sha256 over sorted relative paths + contents of every file in the folder (``.git`` ignored).
+def skill_digest(folder: Path, root: Path | None = None) -> str:
+    """sha256 over what the skill *is*: sorted relative paths, file modes and contents.
 
-    Symlinks are hashed by their target text, not followed, so a link swapped to point
-    elsewhere changes the digest without skillctl ever reading outside the folder.
+    ``.git`` is ignored. A file's executable bit is part of it (``chmod +x`` turns data into a
+    program; other mode bits depend on the umask and would make digests machine-specific).
+    A symlink contributes its target text *and* what it points to: a script that links to a
+    shared file inside the repo must lose its verdict when that file changes, or a one-line
+    edit elsewhere would turn a verified skill into ``curl … | sh`` unnoticed. A link that
+    resolves outside *root* (default: the repo holding the folder) is refused (SK006):
+    skillctl never vouches for bytes outside the repository. Only regular files are read;
+    anything else (FIFO, device, socket) is hashed by its type, never opened.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("skill folder does not exist", path=folder, code="SK007")
+    from skillctl.repo import find_repo_root
+
+    boundary = Path(root).resolve() if root is not None else find_repo_root(folder)
+    h = hashlib.sha256()
+    _hash_tree(h, folder, boundary, set())
+    return "sha256:" + h.hexdigest()
+
+
+def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path]) -> None:
+    seen = seen | {folder.resolve()}
     entries: list[tuple[str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames[:] = [d for d in dirnames if d != ".git"]
@@ -244,15 +321,51 @@ def skill_digest(folder: Path) -> str:
                 entries.append(((base / d).relative_to(folder).as_posix(), base / d))
         for f in filenames:
             entries.append(((base / f).relative_to(folder).as_posix(), base / f))
-    h = hashlib.sha256()
     for rel, path in sorted(entries):
         h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
-        if path.is_symlink():
-            h.update(b"symlink\0" + os.readlink(path).encode("utf-8", "surrogateescape"))
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
+        refuse_special(path, mode)  # a FIFO would block the read below forever
+        if stat.S_ISLNK(mode):
+            target = os.readlink(path)
+            h.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
+            _hash_link_target(h, path, boundary, seen)
         else:
-            try:
-                h.update(b"file\0" + path.read_bytes())
-            except OSError as exc:
-                raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
+            _hash_file(h, path)
         h.update(b"\0")
-    return "sha256:" + h.hexdigest()
+
+
+def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> None:
+    try:
+        resolved = link.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        raise InputError("symlink loop; refused", path=link, code="SK006") from None
+    if resolved != boundary and boundary not in resolved.parents:
+        raise InputError(f"symlink points outside the repository (to {resolved}); refused", path=link,
+                         code="SK006")
+    if resolved.is_dir():
+        if resolved in seen or any(resolved in p.parents for p in seen):
+            h.update(b"\0cycle")  # a link back into a tree already being hashed adds nothing new
+            return
+        h.update(b"\0tree\0")
+        _hash_tree(h, resolved, boundary, seen)
+    elif resolved.exists():
+        h.update(b"\0target\0")
+        _hash_file(h, resolved)
+    else:
+        h.update(b"\0missing")
+
+
+def _hash_file(h: Any, path: Path) -> None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
+    refuse_special(path, st.st_mode)  # also behind a link: a FIFO is never opened for reading
+    h.update(b"file\0" + (b"x\0" if st.st_mode & 0o111 else b"-\0"))
+    try:
+        h.update(read_regular(path))
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None

@@ -10,14 +10,23 @@ from pydantic import BaseModel, Field
 
 from skillctl.model import Status
 
+Tier = Literal["builtin", "team", "community", "synthesized"]
+
 
 class Approval(BaseModel):
-    """A human lifting a quarantine: who, when, why, and for which content digest."""
+    """A human vouching for one content digest: who, when, why, and what they granted.
+
+    Lifting a quarantine accepts the findings; ``tier`` grants a trust tier (``policy.
+    effective_tier``); ``allow`` lifts a capability refusal (``policy.capability_problem``).
+    All of it holds only while the files still hash to ``digest``.
+    """
 
     by: str
     at: datetime
     reason: str
     digest: str | None = None
+    tier: Tier | None = None
+    allow: list[str] = Field(default_factory=list)
 
 
 class LockEntry(BaseModel):
@@ -37,6 +46,13 @@ class LockEntry(BaseModel):
     notes: list[str] = Field(default_factory=list)
     approval: Approval | None = None
     path: str | None = None
+    tier: Tier | None = None
+    """The effective tier the verdict was reached at (policy.effective_tier); a lower one voids it."""
+    source_tier: Tier | None = None
+    """Tier of the source an imported skill came from, recorded when the import landed."""
+    signed_by: str | None = None
+    signature: str | None = None
+    """SSH signature (base64 body) over ``signing.payload`` by the principal ``signed_by``."""
 
 
 class Lock(BaseModel):

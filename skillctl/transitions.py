@@ -1,4 +1,4 @@
-"""Lifecycle transitions (DESIGN §2) as pure functions: old lock entry + evidence -> new entry.
+"""Lifecycle transitions (docs/DESIGN.md, "The lifecycle") as pure functions: old lock entry + evidence -> new entry.
 
 Kept free of I/O so every rule can be tested with plain values and a frozen clock. The one
 piece of memory the rules need across runs — "did this skill already fail last time?" — lives
@@ -85,7 +85,7 @@ def failure_reason(outcomes: list[Outcome], problem: str | None) -> str | None:
 def after_verification(old: LockEntry | None, ev: Evidence, now: datetime) -> LockEntry:
     """The entry after the checks ran (scan was clean or approved)."""
     checks = {o.id: o.verdict for o in ev.outcomes}
-    common = {
+    common: dict[str, object] = {
         "digest": ev.digest, "version": ev.version, "path": ev.path or (old.path if old else None),
         "verified_at": now, "verified_commit": ev.commit, "checks": checks, "env": dict(ev.env),
         "findings": [],
@@ -119,6 +119,24 @@ def after_block(old: LockEntry | None, *, digest: str, version: str | None, path
     reason = "blocking scan finding(s): " + ", ".join(findings)
     return _with_status(old, "quarantined", now, reason=reason, digest=digest, version=version,
                         path=path or (old.path if old else None), findings=list(findings))
+
+
+def after_invalid(old: LockEntry | None, *, digest: str, version: str | None, path: str | None,
+                  errors: list[str], now: datetime) -> LockEntry:
+    """A SKILL.md with validate errors never runs and never stays loadable.
+
+    ``errors`` are ``CODE line N: message`` strings; their codes go in ``findings`` so the
+    loader refuses the entry even if its status were edited, and the reason names the first.
+    Active/stale/failing become failing (its content is broken now, not flaky); a draft or a
+    quarantined skill keeps its status.
+    """
+    prior = old.status if old else "draft"
+    status = "failing" if prior in ("active", "stale", "failing") else prior
+    codes = sorted({e.split(" ", 1)[0] for e in errors})
+    reason = f"invalid SKILL.md ({len(errors)} validate error(s)): {errors[0]}"
+    return _with_status(old, status, now, reason=reason, digest=digest, version=version,
+                        path=path or (old.path if old else None), findings=codes, checks={},
+                        notes=_keep_notes(old, drop=SUSPECT))
 
 
 def _trim_flaky(notes: list[str]) -> list[str]:

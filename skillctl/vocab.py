@@ -27,12 +27,32 @@ ORIGINS = ("human", "synthesized", "imported")
 
 #: Scan finding severities, lowest first: ``SEVERITIES.index(s)`` grows with severity.
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+FindingSeverity = Literal["info", "low", "medium", "high", "critical"]
 
 #: Validation diagnostic levels (``error`` fails validate; the others inform).
 DIAGNOSTIC_LEVELS = ("error", "warning", "info")
 
 #: Pin datasources, one resolver module each under ``skillctl.rot.registries``.
 DATASOURCES = ("pypi", "npm", "github-releases", "docker", "helm", "tool", "url")
+
+#: Pin findings (``rot``): what a registry says about a pinned version.
+ROT_KINDS = ("ok", "outdated", "yanked", "deprecated", "abandoned", "missing", "unreachable", "error")
+#: How far behind an outdated pin is.
+ROT_LEVELS = ("patch", "minor", "major", "changed")
+#: What ``policy.stale_on`` may name: any finding but ok and unreachable (a registry that does
+#: not answer never demotes a skill), or a level of outdatedness.
+STALE_ON_TOKENS = tuple(k for k in ROT_KINDS if k not in ("ok", "unreachable")) + ROT_LEVELS
+DEFAULT_STALE_ON = ("yanked", "deprecated", "missing", "major")
+
+#: Every output format a command can offer; each command declares the subset that applies.
+FORMATS = {
+    "text": "human-readable report (default for most commands)",
+    "json": "one JSON document (also: --json)",
+    "sarif": "SARIF 2.1.0 for GitHub code scanning",
+    "junit": "JUnit XML for CI test reports",
+    "markdown": "a Markdown report, e.g. a pull-request comment",
+    "github": "GitHub Actions workflow-command annotations",
+}
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 #: Longer than this is not a duration anyone means (and would overflow datetime arithmetic).

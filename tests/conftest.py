@@ -80,6 +80,15 @@ def make_skill(root: Path, name: str = "demo-skill", text: str | None = None, **
     return folder
 
 
+def grant(root: Path, glob: str, tier: str) -> None:
+    """The repo vouches for the skills under *glob* at *tier* (``trust:`` in skillctl.yaml)."""
+    path = root / "skillctl.yaml"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if "\ntrust:\n" not in "\n" + text:
+        text += "\ntrust:\n"
+    path.write_text(text + f'  - {{path: "{glob}", tier: {tier}}}\n', encoding="utf-8")
+
+
 @dataclass
 class Result:
     code: int
@@ -116,6 +125,7 @@ def repo(tmp_path: Path) -> Path:
 
     root = tmp_path / "repo"
     init_repo(root)
+    grant(root, "skills/*", "team")
     make_skill(root)
     r = git.Repo(root)
     with r.config_writer() as cw:

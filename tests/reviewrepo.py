@@ -53,6 +53,8 @@ class SkillsRepo:
         (top or root).mkdir(parents=True, exist_ok=True)
         self.git = git.Repo.init(top or root)
         init_repo(root)
+        with open(root / "skillctl.yaml", "a", encoding="utf-8") as fh:  # the repo vouches for its skills
+            fh.write('\ntrust:\n  - {path: "skills/*", tier: team}\n')
         with self.git.config_writer() as cw:
             cw.set_value("user", "name", "Test")
             cw.set_value("user", "email", "test@example.invalid")

@@ -32,10 +32,10 @@ def _commented_examples(template: str) -> list[tuple[str, str]]:
 
 def test_init_template_has_the_examples_this_test_switches_on():
     keys = [key for key, _ in _commented_examples(CONFIG_TEMPLATE)]
-    assert keys == ["registries", "rules", "policy", "audit", "suppress"]
+    assert keys == ["registries", "rules", "trust", "require_signed", "policy", "audit", "suppress"]
 
 
-@pytest.mark.parametrize("key", ["registries", "rules", "policy", "audit", "suppress"])
+@pytest.mark.parametrize("key", ["registries", "rules", "trust", "require_signed", "policy", "audit", "suppress"])
 def test_every_commented_example_is_valid_when_switched_on(tmp_path, cli, key):
     init_repo(tmp_path)
     block = dict(_commented_examples(CONFIG_TEMPLATE))[key]
@@ -150,3 +150,14 @@ def test_fuzz_any_mapping_loads_or_is_a_config_error(tmp_path, data):
         load_config(tmp_path)
     except ConfigError as exc:
         assert exc.code in {"SC011", "SC012"} and exc.line is not None
+
+
+def test_schema_literals_are_the_vocabulary():
+    """pydantic needs Literal types; they must say exactly what skillctl.vocab says."""
+    from typing import get_args
+
+    from skillctl import config, vocab
+
+    assert get_args(config.RotToken) == vocab.STALE_ON_TOKENS
+    assert get_args(config.Tier) == vocab.TRUST_TIERS
+    assert get_args(config.BlockLevel) == (*vocab.SEVERITIES, "never")

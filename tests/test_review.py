@@ -94,9 +94,11 @@ def test_ttl_removed_falls_back_to_repo_default(sr):
     assert "`2d` → `30d`" in found["ttl-lengthened"][0].message
 
 
-def test_trust_raised_warns(sr):
+def test_trust_raised_is_danger(sr):
     sr.skill("demo-skill", version="1.0.1", trust="builtin")
-    assert items(run(sr))["trust-raised"][0].level == "warning"
+    found = items(run(sr))
+    assert found["trust-raised"][0].level == "danger"
+    assert "grants `team`" in found["trust-claimed"][0].message  # and the claim does not count
 
 
 # -- pins and allowed-tools ------------------------------------------------------------------------
@@ -155,16 +157,15 @@ def test_check_added_and_renamed_are_information(sr):
     assert found["check-added"][0].level == "info" and found["check-added"][0].data["check"] == "lists-root"
 
 
-@pytest.mark.parametrize(("new", "what", "level"), [
-    (("echo hello", "timeout=300", "hello"), "timeout", "warning"),
-    (("echo hello", "timeout=10 network=true", "hello"), "network", "warning"),
-    (("echo hello", "timeout=10 env=OPENAI_API_KEY", "hello"), "env", "warning"),
-    (("echo hello", "timeout=10", None), "output", "danger"),
-    (("echo hello || true", "timeout=10", "hello"), "trivial", "danger"),
+@pytest.mark.parametrize(("new", "kind", "what", "level"), [
+    (("echo hello", "timeout=300", "hello"), "check-weakened", "timeout", "warning"),
+    (("echo hello", "timeout=10 network=true", "hello"), "check-capabilities", "network", "danger"),
+    (("echo hello", "timeout=10 env=OPENAI_API_KEY", "hello"), "check-capabilities", "env", "danger"),
+    (("echo hello", "timeout=10", None), "check-weakened", "output", "danger"),
 ])
-def test_weakened_checks(sr, new, what, level):
+def test_weakened_checks(sr, new, kind, what, level):
     sr.skill("demo-skill", version="1.1.0", checks={**DEFAULT_CHECKS, "says-hello": new})
-    weakened = items(run(sr))["check-weakened"]
+    weakened = items(run(sr))[kind]
     assert [(i.data["what"], i.level) for i in weakened] == [(what, level)]
     assert weakened[0].line is not None
 
@@ -232,7 +233,7 @@ def test_new_scan_findings_only(sr):
     assert resolved.level == "info" and "EXFIL-002" in resolved.message
 
 
-def test_newly_suppressed_finding_warns(sr):
+def test_newly_suppressed_finding_is_danger(sr):
     sr.skill("demo-skill", trust="builtin", body=f"```bash\n{EXFIL}\n```\n")
     sr.commit()
     sr.branch("pr2")
@@ -240,7 +241,8 @@ def test_newly_suppressed_finding_warns(sr):
              body=f"```bash\n# skillctl-ignore EXFIL-002: our own telemetry\n{EXFIL}\n```\n")
     sr.commit()
     found = items(review(sr.root, "pr"))
-    assert found["finding-suppressed"][0].level == "warning"
+    assert found["finding-suppressed"][0].level == "danger"
+    assert found["suppression-added"][0].level == "danger"
     assert "our own telemetry" in found["finding-suppressed"][0].message
 
 
@@ -250,7 +252,7 @@ def test_head_config_cannot_suppress_its_own_review(sr):
     result = run(sr)
     assert any(i.data.get("blocking") for i in items(result)["finding-new"])
     config = [i for i in result.repo_items if i.kind == "config-changed"]
-    assert config and config[0].data["keys"] == ["require_sandbox", "retries", "suppress", "timeout"]
+    assert config and config[0].data["keys"] == ["require_sandbox", "retries", "suppress", "timeout", "trust"]
 
 
 # -- structure: added, removed, renamed, binary, unparseable --------------------------------------
@@ -304,7 +306,9 @@ def test_binary_symlink_and_executable_files(sr):
     assert ("A", "assets/logo.png", True) in change.files
     kinds = {i.kind: i for i in change.items}
     assert kinds["file-binary"].level == "warning" and kinds["file-binary"].path == "skills/demo-skill/assets/logo.png"
-    assert kinds["file-symlink"].level == "warning"
+    links = [i for i in change.items if i.kind == "file-symlink"]
+    assert {i.level for i in links} == {"warning", "danger"}  # added, and leaving the repo: refused
+    assert any("outside the repository" in i.message for i in links)
     assert kinds["file-executable"].level == "info"
 
 

@@ -97,7 +97,11 @@ def test_base64_and_hex_payloads_decode_but_images_and_hashes_do_not():
     ("\u0440df", [], ("pdf", "homoglyph")),
     ("brainstormimg", [], ("brainstorming", "typo")),
     ("csv-c1ean", ["csv-clean"], ("csv-clean", "homoglyph")),
-    ("csv-clean", ["csv-c1ean"], None),
+    # the reference decides which side is the newcomer: an established csv-c1ean makes csv-clean the squat
+    ("csv-clean", ["csv-c1ean"], ("csv-c1ean", "homoglyph")),
+    ("csv-clean", [], None),
+    ("Skill-Creator", [], None),  # a case-only difference is not a homoglyph
+    ("SKILL-CREAT0R", [], ("skill-creator", "homoglyph")),
     ("writing-plan", [], None),
     ("pdf", [], None),
     ("my-own-tool", ["my-own-tools"], None),
@@ -108,7 +112,9 @@ def test_lookalike_names(name, others, expected):
 
 @pytest.mark.parametrize("tools, description, severity", [
     ("Bash(*) Read", "Formats meeting notes into bullet points.", "high"),
-    ("Bash(curl:*)", "Suggest names for pets.", "high"),
+    ("Bash(curl:*)", "Suggest names for pets.", "low"),
+    ("Bash(curl:*) Read", "Look up exchange rates from a public API.", None),
+    ("Read, Write, Edit, Bash", "Write release notes in the house style.", "low"),
     (["Bash", "Read"], "Deploy the service with kubectl.", None),
     ("Bash(git log:*) Read", "Summarise git history.", None),
     ("*", "Run the test suite and report failures.", "medium"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import make_skill, skill_text
+from conftest import grant, make_skill, skill_text
 
 from skillctl.config import RepoConfig
 from skillctl.scan import Scanner, scan_tree
@@ -16,7 +16,11 @@ def body(*lines: str) -> str:
     return "# Tool\n\n" + "\n".join(lines) + "\n"
 
 
-def findings(root: Path, config: RepoConfig | None = None):
+# The repo vouches for its skills at team level: only then do their inline markers count.
+TEAM = RepoConfig(trust=[{"path": "skills/*", "tier": "team"}])
+
+
+def findings(root: Path, config: RepoConfig | None = TEAM):
     scanner = Scanner.from_config(config, root=root)
     return [f for r in scan_tree([root], root=root, scanner=scanner) for f in r.findings]
 
@@ -89,6 +93,7 @@ def test_repo_suppression_without_reason_is_a_config_error(tmp_path, cli):
 
 
 def test_suppressions_are_listed_in_the_text_report(tmp_path, cli):
+    grant(tmp_path, "skills/*", "team")
     make_skill(tmp_path, body=body("<!-- skillctl-ignore RCE-001: vendor installer -->", INSTALLER))
     result = cli("scan", "--repo", str(tmp_path))
     assert result.code == 0

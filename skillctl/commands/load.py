@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from skillctl.commands._common import common_options, echo_json, format_option
+
+if TYPE_CHECKING:
+    from skillctl.loader import LoadedSkill
 
 
 @click.command("load")
@@ -42,6 +46,6 @@ def cmd(explain: bool, fmt: str, root: Path, as_json: bool) -> None:
         click.echo(text_table(["name", "reason"], [[r.name, r.reason] for r in report.rejected]))
 
 
-def _loaded_json(skill) -> dict:  # type: ignore[no-untyped-def]
+def _loaded_json(skill: LoadedSkill) -> dict[str, Any]:
     return {"name": skill.name, "description": skill.description, "location": str(skill.location),
             "version": skill.version, "expires_at": skill.expires_at, "digest": skill.digest}

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from skillctl.commands._common import common_options, echo_json, format_option
 
+if TYPE_CHECKING:
+    from skillctl.loader import LoadedSkill
+
 _NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def available_skills_xml(skills) -> str:  # type: ignore[no-untyped-def]
+def available_skills_xml(skills: Iterable[LoadedSkill]) -> str:
     """Name, description and SKILL.md location of each skill, escaped so no skill text can
     close the block or inject markup into the prompt."""
     from xml.sax.saxutils import escape

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from skillctl.commands._common import common_options, echo_json, format_option
+
+if TYPE_CHECKING:
+    from skillctl.rot.schedule import ScheduleReport
 
 
 @click.command("schedule")
@@ -48,7 +52,7 @@ def cmd(once: bool, every: str | None, lead: str, dry_run: bool, list_due: bool,
             click.echo(f"{len(due)} skill(s) due", err=True)
         return
 
-    def show(report) -> None:  # type: ignore[no-untyped-def]
+    def show(report: ScheduleReport) -> None:
         if fmt == "json":
             echo_json(report.to_json())
             return

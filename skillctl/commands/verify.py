@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from skillctl.commands._common import common_options, echo_json, format_option
 from skillctl.report import JUnitCase, junit_xml, text_table
 from skillctl.verify import SkillVerdict, VerifyReport, run_verify
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 from skillctl.verify.runner import CheckResult
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -36,7 +40,7 @@ class RichProgress:
         self.bar = Progress(TextColumn("[bold]verify"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.description}"), TimeElapsedColumn(),
                             console=Console(stderr=True), transient=True)
-        self.task = None
+        self.task: TaskID | None = None
 
     def started(self, total_checks: int) -> None:
         self.bar.start()
@@ -45,7 +49,8 @@ class RichProgress:
     def check_done(self, skill: str, result: CheckResult) -> None:
         if not result.passed:
             self.bar.console.print(f"[red]{MARK[result.status]}[/] {skill}/{result.id}: {result.reason}")
-        self.bar.update(self.task, advance=1, description=f"{skill}/{result.id}")
+        if self.task is not None:
+            self.bar.update(self.task, advance=1, description=f"{skill}/{result.id}")
 
     def close(self) -> None:
         self.bar.stop()
@@ -62,12 +67,15 @@ class RichProgress:
 @click.option("--shard", metavar="I/N", default=None, help="Only the I-th of N deterministic slices (CI matrix).")
 @click.option("--require-sandbox/--allow-fallback", "require_sandbox", default=None,
               help="Refuse to run without bwrap (default: skillctl.yaml require_sandbox).")
+@click.option("--sign-key", "sign_key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --apply: sign each lock entry with this SSH private key (default: $SKILLCTL_SIGNING_KEY).")
 @click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write JUnit XML (one testcase per check) to FILE.")
 @format_option('text', 'json', 'junit')
 @common_options
 def cmd(skills: tuple[str, ...], force: bool, apply_: bool, jobs: int, changed: bool, base: str,
-        shard: str | None, require_sandbox: bool | None, junit: Path | None, fmt: str, root: Path,
+        shard: str | None, require_sandbox: bool | None, sign_key: Path | None, junit: Path | None, fmt: str,
+        root: Path,
         as_json: bool) -> None:
     """Run the checks of all (or the named) skills in a sandbox and compute lock transitions.
 
@@ -79,7 +87,7 @@ def cmd(skills: tuple[str, ...], force: bool, apply_: bool, jobs: int, changed: 
         progress = RichProgress() if sys.stderr.isatty() else PlainProgress()
     try:
         report = run_verify(root, list(skills) or None, force=force, apply=apply_, jobs=jobs,
-                            changed_base=base if changed else None, shard=shard,
+                            changed_base=base if changed else None, shard=shard, sign_key=sign_key,
                             require_sandbox=require_sandbox, progress=progress)
     finally:
         if isinstance(progress, RichProgress):

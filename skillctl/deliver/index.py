@@ -101,8 +101,9 @@ _NCOLS = 12
 def folder_signature(folder: Path) -> str | None:
     """A hash of ``lstat`` of every entry under *folder* (``.git`` skipped, as the digest does).
 
-    Equal signatures mean the digest need not be recomputed. None when the folder is a symlink
-    or cannot be listed, so the caller always digests it (and the loader refuses what it must).
+    Equal signatures mean the digest need not be recomputed. None when the folder is or holds
+    a symlink (the digest covers the link's target, wherever in the repo it is) or cannot be
+    listed, so the caller always digests it (and the loader refuses what it must).
     """
     try:
         if os.path.islink(folder):
@@ -114,6 +115,8 @@ def folder_signature(folder: Path) -> str | None:
             with os.scandir(stack.pop()) as entries:
                 for entry in entries:
                     st = entry.stat(follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
+                        return None  # the digest reads what a link points to, which may lie outside
                     if stat.S_ISDIR(st.st_mode):
                         if entry.name == ".git":
                             continue
@@ -136,6 +139,7 @@ class Index:
     def __init__(self, root: Path, db: Any) -> None:
         self.root = Path(root).resolve()
         self.conn: sqlite3.Connection = db.conn
+        self._ctx: Any = None
 
     # -- refresh -------------------------------------------------------------------------
 
@@ -167,14 +171,25 @@ class Index:
                  for path, row_id, ident in conn.execute("SELECT path, id, ident FROM search_docs")}
         found = self._walk()
         stats.skills = len(found)
-        lock_ident = _lock_identity(self.root)
+        # Every verdict depends on the lock (entries, and the look-alike names across all of
+        # them), skillctl.yaml (trust policy, require_signed) and the allowed_signers file.
+        key = self._verdict_key(meta.get("signers") or "allowed_signers")
+        key_changed = key != meta.get("verdicts")
         assignment: dict[str, tuple[str | None, str | None]] | None = None
         parsed: dict[str, LockEntry] = {}
         rows: dict[str, _Row] = {}
-        if lock_ident is None or lock_ident != meta.get("lock") or found.keys() != light.keys():
+        if key_changed or found.keys() != light.keys():
             lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
             stats.lock_read = True
-            from skillctl.loader import match_lock
+            from skillctl.config import load_config
+            from skillctl.loader import load_context, match_lock
+
+            signers = load_config(self.root).allowed_signers
+            self._ctx = load_context(self.root, lock.skills)
+            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('impostors', ?)",
+                         [json.dumps(self._ctx.impostors)])
+            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('signers', ?)", [signers])
+            key = self._verdict_key(signers)
 
             pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
             assignment = {}
@@ -198,7 +213,8 @@ class Index:
                 name, entry = assignment.get(rel, (None, None))
             else:
                 name, entry = (row.name if row and row.entry else None), (row.entry if row else None)
-            entry_changed = row is None or row.entry != entry or (entry is not None and row.name != name)
+            entry_changed = (key_changed or row is None or row.entry != entry
+                             or (entry is not None and row.name != name))
             if content_changed:
                 row = self._reindex(rel, ident, row)
                 stats.parsed += 1
@@ -207,7 +223,33 @@ class Index:
                 self._judge(row, name, entry, now, parsed.get(rel))
                 stats.judged += 1
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
-        conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
+        conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('verdicts', ?)", [key])
+
+    def _verdict_key(self, signers: str) -> str:
+        """File identities of everything a verdict reads besides the skill: lock, config, signers."""
+        from skillctl.config import CONFIG_NAME
+
+        def ident(path: Path) -> str:
+            try:
+                return stat_identity(os.lstat(path)) or "uncacheable"
+            except OSError:
+                return "-"
+
+        parts = [ident(lock_path(self.root)), ident(self.root / CONFIG_NAME), ident(self.root / signers)]
+        if "uncacheable" in parts or parts[0] == "-":
+            return f"always:{utcnow().timestamp()}"  # a symlinked or missing file is read every time
+        return "|".join(parts)
+
+    def context(self) -> Any:
+        """The loader's context for a re-judgement at query time (policy and signers read now)."""
+        if self._ctx is None:
+            from dataclasses import replace
+
+            from skillctl.loader import load_context
+
+            got = self.conn.execute("SELECT value FROM search_meta WHERE key = 'impostors'").fetchone()
+            self._ctx = replace(load_context(self.root, ()), impostors=json.loads(got[0]) if got else {})
+        return self._ctx
 
     def _row(self, rel: str) -> _Row | None:
         got = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs WHERE path = ?", [rel]).fetchone()
@@ -274,7 +316,7 @@ class Index:
             # With an identity, SKILL.md is a regular file reached without any symlink (the walk
             # follows none), so read_skill's containment check could not fail; without one, it runs.
             skill = read_skill(folder, root=None if ident is not None else self.root)
-            seen = Observed.from_skill(skill, skill_digest(folder))
+            seen = Observed(skill, skill_digest(folder, root=self.root))
             observed = _observed_json(seen, self.root)
             name, description, body = skill.name, skill.description, skill.body
         except InputError:
@@ -299,7 +341,8 @@ class Index:
             name = self._folder(row.path).name  # as the loader names a folder no entry claims
         else:
             lock_entry = lock_entry or LockEntry.model_validate_json(entry)
-            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row))
+            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self.context(),
+                            self._observer(row))
             loadable = int(isinstance(verdict, LoadedSkill))
             status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
             expires = as_utc(lock_entry.expires_at).timestamp() if lock_entry.expires_at else None
@@ -419,7 +462,7 @@ class Index:
 
         before = (row.loadable, row.reason, row.deep)
         verdict = judge(self.root, row.name, LockEntry.model_validate_json(row.entry), self._folder(row.path), now,
-                        self._observer(row, deep))
+                        self.context(), self._observer(row, deep))
         row.loadable = int(isinstance(verdict, LoadedSkill))
         row.reason = "" if row.loadable else getattr(verdict, "reason", "")
         if (row.loadable, row.reason, row.deep) != before:
@@ -429,13 +472,6 @@ class Index:
                                   "judged = ? WHERE id = ?",
                                   [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
         return row
-
-
-def _lock_identity(root: Path) -> str | None:
-    try:
-        return stat_identity(os.lstat(lock_path(root)))
-    except OSError:
-        return None
 
 
 def _rel(path: str, root: str) -> str:
@@ -468,16 +504,25 @@ def _list_dir(path: str) -> list[str]:
 
 
 def _observed_json(seen: Any, root: Path) -> str:
-    skill_md = Path(seen.skill_md)
+    """What ``loader.judge`` reads of an observation, to reuse while the folder is unchanged."""
+    skill = seen.skill
+    skill_md = Path(skill.skill_md)
     rel = skill_md.relative_to(root).as_posix() if skill_md.is_relative_to(root) else str(skill_md)
-    return json.dumps([seen.name, seen.description, rel, seen.has_lifecycle, seen.version, seen.digest])
+    life = skill.lifecycle
+    lifecycle = [life.version, life.trust, life.origin] if life is not None else None
+    return json.dumps([skill.name, skill.description, rel, lifecycle, seen.digest])
 
 
 def _observed_from_json(text: str, root: Path) -> Any:
     from skillctl.loader import Observed
+    from skillctl.model import Frontmatter, Lifecycle, Skill
 
-    name, description, rel, has_lifecycle, version, digest = json.loads(text)
-    return Observed(name, description, root / rel, has_lifecycle, version, digest)
+    name, description, rel, lifecycle, digest = json.loads(text)
+    skill_md = root / rel
+    life = Lifecycle(version=lifecycle[0], trust=lifecycle[1], origin=lifecycle[2]) if lifecycle else None
+    skill = Skill(name=name, folder=skill_md.parent, skill_md=skill_md,
+                  frontmatter=Frontmatter(name=name, description=description), lifecycle=life, body="", body_line=0)
+    return Observed(skill, digest)
 
 
 def _is_query_error(exc: sqlite3.OperationalError) -> bool:

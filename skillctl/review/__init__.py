@@ -12,13 +12,16 @@ with the most dangerous changes. ``review_render`` turns it into a PR comment or
 from __future__ import annotations
 
 import difflib
+import os
+import posixpath
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from skillctl.errors import SkillctlError
+from skillctl.errors import InputError, SkillctlError
+from skillctl.model import parse_ttl
 from skillctl.review.diff import (
     KIND_LABELS,
     LEVELS,
@@ -29,12 +32,17 @@ from skillctl.review.diff import (
     compare_files,
     compare_findings,
     compare_metadata,
+    compare_suppressions,
+    compare_trust,
     summarize_added,
 )
-from skillctl.review.git import Blob, Blobs, Snapshot, extract, open_git, snapshot
+from skillctl.review.git import MODE_LINK, Blob, Blobs, Snapshot, extract, open_git, snapshot
 from skillctl.review.text import compare_commands, compare_hosts
 
 RENAME_SIMILARITY = 0.6
+#: skillctl.yaml keys that decide trust: a change to any of them is a danger item.
+TRUST_KEYS = frozenset({"trust", "policy", "suppress", "rules", "require_signed", "allowed_signers",
+                        "require_sandbox"})
 MAX_PAIRINGS = 40_000
 
 
@@ -156,6 +164,7 @@ class _Ctx:
     default_timeout: float = 60.0
     names: dict[str, list[str]] = field(default_factory=dict)
     sides: dict[tuple[str, str], Side] = field(default_factory=dict)
+    base_config: Any = None
 
 
 def review(root: Path, base: str, head: str = "HEAD") -> Review:
@@ -168,8 +177,10 @@ def review(root: Path, base: str, head: str = "HEAD") -> Review:
     with tempfile.TemporaryDirectory(prefix="skillctl-review-", dir=scratch_base()) as tmp:
         ctx = _Ctx(repo, Path(tmp), Blobs(repo))
         a, b = snaps["base"].skills, snaps["head"].skills
-        pairs = [(f, f) for f in sorted(a.keys() & b.keys()) if a[f] != b[f]]
-        out.unchanged = sum(1 for f in a.keys() & b.keys() if a[f] == b[f])
+        same = {f for f in a.keys() & b.keys()
+                if a[f] == b[f] and _links(ctx, snaps["base"], f) == _links(ctx, snaps["head"], f)}
+        pairs = [(f, f) for f in sorted(a.keys() & b.keys()) if f not in same]
+        out.unchanged = len(same)
         ctx.blobs.prefetch(blob.sha for blob in _needed(snaps, {f for f, _ in pairs}))
         config = _configs(ctx, snaps, out)
         removed = {f: _side(ctx, snaps["base"], f) for f in sorted(a.keys() - b.keys())}
@@ -220,13 +231,22 @@ def _configs(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> Any:
                                        f"used: {code(exc.message)}", snaps["base"].prefix + CONFIG_NAME))
         if config is not None:
             ctx.default_ttl, ctx.default_timeout = config.ttl, config.timeout
+            ctx.base_config = config
             _extract_rule_packs(ctx, snaps["base"], config.rules, folder)
     if blobs["base"] != blobs["head"]:
         keys = _changed_keys(ctx, blobs["base"], blobs["head"])
+        sensitive = [k for k in keys if k in TRUST_KEYS]
         out.repo_items.append(Item(
-            "config-changed", "warning", f"{CONFIG_NAME} changed (applies to every skill)"
-            + (": " + ", ".join(code(k) for k in keys) if keys else ""), snaps["head"].prefix + CONFIG_NAME,
-            None, {"keys": keys}))
+            "config-changed", "danger" if sensitive else "warning", f"{CONFIG_NAME} changed (applies to every skill)"
+            + (": " + ", ".join(code(k) for k in keys) if keys else "")
+            + (" — decides which skills are trusted and what blocks them" if sensitive else ""),
+            snaps["head"].prefix + CONFIG_NAME, None, {"keys": keys}))
+    signers = [getattr(config, "allowed_signers", None) or "allowed_signers"]
+    for rel in signers:
+        if snaps["base"].blob(rel) != snaps["head"].blob(rel):
+            out.repo_items.append(Item("config-changed", "danger", f"{code(rel)} changed: it decides whose "
+                                       "signatures on skills.lock entries the loader accepts",
+                                       snaps["head"].prefix + rel, None, {"keys": [rel]}))
     return config
 
 
@@ -241,10 +261,12 @@ def _extract_rule_packs(ctx: _Ctx, snap: Snapshot, packs: list[str], folder: Pat
 def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
     import yaml
 
+    from skillctl.safeio import load_bounded
+
     def load(blob: Blob | None) -> dict[str, Any]:
         try:
-            data = yaml.safe_load((ctx.blobs.get(blob) or b"").decode("utf-8", "replace"))
-        except yaml.YAMLError:
+            data = load_bounded((ctx.blobs.get(blob) or b"").decode("utf-8", "replace"), "skillctl.yaml")
+        except (yaml.YAMLError, InputError):
             return {"<unparseable>": True}
         return data if isinstance(data, dict) else {}
 
@@ -254,9 +276,9 @@ def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
 
 def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
     """Write one skill version to disk once, parse it, digest it."""
-    from skillctl.errors import InputError
     from skillctl.lock import skill_digest
     from skillctl.parse import read_skill
+    from skillctl.repo import relpath
 
     key = (snap.sha, folder)
     if key in ctx.sides:
@@ -265,15 +287,49 @@ def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
     disk = tree / folder if folder else tree
     blobs = snap.skills[folder]
     ex = extract(ctx.blobs, blobs, disk)
+    links = _links(ctx, snap, folder)
+    for rel, targets in links.items():  # what the links reach is part of the skill (and of its digest)
+        reached = extract(ctx.blobs, targets, tree)
+        if len(targets) == 1 and next(iter(targets)) in reached.texts:
+            ex.texts[rel] = reached.texts[next(iter(targets))]
     skill, error = None, None
     try:
         skill = read_skill(disk, root=tree)
     except InputError as exc:
         error = f"{exc.code} {exc.message}" + (f" (line {exc.line})" if exc.line else "")
+    digest, refused = None, None
+    try:
+        digest = skill_digest(disk, root=tree)
+    except InputError as exc:  # a link leaving the repo: the loader refuses the skill outright
+        refused = f"{relpath(Path(exc.path or disk), disk)}: {exc.message}"
     side = Side(folder=folder, skill=skill, error=error, texts=ex.texts, binary=ex.binary,
-                modes={r: b.mode for r, b in blobs.items()}, digest=skill_digest(disk))
+                modes={r: b.mode for r, b in blobs.items()}, digest=digest, refused=refused, links=links)
     ctx.sides[key] = side
     return side
+
+
+def _links(ctx: _Ctx, snap: Snapshot, folder: str) -> dict[str, dict[str, Blob]]:
+    """Symlink (skill-relative) -> the blobs it reaches inside the tree (a file, or a folder's files).
+
+    A skill whose script links to a shared file changes when that file does, although no blob
+    of the skill folder itself moved; links leaving the tree reach nothing here (``_side``
+    reports them through the digest's refusal).
+    """
+    out: dict[str, dict[str, Blob]] = {}
+    for rel, blob in snap.skills[folder].items():
+        if blob.mode != MODE_LINK:
+            continue
+        text = os.fsdecode(ctx.blobs.get(blob) or b"")
+        if not text or text.startswith("/"):
+            continue
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(posixpath.join(folder, rel)), text))
+        if target == ".." or target.startswith("../"):
+            continue
+        if target in snap.files:
+            out[rel] = {target: snap.files[target]}
+        else:
+            out[rel] = {p: b for p, b in snap.files.items() if p.startswith(target + "/") and b.mode != MODE_LINK}
+    return out
 
 
 def _pair_renames(removed: dict[str, Side], added: dict[str, Side]) -> list[tuple[str, str]]:
@@ -322,28 +378,79 @@ def _scan(ctx: _Ctx, config: Any, snaps: dict[str, Snapshot], sides: dict[tuple[
     from skillctl.scan import Scanner
 
     scanners = {}
+    base_lock = _read_lock_at(ctx, snaps["base"])
     try:
         for which in snaps:
-            scanners[which] = Scanner.from_config(config, root=ctx.tmp / snaps[which].sha)
+            scanners[which] = Scanner.from_config(config, root=ctx.tmp / snaps[which].sha, lock=base_lock)
     except SkillctlError as exc:
         out.repo_items.append(Item("config-changed", "warning", f"scan skipped: {code(str(exc))}"))
         return
-    renamed = _new_names(sides)
     for (which, _folder), side in sides.items():
         scanner = scanners[which]
+        tree = ctx.tmp / snaps[which].sha
+        side.tier = scanner.tier_of(side.skill, tree / side.folder if side.folder else tree).tier
         if side.skill is not None:
-            # Look-alike names are judged only for names this diff introduces: the check compares
-            # against every skill in the repo, and an unchanged name yields no new finding anyway.
-            names = ctx.names[which] if side.skill.name in renamed else ()
-            side.findings = scanner.scan(side.skill, names)
+            # Look-alike names are judged against the snapshot's own skills.lock and the shipped
+            # well-known list (the scanner's fixed reference), never against the other skills.
+            side.findings = scanner.scan(side.skill)
         else:
             tree = ctx.tmp / snaps[which].sha
             side.findings = scanner.scan_unparsed(tree / side.folder if side.folder else tree)
 
 
-def _new_names(sides: dict[tuple[str, str], Side]) -> set[str]:
-    before = {s.skill.name for (which, _), s in sides.items() if which == "base" and s.skill is not None}
-    return {s.skill.name for (which, _), s in sides.items() if which == "head" and s.skill is not None} - before
+def _base_signers(ctx: _Ctx, snap: Snapshot) -> Any:
+    """A SignatureChecker over the *base* commit's allowed_signers (a PR cannot add its own key)."""
+    from skillctl.signing import SignatureChecker
+
+    config = ctx.base_config
+    rel = getattr(config, "allowed_signers", None) or "allowed_signers"
+    blob = snap.blob(rel)
+    if blob is None:
+        return None
+    folder = ctx.tmp / "signers-base"
+    extract(ctx.blobs, {"allowed_signers": blob}, folder)
+    return SignatureChecker(folder / "allowed_signers")
+
+
+def _commit_checker(repo: Any) -> Any:
+    """Does a sha name a commit here? None in a shallow clone, where old commits are simply absent."""
+    import git
+
+    try:
+        if repo.git.rev_parse("--is-shallow-repository").strip() == "true":
+            return None
+    except git.GitCommandError:
+        return None
+
+    def exists(sha: str) -> bool:
+        try:
+            return repo.commit(sha).type == "commit"
+        except (git.BadName, ValueError, git.GitCommandError):
+            return False
+
+    return exists
+
+
+def _lock_only_side(ctx: _Ctx, snaps: dict[str, Snapshot], name: str, entry: Any) -> Side | None:
+    """The unchanged skill a lock-only change is about, parsed, so its TTL and checks can be compared."""
+    folder = entry.path if entry.path in snaps["head"].skills else next(
+        (f for f in snaps["head"].skills if PurePosixPath(f).name == name), None)
+    return _side(ctx, snaps["head"], folder) if folder is not None else None
+
+
+def _read_lock_at(ctx: _Ctx, snap: Snapshot) -> Any:
+    """The lock as of *snap* (None when absent or unreadable: ``_lock_changes`` reports that)."""
+    from skillctl.errors import LockError
+    from skillctl.lock import parse_lock
+    from skillctl.repo import LOCK_NAME
+
+    raw = ctx.blobs.get(snap.blob(LOCK_NAME))
+    if raw is None:
+        return None
+    try:
+        return parse_lock(raw, Path(snap.prefix + LOCK_NAME))
+    except LockError:
+        return None
 
 
 def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side | None) -> SkillChange:
@@ -356,6 +463,15 @@ def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side 
     change = SkillChange(_name(current), kind, old.folder if old else None, new.folder if new else None,
                          _version(old), _version(new))
     change.files, file_items = compare_files(old, new, blobs_a, blobs_b)
+    if old is not None and new is not None:
+        for rel, targets in sorted(new.links.items()):
+            if old.links.get(rel) not in (None, targets):
+                file_items.append(Item("file-symlink", "danger", f"{code(rel)} links to "
+                                       f"{code(', '.join(sorted(targets)) or 'nothing')}, which this diff changes: "
+                                       "the skill now runs different code", new.path(rel), None,
+                                       {"targets": sorted(targets)}))
+                if ("M", rel, False) not in change.files:
+                    change.files.append(("M", rel, False))
     items: list[Item] = []
     if old is not None and new is not None and kind == "renamed":
         items.append(Item("renamed", "info", f"moved {code(old.folder)} → {code(new.folder)}", new.path()))
@@ -365,6 +481,9 @@ def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side 
         change.items = items
         return change
     md = new.path()
+    if new.refused:
+        items.append(Item("file-symlink", "danger", f"refused: {code(new.refused)} (no skill may read outside "
+                          "the repository; the loader will not load it)", md, None))
     if new.error:
         items.append(Item("parse-error", "danger", f"SKILL.md does not parse, so nothing in it can be verified: "
                           f"{code(new.error)}", md, None))
@@ -376,6 +495,7 @@ def _compare(ctx: _Ctx, snaps: dict[str, Snapshot], old: Side | None, new: Side 
         items += compare_metadata(old, new, blobs_a != blobs_b, ctx.default_ttl)
     if new.skill is not None and old is not None:
         items += compare_checks(old.skill, new.skill, md, ctx.default_timeout)
+    items += compare_trust(old, new) + compare_suppressions(old, new)
     items += compare_hosts(old, new) + compare_commands(old, new) + compare_findings(old, new) + file_items
     change.items = sorted(items, key=lambda i: LEVELS.index(i.level))
     return change
@@ -386,7 +506,7 @@ def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
     from skillctl.errors import LockError
     from skillctl.lock import parse_lock
     from skillctl.repo import LOCK_NAME
-    from skillctl.review.lock import lock_items
+    from skillctl.review.lock import Provenance, lock_items
 
     entries: dict[str, dict[str, Any]] = {}
     for which, snap in snaps.items():
@@ -399,6 +519,8 @@ def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
                                        snap.prefix + LOCK_NAME))
     if len(entries) < 2:
         return
+    signatures = _base_signers(ctx, snaps["base"])
+    exists = _commit_checker(ctx.repo)
     by_name = {s.name: s for s in out.skills}
     by_old_name = {_name(ctx.sides[(snaps["base"].sha, s.base_folder)]): s for s in out.skills
                    if s.base_folder is not None and (snaps["base"].sha, s.base_folder) in ctx.sides}
@@ -406,10 +528,18 @@ def _lock_changes(ctx: _Ctx, snaps: dict[str, Snapshot], out: Review) -> None:
     for name in sorted(entries["base"].keys() | entries["head"].keys() | by_name.keys()):
         change = by_name.get(name) or by_old_name.get(name)
         head = ctx.sides.get((snaps["head"].sha, change.head_folder)) if change and change.head_folder else None
+        entry_head = entries["head"].get(name)
+        if head is None and change is None and entry_head is not None and entry_head != entries["base"].get(name):
+            head = _lock_only_side(ctx, snaps, name, entry_head)  # its TTL and checks judge the entry
         content_changed = change is not None and change.change in ("added", "changed", "renamed") and bool(
             change.files)
+        prov = Provenance(name, commit_exists=exists, signatures=signatures)
+        if head is not None and head.skill is not None:
+            life = head.skill.lifecycle
+            prov.ttl = parse_ttl((life.ttl if life else None) or ctx.default_ttl)
+            prov.check_ids = frozenset(c.id for c in head.skill.checks if c.id)
         items = lock_items(entries["base"].get(name), entries["head"].get(name), lock_path,
-                           head.digest if head else None, content_changed)
+                           head.digest if head else None, content_changed, prov)
         if not items:
             continue
         if change is None:

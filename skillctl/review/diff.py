@@ -27,6 +27,9 @@ KIND_LABELS = {
     "check-weakened": "verification check weakened",
     "host-added": "new host",
     "finding-new": "new scan finding",
+    "check-capabilities": "check gets network or secrets",
+    "suppression-added": "suppression added",
+    "lock-forged": "lock change no verify run produced",
     "parse-error": "SKILL.md does not parse",
     "lock-quarantine": "quarantine lifted",
     "trust-raised": "trust tier raised",
@@ -46,7 +49,12 @@ KIND_LABELS = {
     "config-changed": "skillctl.yaml changed",
     "lock-unreadable": "skills.lock unreadable",
 }
-_TRIVIAL_RE = re.compile(r"^\s*(?:true|:|exit\s+0)?\s*$|\|\|\s*(?:true|:|exit\s+0)\s*$", re.MULTILINE)
+_NOOP = r"(?:true|:|exit\s+0|/bin/true|/usr/bin/true)"
+_NOOP_LINE = re.compile(rf"^(?:{_NOOP}|exit)$")
+_SWALLOW = re.compile(rf"(?:\|\||;)\s*{_NOOP}\s*$")
+_PRINT_LINE = re.compile(r"""^(?:echo|printf)(?:\s+-[neE]+)?(?:\s+(?:'[^'$`]*'|"[^"$`]*"|[^\s$`'";|&<>()]+))*$""")
+_PY_TRIVIAL = re.compile(r"""^(?:pass|import\s+sys|sys\.exit\(\s*0?\s*\)|exit\(\s*0?\s*\)|"""
+                         r"""print\(\s*(?:'[^'{}]*'|"[^"{}]*")\s*\))$""")
 
 
 @dataclass
@@ -73,6 +81,9 @@ class Side:
     modes: dict[str, str]
     findings: list[Finding] = field(default_factory=list)
     digest: str | None = None
+    tier: str | None = None  # effective tier (policy.effective_tier) under the base commit's rules
+    refused: str | None = None  # why skill_digest refuses this version (a symlink leaving the repo)
+    links: dict[str, Any] = field(default_factory=dict)  # symlink rel -> blobs it reaches in the tree
 
     def path(self, rel: str = "SKILL.md") -> str:
         return f"{self.folder}/{rel}" if self.folder else rel
@@ -135,7 +146,7 @@ def compare_metadata(old: Side, new: Side, content_changed: bool, default_ttl: s
         if xa == xb:
             continue
         raised = key == "trust" and _rank(xb) > _rank(xa)
-        items.append(Item("trust-raised" if raised else key, "warning" if raised else "info",
+        items.append(Item("trust-raised" if raised else key, "danger" if raised else "info",
                           f"{key} {code(xa or 'unset')} → {code(xb or 'unset')}"
                           + (": scan findings now block less" if raised else ""),
                           md, b.key_lines.get(f"metadata.skillctl.{key}"), {"from": xa, "to": xb}))
@@ -225,6 +236,8 @@ def summarize_added(new: Side, default_ttl: str) -> list[Item]:
     if not skill.checks:
         items.append(Item("no-checks", "warning", "new skill has no verification checks: it can never pass "
                           "`skillctl verify`", md))
+    for i, check in enumerate(skill.checks):
+        items += _capabilities(check.id or f"#{i + 1} ({check.language})", check, md)
     tools = allowed_tools(skill.frontmatter.allowed_tools)
     if tools:
         items.append(Item("tools-added", "warning", "allowed-tools (pre-approved, no prompt): "
@@ -257,6 +270,7 @@ def compare_checks(old: Skill | None, new: Skill | None, md: str, default_timeou
         if old is not None:
             items.append(Item("check-added", "info", f"check {code(key)} added: {code(cb[key].code)}", md,
                               cb[key].line, {"check": key}))
+        items += _capabilities(key, cb[key], md)
     for key in ca.keys() & cb.keys():
         items += _weakened(key, ca[key], cb[key], md, default_timeout)
     return sorted(items, key=lambda i: (LEVELS.index(i.level), i.line or 0))
@@ -281,11 +295,12 @@ def _weakened(key: str, a: Check, b: Check, md: str, default_timeout: float) -> 
         items.append(Item("check-weakened", "warning", f"check {code(key)} timeout raised {ka:g}s → {kb:g}s",
                           md, b.line, {"check": key, "what": "timeout"}))
     if b.network and not a.network:
-        items.append(Item("check-weakened", "warning", f"check {code(key)} now runs with network access", md,
+        items.append(Item("check-capabilities", "danger", f"check {code(key)} now runs with network access"
+                          + (" while holding " + ", ".join(code(e) for e in b.env) if b.env else ""), md,
                           b.line, {"check": key, "what": "network"}))
     new_env = [e for e in b.env if e not in a.env]
     if new_env:
-        items.append(Item("check-weakened", "warning", f"check {code(key)} now receives environment "
+        items.append(Item("check-capabilities", "danger", f"check {code(key)} now receives host environment "
                           + ", ".join(code(e) for e in new_env), md, b.line, {"check": key, "what": "env"}))
     if a.expected_output is not None and b.expected_output is None:
         items.append(Item("check-weakened", "danger", f"check {code(key)} lost its expected output: only the "
@@ -293,12 +308,49 @@ def _weakened(key: str, a: Check, b: Check, md: str, default_timeout: float) -> 
     elif a.expected_output != b.expected_output:
         items.append(Item("check-output", "info", f"check {code(key)} expects different output", md, b.line))
     if a.code.strip() != b.code.strip():
-        if _TRIVIAL_RE.search(b.code) and not _TRIVIAL_RE.search(a.code):
-            items.append(Item("check-weakened", "danger", f"check {code(key)} can no longer fail: "
+        why = cannot_fail(b)
+        if why and not cannot_fail(a):
+            items.append(Item("check-weakened", "danger", f"check {code(key)} can no longer fail ({why}): "
                               f"{code(b.code)}", md, b.line, {"check": key, "what": "trivial"}))
         else:
             items.append(Item("check-changed", "info", f"check {code(key)} now runs {code(b.code)}", md, b.line))
     return items
+
+
+def _capabilities(key: str, check: Check, md: str) -> list[Item]:
+    """A new check that asks for the network or host secrets: a reviewer decides, never a default."""
+    asks = (["network"] if check.network else []) + [f"env {e}" for e in check.env]
+    if not asks:
+        return []
+    both = " (secrets and network together: refused for community and synthesized skills)" \
+        if check.network and check.env else ""
+    return [Item("check-capabilities", "danger", f"check {code(key)} gets " + ", ".join(code(a) for a in asks)
+                 + both, md, check.line, {"check": key, "network": check.network, "env": check.env})]
+
+
+def cannot_fail(check: Check) -> str | None:
+    """Why *check*, as written, passes whatever the skill does (None when it can still fail).
+
+    It can no longer fail when every command is a no-op (``true``, ``:``, ``exit 0``), when
+    its last command swallows the status (``|| true``, ``; exit 0``), or when it only prints
+    fixed text (``echo`` of the expected output). Blank lines and comments are ignored.
+    """
+    lines = [ln.strip() for ln in check.code.split("\n")]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if check.language == "python":
+        if all(_PY_TRIVIAL.match(ln) for ln in lines):
+            return "it only prints fixed text" if any(ln.startswith("print") for ln in lines) else "it does nothing"
+        return None
+    if not lines or all(_NOOP_LINE.match(ln) for ln in lines):
+        return "it does nothing"
+    swallow = _SWALLOW.search(lines[-1])
+    if swallow:
+        return f"its last command ends in {code(swallow.group(0).lstrip(';|& '))}"
+    if re.fullmatch(r"exit\s+0", lines[-1]):
+        return "it ends with `exit 0`"
+    if all(_PRINT_LINE.match(ln) or _NOOP_LINE.match(ln) for ln in lines):
+        return "it only prints fixed text"
+    return None
 
 
 def _num(value: str | None) -> bool:
@@ -319,13 +371,13 @@ def compare_findings(old: Side | None, new: Side) -> list[Item]:
         if prior is None:
             reason = code(f.suppression_reason or "")
             if f.suppressed:
-                level, text = "warning", f"new finding {code(where)} suppressed in this diff: {reason}"
+                level, text = "danger", f"new finding {code(where)} suppressed in this diff: {reason}"
             else:
                 level = ("danger" if f.blocking else "warning" if f.severity in ("medium", "high", "critical")
                          else "info")
                 text = f"new finding {code(where)}{' (blocking)' if f.blocking else ''}: {plain(f.message)}"
         elif f.suppressed and not prior.suppressed:
-            level, text = "warning", f"finding {code(where)} newly suppressed: {code(f.suppression_reason or '')}"
+            level, text = "danger", f"finding {code(where)} newly suppressed: {code(f.suppression_reason or '')}"
         else:
             continue
         kind = "finding-suppressed" if f.suppressed else "finding-new"
@@ -337,6 +389,55 @@ def compare_findings(old: Side | None, new: Side) -> list[Item]:
         items.append(Item("finding-resolved", "info", f"{len(resolved)} finding(s) resolved: "
                           + ", ".join(code(f.rule_id) for f in resolved[:10]), new.path(), None))
     return sorted(items, key=lambda i: LEVELS.index(i.level))
+
+
+# -- trust -------------------------------------------------------------------------------------
+
+def compare_trust(old: Side | None, new: Side) -> list[Item]:
+    """The effective tier moving up (a folder moved under a granted path), and tiers claimed in vain."""
+    items: list[Item] = []
+    md = new.path()
+    if old is not None and old.tier and new.tier and _rank(new.tier) > _rank(old.tier):
+        items.append(Item("trust-raised", "danger", f"effective trust tier {code(old.tier)} → {code(new.tier)}: "
+                          "its findings block less and its inline suppressions may count", md, None,
+                          {"from": old.tier, "to": new.tier}))
+    life = new.skill.lifecycle if new.skill is not None else None
+    claimed = life.trust if life is not None else None
+    if claimed and new.tier and _rank(claimed) > _rank(new.tier):
+        items.append(Item("trust-claimed", "warning", f"declares trust {code(claimed)} but the repository grants "
+                          f"{code(new.tier)}: a skill cannot raise its own tier (the claim is ignored)", md,
+                          new.skill.key_lines.get("metadata.skillctl.trust") if new.skill else None,
+                          {"claimed": claimed, "tier": new.tier}))
+    return items
+
+
+def compare_suppressions(old: Side | None, new: Side) -> list[Item]:
+    """Every ``skillctl-ignore`` marker this diff adds: a change that hides findings is reviewed first."""
+    from skillctl.scan.suppress import MARKER, markers
+
+    def found(side: Side | None) -> set[tuple[str, frozenset[str], str]]:
+        out: set[tuple[str, frozenset[str], str]] = set()
+        for rel, text in (side.texts.items() if side else ()):
+            if MARKER in text:
+                out |= {(rel, frozenset(ids), reason) for entries in markers(text).values()
+                        for ids, reason, _ in entries}
+        return out
+
+    before = found(old)
+    lines: dict[tuple[str, frozenset[str], str], int] = {}
+    for rel, text in new.texts.items():
+        if MARKER in text:
+            for covered in markers(text).values():
+                for ids, reason, line in covered:
+                    lines.setdefault((rel, frozenset(ids), reason), line)
+    items = []
+    for rel, rule_ids, reason in sorted(found(new) - before, key=lambda t: (t[0], sorted(t[1]), t[2])):
+        honoured = "" if new.tier in ("builtin", "team") else f" (not honoured for a {new.tier or 'community'} skill)"
+        what = code(", ".join(sorted(rule_ids)) or "?")
+        items.append(Item("suppression-added", "danger", f"suppression added for {what}: "
+                          f"{code(reason or 'no reason')}{honoured}", new.path(rel), lines.get((rel, rule_ids, reason)),
+                          {"rule_id": sorted(rule_ids), "reason": reason}))
+    return items
 
 
 # -- files -------------------------------------------------------------------------------------

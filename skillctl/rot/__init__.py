@@ -26,11 +26,8 @@ from skillctl.model import Pin
 from skillctl.rot.registries.base import PinInfo, PinMissing, parse_time
 from skillctl.rot.registries.resolve import Lookup
 from skillctl.rot.versioning import Version, behind, parse_constraint, parse_version, scheme_for
+from skillctl.vocab import DEFAULT_STALE_ON
 
-KINDS = ("ok", "outdated", "yanked", "deprecated", "abandoned", "missing", "unreachable", "error")
-LEVELS = ("patch", "minor", "major", "changed")
-STALE_TOKENS = frozenset({"outdated", "yanked", "deprecated", "abandoned", "missing", "error", *LEVELS})
-DEFAULT_STALE_ON = ("yanked", "deprecated", "missing", "major")
 NO_ABANDON = frozenset({"tool", "url", "docker"})
 
 

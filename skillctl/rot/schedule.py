@@ -102,7 +102,7 @@ def due_skills(root: Path, now: datetime, lead: timedelta = DEFAULT_LEAD) -> lis
             due.append(Due(name, rel, "never verified"))
             continue
         try:
-            digest = skill_digest(folder)
+            digest = skill_digest(folder, root=root)
             skill = read_skill(folder, root=root)
         except InputError as exc:
             due.append(Due(name, rel, f"unreadable: {exc.message}"))

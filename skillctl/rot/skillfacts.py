@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ class SkillFacts:
     ttl_line: int | None = None
     pins: list[Pin] = field(default_factory=list)
 
-    def ttl_delta(self):  # type: ignore[no-untyped-def]
+    def ttl_delta(self) -> timedelta | None:
         return parse_ttl(self.ttl)
 
     def to_json(self) -> str:

@@ -111,6 +111,13 @@ def behind(pinned: Version, latest: Version) -> str | None:
     return "patch"
 
 
+def _equal_to(exact: Version) -> Callable[[Version], bool]:
+    return lambda v: v.comparable(exact) and v.key == exact.key
+
+
+def _same_key(target: Version) -> Callable[[Version], bool]:
+    return lambda v: v.key == target.key
+
 @dataclass(frozen=True)
 class Constraint:
     """What a pin accepts. *exact* is set when the pin names a single version."""
@@ -134,8 +141,7 @@ def parse_constraint(text: str, scheme: str) -> Constraint | None:
     if exact is not None and not any(ch in text for ch in "<>=^~*| ,") and not (
         scheme != "docker" and re.search(r"\.[xX*]", text)
     ):
-        return Constraint(text, exact, lambda v, e=exact: v.comparable(e) and v.key == e.key,
-                          exact.prerelease)
+        return Constraint(text, exact, _equal_to(exact), exact.prerelease)
     if scheme == "pep440" and not re.search(r"[\^|]|~(?!=)", text):
         pep = _pep440_specifier(text)
         if pep is not None:
@@ -217,7 +223,7 @@ def _parse_comparators(text: str, scheme: str) -> list[Callable[[Version], bool]
             tests += _range(nums, (*nums[:-1], nums[-1] + 1), scheme)
         elif op in ("", "=", "=="):
             target = _bound(nums, scheme)
-            tests.append(lambda v, t=target: v.key == t.key)
+            tests.append(_same_key(target))
         elif op == "^":
             tests += _range(nums, _caret(nums), scheme)
         elif op in ("~", "~>", "~="):

@@ -10,7 +10,7 @@ the skill's trust tier. The library API is ``scan_skill`` and ``scan_paths``; ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,18 +18,23 @@ from typing import Any
 
 from skillctl.errors import InputError
 from skillctl.model import Finding, Skill
-from skillctl.policy import Policy
+from skillctl.policy import CAPABILITY_RULE, Policy, TierDecision, capability_problem, effective_tier
 from skillctl.repo import relpath
-from skillctl.scan.context import MarkdownMap, hidden_comments, is_education, rate
+from skillctl.scan.code import analyze_script, private_keys
+from skillctl.scan.context import MarkdownMap, cap, hidden_comments, is_education, rate
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
-from skillctl.scan.names import NameIndex
+from skillctl.scan.instructions import agent_instructions
+from skillctl.scan.names import NameIndex, established_names
+from skillctl.scan.prereq import fake_prerequisites, installer_rating, subject_words
 from skillctl.scan.rules import RuleSet, load_rules
 from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
 
 SNIPPET = 160
+# Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
+SOURCE_RATED = frozenset({"RCE-001", "RCE-006"})
 
 
 @dataclass
@@ -40,10 +45,19 @@ class Scanner:
     policy: Policy = field(default_factory=Policy)
     suppress: list[dict[str, str]] = field(default_factory=list)
     root: Path | None = None
+    lock: Any = None  # a Lock: import source tiers and approvals it records count (policy.effective_tier)
+    established: frozenset[str] | None = None  # None: the names skills.lock under root vouches for
+
+    @property
+    def names(self) -> NameIndex:
+        """The fixed reference look-alike names are judged against (never the batch being scanned)."""
+        if self.established is None:
+            self.established = established_names(self.root)
+        return _index(self.established)
 
     @classmethod
     def from_config(cls, config: Any = None, *, root: Path | None = None,
-                    extra_rules: Iterable[Path | str] = ()) -> Scanner:
+                    extra_rules: Iterable[Path | str] = (), lock: Any = None) -> Scanner:
         base = Path(config.path).parent if config is not None and getattr(config, "path", None) else root
         packs = [Path(p) if Path(p).is_absolute() or base is None else base / p
                  for p in (getattr(config, "rules", None) or [])]
@@ -52,15 +66,37 @@ class Scanner:
             policy=Policy.from_config(config),
             suppress=repo_suppressions(config),
             root=root,
+            lock=lock if lock is not None else _lock_at(root),
         )
+
+    def tier_of(self, skill: Skill | None, folder: Path | None = None) -> TierDecision:
+        """The skill's effective tier: granted by the repo (config, lock), only lowered by the skill."""
+        folder = folder if folder is not None else skill.folder if skill is not None else None
+        rel = relpath(folder, self.root) if folder is not None and self.root is not None else None
+        entry = None
+        if self.lock is not None and skill is not None:
+            entry = self.lock.skills.get(skill.name)
+        digest = None
+        if entry is not None and entry.approval is not None and entry.approval.tier and folder is not None:
+            from skillctl.lock import skill_digest
+
+            try:
+                digest = skill_digest(folder, root=self.root)
+            except InputError:
+                digest = None
+        return effective_tier(self.policy, skill, rel=rel, entry=entry, digest=digest)
 
     # -- one skill -----------------------------------------------------------------------------
 
-    def scan(self, skill: Skill, repo_skill_names: Iterable[str] | NameIndex = ()) -> list[Finding]:
-        """All findings for one parsed skill, suppressions applied, ``blocking`` set by policy."""
-        names = repo_skill_names if isinstance(repo_skill_names, NameIndex) else _index(tuple(repo_skill_names))
-        tier = self.policy.tier(skill)
+    def scan(self, skill: Skill) -> list[Finding]:
+        """All findings for one parsed skill, suppressions applied, ``blocking`` set by policy.
+
+        Nothing here depends on which other skills are scanned in the same run.
+        """
+        names = self.names
+        tier = self.tier_of(skill).tier
         education = is_education(skill.name, skill.description)
+        subject = subject_words(skill.name, skill.description)
         findings: list[Finding] = []
         texts: dict[str, str] = {}
         md_text = read_text(skill.skill_md)
@@ -70,13 +106,14 @@ class Scanner:
             lines = md_text.split("\n")
             head = "\n".join(lines[: max(skill.body_line - 1, 0)])
             body = "\n".join(lines[max(skill.body_line - 1, 0):])
-            findings += self._scan_text(head, "frontmatter", skill_md, 1, None, education)
+            findings += self._scan_text(head, "frontmatter", skill_md, 1, None, education, subject)
             findings += self._scan_text(body, "body", skill_md, skill.body_line,
-                                        MarkdownMap(body, skill.body_line), education)
+                                        MarkdownMap(body, skill.body_line), education, subject)
         findings += self._analyze_frontmatter(skill, skill_md, names)
         run_texts = [t for t in (md_text,) if t]
         for f in skill_files(skill.folder):
-            findings += self._scan_file(f, education, run_texts, texts)
+            findings += self._scan_file(f, education, run_texts, texts, subject)
+        findings += self._analyze_checks(skill, skill_md, tier)
         return self._finish(findings, texts, tier)
 
     def scan_unparsed(self, folder: Path) -> list[Finding]:
@@ -89,8 +126,8 @@ class Scanner:
                 f.kind = "body"
                 if f.text:
                     run_texts.append(f.text)
-            findings += self._scan_file(f, False, run_texts, texts)
-        return self._finish(findings, texts, self.policy.default_trust)
+            findings += self._scan_file(f, False, run_texts, texts, subject_words(folder.name, ""))
+        return self._finish(findings, texts, self.tier_of(None, folder).tier)
 
     def _finish(self, findings: list[Finding], texts: dict[str, str], tier: str) -> list[Finding]:
         unique = {(f.rule_id, f.path, f.line, f.snippet): f for f in findings}
@@ -106,7 +143,7 @@ class Scanner:
     # -- text ----------------------------------------------------------------------------------
 
     def _scan_text(self, text: str, kind: str, path: str, first_line: int, mdmap: MarkdownMap | None,
-                   education: bool) -> list[Finding]:
+                   education: bool, subject: frozenset[str] = frozenset(), rel: str = "") -> list[Finding]:
         out: list[Finding] = []
         offset = first_line - 1
         if ANY_HIDDEN.search(text) is not None:
@@ -123,10 +160,27 @@ class Scanner:
             if rule.explainable:
                 severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
                                      match_start=m.start(), education=education)
+            if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
+                # a scanner's pattern list or a write-up in plain text: the phrase is data here
+                severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
+            if rule.id in SOURCE_RATED and why is None:
+                severity, why = installer_rating(line, subject, severity)
             message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"
             out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
                                line=lineno + offset, message=message, snippet=_snip(line),
                                remediation=rule.remediation))
+        if mdmap is not None:
+            out += self._prose(text, path, offset, mdmap, education, subject)
+        if kind == "scripts":
+            for h in analyze_script(text, rel, lambda t: self._rule_hits(t, kind)):
+                out.append(Finding(rule_id=h.rule_id, category=h.category, severity=h.severity, path=path,
+                                   line=h.line + offset, message=h.message, snippet=_snip(h.snippet),
+                                   remediation="Write the script plainly; a reviewer must be able to read what runs."))
+        if "PRIVATE KEY" in text:
+            for h in private_keys(text):
+                out.append(Finding(rule_id=h.rule_id, category=h.category, severity=h.severity, path=path,
+                                   line=h.line + offset, message=h.message, snippet=h.snippet,
+                                   remediation="Delete the key, rotate it, and load keys from a secret store at run time."))  # noqa: E501
         if mdmap is not None:
             for line, excerpt in hidden_comments(text, first_line):
                 out.append(Finding(
@@ -145,6 +199,31 @@ class Scanner:
                 out.append(f)
         return out
 
+    def _prose(self, text: str, path: str, offset: int, mdmap: MarkdownMap, education: bool,
+               subject: frozenset[str]) -> list[Finding]:
+        """Fake prerequisites and plain-language instructions to the agent, rated in context."""
+        out = []
+        for step in fake_prerequisites(text, subject):
+            severity, why = rate(step.severity, mdmap=mdmap, line=step.line + offset, line_text=step.text,
+                                 match_start=0, education=education)
+            out.append(Finding(rule_id="PREREQ-001", category="fake-prerequisite", severity=severity, path=path,
+                               line=step.line + offset, snippet=_snip(step.text),
+                               message=step.message + (f" (rated {severity}: {why})" if why else ""),
+                               remediation="Install dependencies from a package manager or the vendor's own site, "
+                                           "pinned; never from paste sites, shorteners, IPs or unrelated releases."))
+        for hit in agent_instructions(text):
+            severity, why = rate(hit.severity, mdmap=mdmap, line=hit.line + offset, line_text=hit.sentence,
+                                 match_start=hit.start, education=education)
+            out.append(Finding(rule_id=hit.rule_id, category="agent-instruction", severity=severity, path=path,
+                               line=hit.line + offset, snippet=_snip(hit.sentence[hit.start:]),
+                               message=hit.message + (f" (rated {severity}: {why})" if why else ""),
+                               remediation="Remove the instruction; a skill must not act behind the user's back."))
+        return out
+
+    def _rule_hits(self, text: str, kind: str) -> list[tuple[str, str, str, str]]:
+        return [(rule.id, rule.category, rule.severity, rule.message)
+                for part in text.split("\n") for rule, _m in self.rules.scan_line(part, kind)]
+
     def _rescan(self, text: str, kind: str, path: str, line: int, what: str) -> list[Finding]:
         out = []
         for part in text.split("\n"):
@@ -154,7 +233,8 @@ class Scanner:
                                    remediation=rule.remediation))
         return out
 
-    def _scan_file(self, f: SkillFile, education: bool, run_texts: list[str], texts: dict[str, str]) -> list[Finding]:
+    def _scan_file(self, f: SkillFile, education: bool, run_texts: list[str], texts: dict[str, str],
+                   subject: frozenset[str] = frozenset()) -> list[Finding]:
         path = self._display(f.path)
         out: list[Finding] = []
         if f.symlink_target is not None:
@@ -180,7 +260,18 @@ class Scanner:
             return out
         texts[path] = f.text
         mdmap = MarkdownMap(f.text) if f.markdown else None
-        out += self._scan_text(f.text, f.kind, path, 1, mdmap, education)
+        out += self._scan_text(f.text, f.kind, path, 1, mdmap, education, subject, f.rel)
+        return out
+
+    def _analyze_checks(self, skill: Skill, path: str, tier: str) -> list[Finding]:
+        """Checks asking for more than the skill's tier may have (``policy.capability_problem``)."""
+        out: list[Finding] = []
+        for check in skill.checks:
+            problem = capability_problem(check, tier)
+            if problem is not None:
+                out.append(_finding(CAPABILITY_RULE, "permissions", "high", path, check.line, problem,
+                                    "Drop network=true or env= from the check, or have the repo vouch for the "
+                                    "skill (trust: in skillctl.yaml, or skillctl approve)."))
         return out
 
     def _analyze_frontmatter(self, skill: Skill, path: str, names: NameIndex) -> list[Finding]:
@@ -204,8 +295,21 @@ class Scanner:
         return out
 
 
+def _lock_at(root: Path | None) -> Any:
+    """The repo's lock, for the tiers it records; unreadable -> None (the loader fails closed anyway)."""
+    if root is None or not (Path(root) / "skills.lock").is_file():
+        return None
+    from skillctl.errors import LockError
+    from skillctl.lock import read_lock
+
+    try:
+        return read_lock(Path(root))
+    except LockError:
+        return None
+
+
 @lru_cache(maxsize=8)
-def _index(names: tuple[str, ...]) -> NameIndex:
+def _index(names: frozenset[str]) -> NameIndex:
     return NameIndex(names)
 
 
@@ -222,11 +326,10 @@ def _finding(rule_id: str, category: str, severity: str, path: str, line: int, m
 
 # -- library API ---------------------------------------------------------------------------------
 
-def scan_skill(skill: Skill, *, config: Any = None, repo_skill_names: Sequence[str] = (),
-               scanner: Scanner | None = None) -> list[Finding]:
+def scan_skill(skill: Skill, *, config: Any = None, scanner: Scanner | None = None) -> list[Finding]:
     """Findings for one parsed skill; ``Finding.blocking`` follows the policy for its trust tier."""
     scanner = scanner or Scanner.from_config(config)
-    return scanner.scan(skill, repo_skill_names)
+    return scanner.scan(skill)
 
 
 @dataclass
@@ -246,7 +349,7 @@ class SkillResult:
 
 def scan_tree(paths: Iterable[Path], *, config: Any = None, root: Path | None = None,
               extra_rules: Iterable[Path | str] = (), scanner: Scanner | None = None) -> list[SkillResult]:
-    """Scan every skill under *paths*; lookalikes are judged against all skills found."""
+    """Scan every skill under *paths* (each verdict the same as when scanned alone)."""
     from skillctl.parse import read_skill
     from skillctl.repo import discover_skills
 
@@ -266,18 +369,15 @@ def scan_tree(paths: Iterable[Path], *, config: Any = None, root: Path | None = 
 def scan_parsed(parsed: Iterable[tuple[Path, Skill | None, InputError | None]], scanner: Scanner) -> list[SkillResult]:
     """Scan skills someone already parsed (``validate --scan`` parses once for both jobs).
 
-    Lookalike names are judged against every skill in *parsed*; a folder that did not parse is
-    still scanned, as plain text.
+    A folder that did not parse is still scanned, as plain text.
     """
-    parsed = list(parsed)
-    names = NameIndex(s.name for _, s, _ in parsed if s is not None)
     results = []
     for folder, skill, error in parsed:
         if skill is None:
-            results.append(SkillResult(folder, folder.name, scanner.policy.default_trust,
+            results.append(SkillResult(folder, folder.name, scanner.tier_of(None, folder).tier,
                                        scanner.scan_unparsed(folder), error))
         else:
-            results.append(SkillResult(folder, skill.name, scanner.policy.tier(skill), scanner.scan(skill, names)))
+            results.append(SkillResult(folder, skill.name, scanner.tier_of(skill).tier, scanner.scan(skill)))
     return results
 
 

@@ -52,7 +52,7 @@ COMMANDS = re.compile(
 MENTIONS = re.compile(
     r"\b(?:like|such as|e\.g\.|for example|phrases?|phrasing|wording|language|words?|strings?|patterns?|"
     r"keywords?|says?|saying|reject\w*|detect\w*|block\w*|filter\w*|flag\w*|match\w*|contain\w*|avoid\w*|"
-    r"never|don't|do not)\b",
+    r"never|don't|do not|inputs?|ask(?:s|ing)? (?:the )?(?:agent|model|assistant|ai|claude|it) to)\b",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[.!?]\s")
@@ -74,6 +74,8 @@ def negated(before: str) -> bool:
 
 # Fence languages that are data or transcripts, not something to run.
 QUOTING_LANGS = frozenset({"text", "txt", "plain", "plaintext", "log", "output", "quote", "example"})
+# Detection signatures quote the strings they detect: never an instruction, in any skill.
+SIGNATURE_LANGS = frozenset({"yara", "yar", "sigma", "snort", "suricata", "zeek", "kql", "spl"})
 LEAD_IN_LINES = 4
 
 
@@ -204,6 +206,8 @@ def rate(
         if quoted and EXPLAINS.search(line_text):
             return lower(severity, 1), "quoted in explanatory prose"
         return severity, None
+    if fence.lang in SIGNATURE_LANGS:
+        return cap(severity, "low"), f"quoted in a {fence.lang} detection signature"
     lead = mdmap.lead_in(fence)
     if commands(lead):
         return severity, None
@@ -222,27 +226,68 @@ def is_education(name: str, description: str) -> bool:
 
 
 # Wording in an HTML comment that addresses the agent reading the raw file.
+_AGENT_WORDS = r"\b(?:ai|agent|assistant|model|llm|claude|codex|hermes|gpt|copilot)s?\b"
 AGENT_DIRECTIVE = re.compile(
-    r"\b(?:ai|agent|assistant|model|llm|claude|codex|hermes|gpt|copilot)s?\b[^.\n]{0,80}?\b(?:must|should|shall|"
+    _AGENT_WORDS + r"[^.\n]{0,80}?\b(?:must|should|shall|"
     r"will|always|never|needs? to|are to|ignore|run|execute|send|upload|include|do not)\b"
     r"|\b(?:ignore|disregard)\b[^.\n]{0,30}\b(?:instructions|rules|above|previous)\b"
-    r"|\b(?:you must|you should|make sure (?:to|you)|be sure to|remember to|do not (?:tell|mention|show))\b"
     r"|\b(?:run|execute|download|install|send|upload|post|fetch|cat)\s+(?:the\s+)?(?:following|this|these|`|"
     r"https?://|~/|\$)",
     re.IGNORECASE,
 )
+# "you must ..." counts only together with an action a reader could be tricked into.
+_SECOND_PERSON = re.compile(r"\b(?:you must|you should|make sure (?:to|you)|be sure to|remember to|do not (?:tell|mention|show))\b",  # noqa: E501
+                            re.IGNORECASE)
+_ACTION = re.compile(r"\b(?:run|execute|download|install|send|upload|post|fetch|curl|wget|delete|remove|read|open|"
+                     r"include|paste|tell|mention|show)\b", re.IGNORECASE)
+# Comments written for the people who maintain the file, and tool directives.
+_HUMAN_NOTE = re.compile(r"^\s*(?:todo|fixme|xxx|hack|note|markdownlint|prettier|eslint|vale|textlint|cspell|toc|"
+                         r"(?:maintainers?|contributors?|editors?|authors?|translators?|reviewers?|docs team)\s*:)",
+                         re.IGNORECASE)
+_AGENT_ADDRESSED = re.compile(_AGENT_WORDS, re.IGNORECASE)
+
+
+def _code_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of fenced blocks: a comment there is shown as text, not hidden."""
+    ranges, open_at, marker = [], -1, ""
+    for m in _FENCE.finditer(text):
+        if open_at < 0:
+            open_at, marker = m.start(), m.group(1)[0]
+        elif m.group(1)[0] == marker and not m.group(2).strip():
+            ranges.append((open_at, m.end()))
+            open_at = -1
+    if open_at >= 0:
+        ranges.append((open_at, len(text)))
+    return ranges
 
 
 def hidden_comments(text: str, first_line: int = 1) -> list[tuple[int, str]]:
-    """``(line, excerpt)`` for HTML comments that talk to the agent: invisible once rendered."""
+    """``(line, excerpt)`` for HTML comments that talk to the agent: invisible once rendered.
+
+    A comment inside a code span or fenced block renders visibly, and a note to maintainers or
+    a linter directive talks to people or tools: neither is a hidden instruction.
+    """
     if "<!--" not in text:
         return []
     out = []
+    code = None
     for m in _COMMENT.finditer(text):
         inner = m.group()[4:].removesuffix("-->")
         if "skillctl-ignore" in inner:
             continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text.count("`", line_start, m.start()) % 2 == 1:
+            continue  # inside an inline code span
+        if code is None:
+            code = _code_ranges(text)
+        if any(a <= m.start() < b for a, b in code):
+            continue
+        if _HUMAN_NOTE.search(inner) and not _AGENT_ADDRESSED.search(inner):
+            continue
         hit = AGENT_DIRECTIVE.search(inner)
+        if hit is None:
+            second = _SECOND_PERSON.search(inner)
+            hit = second if second is not None and _ACTION.search(inner) else None
         if hit:
             line = text.count("\n", 0, m.start() + 4 + hit.start()) + first_line
             out.append((line, " ".join(inner.split())[:160]))

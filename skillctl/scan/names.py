@@ -1,9 +1,13 @@
 """Lookalike skill names: typosquats and homoglyphs of skills users already trust.
 
 The Feb 2026 hub incident relied on names one keystroke away from popular skills. A name is
-compared, after folding confusable characters, with the other skills of the repository and
-with a list of widely installed skill names; an exact copy of a popular name is fine (that is
-how skills are vendored), a near miss is not.
+judged against a fixed reference: a shipped list of well-known skill names from the public
+collections (``data/well-known-names.txt``) plus the repository's own established names (the
+skills ``skills.lock`` already records as verified). Only the newcomer can be the impostor: a
+name on the reference is never flagged, and the other skills of the same run play no part, so
+a verdict is the same whether a skill is scanned alone or in any batch. An exact copy of a
+reference name is fine (that is how skills are vendored), and so is a difference in letter case
+alone (``Skill-Creator``): neither is a homoglyph. A near miss is flagged.
 """
 
 from __future__ import annotations
@@ -11,26 +15,34 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
-# Widely installed skill names (the public Anthropic, OpenAI, superpowers and Hermes
-# collections and the most downloaded hub skills) that impostors imitate.
-POPULAR = frozenset({
-    "algorithmic-art", "brand-guidelines", "canvas-design", "doc-coauthoring", "docx", "frontend-design",
-    "internal-comms", "mcp-builder", "pdf", "pptx", "skill-creator", "slack-gif-creator", "theme-factory",
-    "web-artifacts-builder", "webapp-testing", "xlsx", "claude-api", "skill-installer", "gh-address-comments",
-    "gh-fix-ci", "create-plan", "linear", "notion-knowledge-capture", "notion-meeting-intelligence",
-    "notion-research-documentation", "notion-spec-to-implementation", "brainstorming",
-    "dispatching-parallel-agents", "executing-plans", "finishing-a-development-branch",
-    "receiving-code-review", "requesting-code-review", "subagent-driven-development",
-    "systematic-debugging", "test-driven-development", "using-git-worktrees", "using-superpowers",
-    "verification-before-completion", "writing-plans", "writing-skills", "github", "github-pr",
-    "google-workspace", "gmail", "google-calendar", "google-drive", "slack", "notion", "obsidian",
-    "web-search", "web-scraper", "browser-use", "playwright", "docker", "kubernetes", "aws", "terraform",
-    "postgres", "sqlite", "jupyter", "arxiv", "youtube-transcript", "weather", "summarize",
-    "code-review", "git-commit", "pdf-tools", "excel", "powerpoint", "crypto-wallet", "solana",
-    "wallet-tracker", "polymarket", "trading-bot", "clawhub", "openclaw", "hermes", "ollama",
-    "huggingface", "openai", "anthropic", "stripe", "discord", "telegram", "twitter", "whatsapp",
-})
+WELL_KNOWN_FILE = Path(__file__).resolve().parent / "data" / "well-known-names.txt"
+# Lock statuses whose names the repository has vouched for; a quarantined or draft entry is
+# exactly what may be impersonating, so it is no reference.
+ESTABLISHED_STATUSES = frozenset({"active", "stale", "failing", "retired"})
+
+
+@lru_cache(maxsize=1)
+def well_known() -> frozenset[str]:
+    """The shipped reference list (one name a line, ``#`` comments)."""
+    lines = WELL_KNOWN_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(n for line in lines if (n := line.split("#", 1)[0].strip()))
+
+
+def established_names(root: Path | None) -> frozenset[str]:
+    """Names ``skills.lock`` under *root* records as established; empty without a readable lock."""
+    if root is None:
+        return frozenset()
+    from skillctl.errors import SkillctlError
+    from skillctl.lock import read_lock
+
+    try:
+        lock = read_lock(Path(root))
+    except SkillctlError:
+        return frozenset()  # an unreadable lock is reported by the commands that need it
+    return frozenset(name for name, entry in lock.skills.items() if entry.status in ESTABLISHED_STATUSES)
+
 
 _FOLD = str.maketrans({
     "0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
@@ -77,8 +89,6 @@ def distance(a: str, b: str, limit: int = 3) -> int:
     return prev[-1]
 
 
-CROWDED = 8
-
 
 def _deletions(word: str, depth: int) -> set[str]:
     out = {word}
@@ -90,54 +100,42 @@ def _deletions(word: str, depth: int) -> set[str]:
 
 
 class NameIndex:
-    """Names to compare against, indexed by deletion neighbourhoods so a lookup is not O(n).
+    """The reference names, indexed by deletion neighbourhoods so a lookup is not O(n).
 
     Two names within edit distance *d* share a string obtained by deleting at most *d*
     characters from each (SymSpell), so only those candidates get a real distance check.
-    A name is looked up one deletion deep; repository names are indexed one deletion deep
-    (typos of one keystroke), popular names two deep when long (one substitution plus one
-    insertion or deletion). Keys shared by many names (numbered families) are ignored.
+    A looked-up name is expanded one deletion deep, reference names one deep, or two deep when
+    long (one substitution plus one insertion or deletion).
     """
 
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        self.names = frozenset(names) | POPULAR
+    def __init__(self, established: Iterable[str] = ()) -> None:
+        self.names = frozenset(established) | well_known()
+        self.lowered = frozenset(n.lower() for n in self.names)
         self.exact: dict[str, set[str]] = {}
-        self.near: dict[str, set[str]] = {}  # repository names, one deletion deep
-        self.near_popular: dict[str, set[str]] = {}  # popular names, two deep when long
+        self.near: dict[str, set[str]] = {}
         for name in self.names:
             folded = fold(name)
             self.exact.setdefault(folded, set()).add(name)
             self.exact.setdefault(folded.replace("-", ""), set()).add(name)
             if len(name) < 5:
                 continue
-            if name in POPULAR:
-                for key in _deletions(folded, 2 if len(name) >= 8 else 1):
-                    self.near_popular.setdefault(key, set()).add(name)
-            else:
-                for key in _deletions(folded, 1):
-                    self.near.setdefault(key, set()).add(name)
+            for key in _deletions(folded, 2 if len(name) >= 8 else 1):
+                self.near.setdefault(key, set()).add(name)
 
     def lookalike(self, name: str) -> tuple[str, str] | None:
-        """The trusted name *name* imitates and how (``homoglyph``, ``typo``, ``non-ascii``), else None."""
-        if not name:
-            return None
+        """The reference name *name* imitates and how (``homoglyph``, ``typo``, ``non-ascii``), else None."""
+        if not name or name.lower() in self.lowered:
+            return None  # a reference name itself, or the same name in other letter case
         folded = fold(name)
         for other in sorted(self.exact.get(folded, set()) | self.exact.get(folded.replace("-", ""), set())):
-            if other == name:
-                continue
-            if other not in POPULAR and not _disguised(name) and (_disguised(other) or "-" in name):
-                continue  # the plain spelling of a pair is the original, not the impostor
             return other, "homoglyph" if fold(other) == folded else "typo"
         if not name.isascii():
             return name, "non-ascii"
         candidates: set[str] = set()
         for key in _deletions(folded, 1):
-            bucket = self.near.get(key, ())
-            if len(bucket) <= CROWDED:  # numbered families (x-1, x-2 ...) are siblings, not squats
-                candidates.update(bucket)
-            candidates.update(self.near_popular.get(key, ()))
+            candidates.update(self.near.get(key, ()))
         for other in sorted(candidates):
-            if other == name or fold(other) == folded:
+            if fold(other) == folded:
                 continue
             limit = 1 if len(other) < 8 else 2
             if not _is_family(name, other) and distance(folded, fold(other), limit) <= limit:
@@ -145,14 +143,9 @@ class NameIndex:
         return None
 
 
-def _disguised(name: str) -> bool:
-    """Does *name* use the substitutions impostors use (digits for letters, non-ASCII)?"""
-    return not name.isascii() or any(ch in "013457|8" for ch in name)
-
-
-def lookalike(name: str, others: Iterable[str]) -> tuple[str, str] | None:
-    """One-off lookup (see ``NameIndex`` when checking many names against the same set)."""
-    return NameIndex(others).lookalike(name)
+def lookalike(name: str, established: Iterable[str] = ()) -> tuple[str, str] | None:
+    """One-off lookup (see ``NameIndex`` when checking many names against the same reference)."""
+    return NameIndex(established).lookalike(name)
 
 
 def _is_family(name: str, other: str) -> bool:

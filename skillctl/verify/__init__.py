@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import platform
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -26,10 +27,22 @@ from skillctl.errors import InputError, SandboxError
 from skillctl.lock import lock_path, lock_transaction, read_lock, skill_digest
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.model import Check, Skill, parse_ttl
-from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
+from skillctl.transitions import (
+    SUSPECT,
+    Evidence,
+    Outcome,
+    after_block,
+    after_invalid,
+    after_verification,
+    describe,
+)
 from skillctl.verify.pool import run_parallel
-from skillctl.verify.runner import CheckResult, run_check
+from skillctl.verify.runner import CheckResult, run_checks
 from skillctl.verify.select import Candidate, select
+
+if TYPE_CHECKING:
+    from skillctl.scan import Scanner
+    from skillctl.signing import Signer
 
 Outcome_ = Literal["passed", "flaky", "failed", "blocked", "cached", "skipped", "error"]
 
@@ -88,21 +101,28 @@ class _Job:
     digest: str
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     problem: str | None = None
+    tier: str | None = None
 
 
-def environment_fingerprint(isolation: str) -> dict[str, str]:
-    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox."""
+def environment_fingerprint(isolation: str | None = None) -> dict[str, str]:
+    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox.
+
+    ``sandbox`` names the backend *and* the uid checks ran as (``bwrap as uid 65534``): a
+    verdict earned with root's uid is not the same evidence as one earned without it.
+    """
     return {
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
-        "sandbox": isolation,
+        "sandbox": isolation or sandbox.isolation_label(),
     }
 
 
-def is_cached(entry: LockEntry | None, digest: str, env: dict[str, str], now: datetime) -> bool:
-    """Active, same bytes, same environment, not expired, and no failure pending."""
+def is_cached(entry: LockEntry | None, digest: str, env: dict[str, str], now: datetime,
+              tier: str | None = None) -> bool:
+    """Active, same bytes, same environment, same trust tier, not expired, and no failure pending."""
     return bool(
         entry is not None
+        and (tier is None or entry.tier == tier)
         and entry.status == "active"
         and entry.digest == digest
         and entry.env == env
@@ -124,6 +144,7 @@ def run_verify(
     require_sandbox: bool | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    sign_key: Path | str | None = None,
 ) -> VerifyReport:
     """Verify the selected skills of the repo at *root*; with *apply*, record and commit verdicts.
 
@@ -134,28 +155,33 @@ def run_verify(
     now = as_utc(now) if now else utcnow()
     config = load_config(root)
     lock = read_lock(root)
+    signer = None
+    if apply:  # a key that cannot sign is an error before anything runs, not after
+        from skillctl.signing import signer_for
+
+        signer = signer_for(root, config, sign_key)
     required = config.require_sandbox if require_sandbox is None else require_sandbox
     isolation, why = sandbox.available_isolation()
     if required and isolation != "bwrap":
         raise SandboxError(f"require_sandbox is set but {why}", path=config.path)
-    env = environment_fingerprint(isolation)
+    env = environment_fingerprint()
     report = VerifyReport(isolation=isolation, isolation_reason=why)
     pending: list[_Job] = []
     candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
-    scanner, repo_names = None, []
+    scanner = None
     for cand in candidates:
         try:
-            digest = skill_digest(cand.folder)
+            digest = skill_digest(cand.folder, root=cand.root)
         except InputError as exc:
             report.skills.append(SkillVerdict(name=cand.name, path=cand.rel, outcome="error", reason=str(exc)))
             continue
         entry = lock.skills.get(cand.name)
-        if not force and is_cached(entry, digest, env, now):
+        if scanner is None:  # look-alike names are judged against the lock's names, whatever the selection
+            scanner = _scanner(config, root, lock)
+        if not force and is_cached(entry, digest, env, now, _tier_by_path(scanner, cand)):
             report.skills.append(_cached(cand, entry))
             continue
-        if scanner is None:  # lookalike names are judged against the whole repo, not the selection
-            scanner, repo_names = _scanner(config, root), [c.name for c in select(root, lock, None)]
-        verdict, job = _prepare(cand, lock, digest, scanner, repo_names, now)
+        verdict, job = _prepare(cand, lock, digest, scanner, now)
         if verdict is not None:
             report.skills.append(verdict)
         if job is not None:
@@ -169,7 +195,7 @@ def run_verify(
     report.skills.sort(key=lambda v: v.name)
     _refuse_shared_names(report)
     if apply:
-        _apply(root, report, lock)
+        _apply(root, report, lock, signer)
     return report
 
 
@@ -190,17 +216,33 @@ def _cached(cand: Candidate, entry: LockEntry) -> SkillVerdict:
                         new_status=entry.status, reason=f"unchanged since last verification, trusted until {until}")
 
 
-def _scanner(config, root: Path):  # type: ignore[no-untyped-def]
+def _scanner(config, root: Path, lock: Lock):  # type: ignore[no-untyped-def]
     from skillctl.scan import Scanner
 
-    return Scanner.from_config(config, root=root)
+    return Scanner.from_config(config, root=root, lock=lock)
 
 
-def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # type: ignore[no-untyped-def]
+def _tier_by_path(scanner: Scanner, cand: Candidate) -> str | None:
+    """The tier a cached verdict must still match, judged without parsing (None: parse to know).
+
+    Parsing every cached skill would cost what the cache saves, so only the repo's grant is
+    compared here: a cached entry verified at a higher tier than the repo now grants is re-run.
+    A skill can only lower its tier, and lowering changes its bytes, hence its digest.
+    """
+    entry = scanner.lock.skills.get(cand.name) if scanner.lock is not None else None
+    if entry is None or entry.tier is None:
+        return None
+    from skillctl.policy import effective_tier, rank
+
+    granted = effective_tier(scanner.policy, None, rel=cand.rel, entry=entry, digest=entry.digest).tier
+    return entry.tier if rank(entry.tier) <= rank(granted) else granted
+
+
+def _prepare(cand: Candidate, lock, digest: str, scanner,  # type: ignore[no-untyped-def]
              now: datetime) -> tuple[SkillVerdict | None, _Job | None]:
     """Parse, scan and sort out what must not run. Returns a final verdict or a job."""
     from skillctl.parse import read_skill
-    from skillctl.policy import approval_covers
+    from skillctl.policy import CAPABILITY_RULE, approval_covers, capability_problem
 
     def verdict(outcome: Outcome_, reason: str, entry: LockEntry | None = None, **kw) -> SkillVerdict:
         old = lock.skills.get(cand.name)
@@ -219,19 +261,33 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
     entry = lock.skills.get(cand.name)
     if entry is not None and entry.status == "retired":
         return verdict("skipped", "retired"), None
+    invalid = _validate_errors(skill)
+    if invalid:  # never run, never active: every validate error blocks activation
+        new = after_invalid(entry, digest=digest, version=_version(skill), path=cand.rel, errors=invalid, now=now)
+        return verdict("failed", new.reason, new, findings=new.findings), None
     approved = approval_covers(entry, digest)
-    blocking = sorted({f.rule_id for f in scanner.scan(skill, names) if f.blocking and not f.suppressed})
-    if blocking and not approved:
+    tier = scanner.tier_of(skill).tier
+    refused = [p for c in skill.checks if (p := capability_problem(c, tier, entry, digest))]
+    blocking = sorted({f.rule_id for f in scanner.scan(skill) if f.blocking and not f.suppressed})
+    if refused:  # no approval of other findings lifts this one: only an explicit allow does
+        blocking = sorted({*blocking, CAPABILITY_RULE})
+    if blocking and (not approved or refused):
         new = after_block(entry, digest=digest, version=_version(skill), path=cand.rel, findings=blocking, now=now)
+        if refused:
+            new = new.model_copy(update={"reason": f"{refused[0]} ({new.reason})"})
         return verdict("blocked", new.reason, new, findings=blocking), None
     if entry is not None and entry.status == "quarantined" and not approved:
         return verdict("blocked", "quarantined: needs `skillctl approve` before it runs again"), None
-    job = _Job(cand=cand, skill=skill, entry=entry, digest=digest)
-    ids = [c.id for c in skill.checks if c.id]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        job.problem = f"duplicate check id(s) {', '.join(dupes)}: fix SKILL.md"
-    return None, job
+    # duplicate check ids are a validate error (SK221), so they never reach this point
+    return None, _Job(cand=cand, skill=skill, entry=entry, digest=digest, tier=tier)
+
+
+def _validate_errors(skill: Skill) -> list[str]:
+    """``SK201 line 7: ttl ...`` for each validate error (lenient mode: what real clients accept)."""
+    from skillctl.model import Severity
+    from skillctl.validate import validate_skill
+
+    return [f"{d.code} line {d.line}: {d.message}" for d in validate_skill(skill) if d.severity == Severity.error]
 
 
 def _version(skill: Skill) -> str | None:
@@ -248,43 +304,56 @@ def _hidden_git(root: Path) -> tuple[Path, ...]:
 
 def _execute(pending: list[_Job], root: Path, config, required: bool, jobs: int,  # type: ignore[no-untyped-def]
              progress: Progress | None) -> None:
-    """Run every check of every job on one pool; failed checks get ``config.retries`` more tries."""
-    hide = _hidden_git(root)
-    work = [(job, check) for job in pending if job.problem is None for check in job.skill.checks]
-    if progress:
-        progress.started(len(work))
+    """Run each job's checks in one sandbox (jobs in parallel); failures get ``config.retries`` more tries.
 
-    def one(job: _Job, check: Check) -> CheckResult:
+    The pool's unit is a skill, not a check: starting a sandbox costs more than a trivial
+    check, and checks of one skill may share one (never checks of two skills).
+    """
+    hide = _hidden_git(root)
+    work = [(job, list(job.skill.checks)) for job in pending if job.problem is None and job.skill.checks]
+    if progress:
+        progress.started(sum(len(checks) for _job, checks in work))
+    lock = threading.Lock()
+
+    def batch(item: tuple[_Job, list[Check]], first: bool) -> list[CheckResult]:
+        job, checks = item
+
+        def seen(result: CheckResult) -> None:
+            if first and progress:
+                with lock:
+                    progress.check_done(job.cand.name, result)
+
         try:
-            return run_check(check, job.cand.folder, default_timeout=config.timeout,
-                             require_sandbox=required, hide=hide)
+            return run_checks(checks, job.cand.folder, default_timeout=config.timeout, require_sandbox=required,
+                              hide=hide, on_result=seen)
         except InputError as exc:  # the folder vanished mid-run: judged below, not a crash
-            return CheckResult(id=check.id or f"line-{check.line}", status="error", reason=exc.message,
-                               line=check.line)
+            results = [CheckResult(id=c.id or f"line-{c.line}", status="error", reason=exc.message, line=c.line)
+                       for c in checks]
+            for r in results:
+                seen(r)
+            return results
 
     for attempt in range(1 + max(0, config.retries)):
-        failed: list[tuple[_Job, Check]] = []
-        run_parallel(work, lambda item: one(*item), jobs, _recorder(attempt == 0, failed, progress))
+        failed: list[tuple[_Job, list[Check]]] = []
+
+        def record(item: tuple[_Job, list[Check]], results: list[CheckResult], first: bool = attempt == 0,
+                   failed: list[tuple[_Job, list[Check]]] = failed) -> None:
+            job, checks = item
+            again = []
+            for check, result in zip(checks, results, strict=True):
+                if first:
+                    job.outcomes[result.id] = Outcome(first=result, last=result)
+                else:
+                    job.outcomes[result.id].last = result
+                if result.status == "fail":
+                    again.append(check)
+            if again:
+                failed.append((job, again))
+
+        run_parallel(work, lambda item, first=attempt == 0: batch(item, first), jobs, record)
         work = failed
         if not work:
             break
-
-
-def _recorder(first: bool, failed: list[tuple[_Job, Check]], progress: Progress | None):  # type: ignore[no-untyped-def]
-    """Keep the first and the latest result of each check; collect failures for the next round."""
-
-    def record(item: tuple[_Job, Check], result: CheckResult) -> None:
-        job = item[0]
-        if first:
-            job.outcomes[result.id] = Outcome(first=result, last=result)
-            if progress:
-                progress.check_done(job.cand.name, result)
-        else:
-            job.outcomes[result.id].last = result
-        if result.status == "fail":
-            failed.append(item)
-
-    return record
 
 
 def _head(root: Path) -> str | None:
@@ -299,7 +368,7 @@ def _judge(job: _Job, env: dict[str, str], commit: str | None, ttl_default, now:
     results = [o.last for o in job.outcomes.values()]
     base = {"name": cand.name, "path": cand.rel, "checks": results, "old_status": old.status if old else None}
     try:
-        after = skill_digest(cand.folder)
+        after = skill_digest(cand.folder, root=cand.root)
     except InputError:
         after = None
     if after != job.digest:
@@ -308,7 +377,7 @@ def _judge(job: _Job, env: dict[str, str], commit: str | None, ttl_default, now:
     ttl = (job.skill.lifecycle.ttl_delta() if job.skill.lifecycle else None) or ttl_default
     evidence = Evidence(digest=job.digest, version=_version(job.skill), path=cand.rel, env=env, commit=commit,
                         ttl=ttl, outcomes=list(job.outcomes.values()), problem=job.problem)
-    entry = after_verification(old, evidence, now)
+    entry = after_verification(old, evidence, now).model_copy(update={"tier": job.tier})
     verdicts = [o.verdict for o in evidence.outcomes]
     failed = job.problem is not None or not verdicts or any(v in ("fail", "error") for v in verdicts)
     outcome: Outcome_ = "failed" if failed else "flaky" if "flaky" in verdicts else "passed"
@@ -331,7 +400,7 @@ def commit_message(report: VerifyReport) -> str:
     return f"skillctl: verify: {len(moves)} transitions\n\n{body}\n"
 
 
-def _apply(root: Path, report: VerifyReport, seen: Lock) -> None:
+def _apply(root: Path, report: VerifyReport, seen: Lock, signer: Signer | None = None) -> None:
     """Write the new entries under the lock guard (atomic: old file or new file) and commit it.
 
     Verdicts were computed from the lock as it was when this run started (*seen*). An entry
@@ -344,6 +413,10 @@ def _apply(root: Path, report: VerifyReport, seen: Lock) -> None:
     touched = [v for v in report.skills if v.entry is not None]
     if not touched:
         return
+    for v in touched:  # an old signature never vouches for a new verdict
+        v.entry = v.entry.model_copy(update={"signed_by": None, "signature": None})  # type: ignore[union-attr]
+        if signer is not None:
+            v.entry = signer.sign(v.name, v.entry)
     with lock_transaction(root) as lock:
         for v in touched:
             if lock.skills.get(v.name) != seen.skills.get(v.name):

@@ -5,7 +5,8 @@
 (security courses quoting attacks, ``rm -rf build/``, pinned downloads, base64 images,
 documented ``sudo apt-get install``, legitimate webhooks ...). A skill counts as caught when it
 has a blocking finding under the policy of the trust tier it declares (community when it
-declares none).
+declares none). A skill cannot grant itself a tier, so the repository here vouches for each case
+at the tier it states (``trust:`` rules, as a repo curating these skills would write them).
 """
 
 from __future__ import annotations
@@ -14,14 +15,28 @@ from pathlib import Path
 
 import pytest
 
-from skillctl.scan import scan_tree
+from skillctl.parse import read_skill
+from skillctl.policy import Policy, TrustRule
+from skillctl.repo import discover_skills
+from skillctl.scan import Scanner, scan_tree
+from skillctl.scan.rules import load_rules
 
 CASES = Path(__file__).parent / "cases"
 
 
+def _scanner(root: Path) -> Scanner:
+    rules = []
+    for folder in discover_skills(root):
+        life = read_skill(folder).lifecycle
+        if life is not None and life.trust:
+            rules.append(TrustRule(folder.relative_to(root).as_posix(), life.trust))
+    return Scanner(rules=load_rules(), policy=Policy(rules=rules), root=root)
+
+
 @pytest.fixture(scope="module")
 def results():
-    return {label: scan_tree([CASES / label]) for label in ("malicious", "benign")}
+    return {label: scan_tree([CASES / label], root=CASES / label, scanner=_scanner(CASES / label))
+            for label in ("malicious", "benign")}
 
 
 def test_the_sets_are_big_enough(results):

@@ -142,6 +142,7 @@ def base_url_for(datasource: str, package: str, registries: Mapping[str, str],
 
 def parse_time(value: Any) -> datetime | None:
     """ISO 8601 (``Z`` or an offset, naive means UTC) -> aware UTC; garbage -> None."""
+    dt: datetime | None
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str) and value.strip():
@@ -158,6 +159,8 @@ def parse_time(value: Any) -> datetime | None:
         except ValueError:
             return None
     else:
+        return None
+    if dt is None:
         return None
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 

@@ -75,5 +75,6 @@ def _token(client: RegistryClient, challenge: str, name: str) -> str:
     params.setdefault("scope", f"repository:{name}:pull")
     doc = client.get_json(f"{realm}?{urlencode(params)}")
     token = doc.get("token") or doc.get("access_token") if isinstance(doc, dict) else None
-    expect(isinstance(token, str) and bool(token), "token endpoint returned no token")
+    if not isinstance(token, str) or not token:
+        raise PinMalformed("token endpoint returned no token")
     return token

@@ -1,0 +1,110 @@
+"""Materialize the community measurement corpus from git mirrors of the repositories in manifest.json.
+
+Run: ``.venv/bin/python benchmarks/community/materialize.py [--mirrors DIR] [--out DIR]``.
+
+The corpus is thousands of real skills from public collections. It is used only to measure how
+many real skills the scanner blocks (false positives); rules are never written from its files.
+Its content is not committed: the manifest pins each repository to a commit, and this script
+extracts every skill folder (a directory holding ``SKILL.md``, with all its files, scripts
+included) from a local mirror at that commit. Skills whose SKILL.md is byte-identical to one
+already taken (collections copy each other) are skipped, so each skill counts once.
+
+A mirror is a git directory at ``MIRRORS/<owner>+<name>/repo`` (or ``MIRRORS/<owner>+<name>``);
+a repository without a mirror is skipped with a note. The default output is
+``~/.cache/skillctl-bench/community`` (override with ``--out`` or ``SKILLCTL_COMMUNITY``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "manifest.json"
+DEFAULT_OUT = Path(os.environ.get("SKILLCTL_COMMUNITY", Path.home() / ".cache" / "skillctl-bench" / "community"))
+DEFAULT_MIRRORS = Path(os.environ.get("SKILLCTL_MIRRORS", "/work/.mirror"))
+MAX_FILE = 1024 * 1024  # larger files (datasets, media) add nothing to a false-positive count
+
+
+def git_dir(mirrors: Path, repo: str) -> Path | None:
+    base = mirrors / repo.replace("/", "+")
+    for candidate in (base / "repo", base):
+        if (candidate / "HEAD").is_file() or (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def skill_dirs(gdir: Path, commit: str) -> list[str]:
+    out = subprocess.run(["git", "--git-dir", str(gdir), "ls-tree", "-r", "--name-only", commit],
+                         check=True, capture_output=True, text=True).stdout
+    dirs = [p[: -len("/SKILL.md")] for p in out.splitlines() if p.endswith("/SKILL.md")]
+    return sorted(set(dirs))
+
+
+def extract(gdir: Path, commit: str, dirs: list[str], dest: Path, seen: set[str]) -> tuple[int, int]:
+    """Extract *dirs* (skill folders) of *commit* under *dest*; returns (taken, duplicates)."""
+    archive = subprocess.run(["git", "--git-dir", str(gdir), "archive", "--format=tar", commit, "--", *dirs],
+                             check=True, capture_output=True).stdout
+    members: dict[str, list[tarfile.TarInfo]] = {d: [] for d in dirs}
+    roots = sorted(dirs, key=len, reverse=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        infos = tar.getmembers()
+        skill_md = {}
+        for info in infos:
+            if not info.isfile() or info.size > MAX_FILE:
+                continue
+            owner = next((d for d in roots if info.name.startswith(d + "/")), None)
+            if owner is None:
+                continue
+            members[owner].append(info)
+            if info.name == owner + "/SKILL.md":
+                skill_md[owner] = tar.extractfile(info).read()  # type: ignore[union-attr]
+        taken = dupes = 0
+        for d in dirs:
+            digest = hashlib.sha256(skill_md.get(d, b"")).hexdigest()
+            if d not in skill_md or digest in seen:
+                dupes += 1
+                continue
+            seen.add(digest)
+            taken += 1
+            for info in members[d]:
+                target = dest / info.name
+                # a nested skill's files belong to it, not to its parent folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(info).read())  # type: ignore[union-attr]
+    return taken, dupes
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = ap.parse_args()
+    manifest = json.loads(MANIFEST.read_text())
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
+    seen: set[str] = set()
+    total = 0
+    for entry in manifest["repos"]:
+        gdir = git_dir(args.mirrors, entry["repo"])
+        if gdir is None:
+            print(f"  {entry['repo']}: no mirror under {args.mirrors}, skipped", file=sys.stderr)
+            continue
+        dirs = skill_dirs(gdir, entry["commit"])
+        taken, dupes = extract(gdir, entry["commit"], dirs, args.out / entry["repo"].replace("/", "+"), seen)
+        total += taken
+        print(f"  {entry['repo']} @ {entry['commit'][:10]}: {taken} skills ({dupes} duplicates skipped)")
+    print(f"{total} skills in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
