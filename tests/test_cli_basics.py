@@ -24,7 +24,7 @@ def test_every_command_has_help(cli, name: str) -> None:
     res = cli(name, "--help")
     assert res.code == 0
     assert f"Usage: skillctl {name}" in res.out
-    assert "--json" in res.out
+    assert "--json" in res.out or name == "mcp"  # mcp's stdout is the MCP protocol, not a report
 
 
 def test_unknown_command_and_bad_option_are_usage_errors(cli) -> None:
