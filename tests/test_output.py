@@ -12,7 +12,6 @@ from skillctl.cli import COMMANDS
 from skillctl.cli import cli as group
 from skillctl.report import FORMATS
 
-
 # Commands whose stdout is a wire protocol, not a report: `mcp` speaks JSON-RPC on stdout.
 PROTOCOL_COMMANDS = {"mcp"}
 
