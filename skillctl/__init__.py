@@ -55,4 +55,4 @@ def search(repo: str | Path, query: str, limit: int = 10, **kwargs: Any) -> list
     """
     from skillctl.deliver.search import search as _search
 
-    return _search(Path(repo), query, limit, **kwargs)
+    return _search(repo, query, limit, **kwargs)

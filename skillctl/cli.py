@@ -37,6 +37,9 @@ COMMANDS: dict[str, str] = {
     "mcp": "Serve search_skills, load_skill and record_outcome to agents over MCP (stdio).",
 }
 
+#: Commands that speak a protocol on stdout (an MCP server): no report, so no --format or --json.
+PROTOCOL_COMMANDS = frozenset({"mcp"})
+
 
 class LazyGroup(click.Group):
     """Import a subcommand module only when that subcommand runs (or help lists it)."""

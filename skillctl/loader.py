@@ -19,18 +19,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from skillctl.clock import as_utc, format_ts, utcnow
 from skillctl.errors import InputError
 from skillctl.lock import read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
-from skillctl.repo import discover_skills, relpath
+from skillctl.repo import discover_skills
 
 if TYPE_CHECKING:
     from skillctl.lockmodel import Lock
     from skillctl.model import Skill
     from skillctl.policy import Policy
+    from skillctl.signing import SignatureChecker
 
 NOT_IN_LOCK = "not in skills.lock: never verified"
 _SPEC_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -71,12 +72,12 @@ def explain_load(repo: Path, now: datetime | None = None) -> LoadReport:
     """Every skill known on disk or in the lock, either loaded or rejected with a reason."""
     root = Path(repo).resolve()
     lock = read_lock(root, missing_ok=False)
-    context = load_context(root, lock.skills)
     now = as_utc(now) if now else utcnow()
     report = LoadReport()
+    context = LoadContext.for_repo(root, lock)
     pairs, unclaimed = match_lock(root, lock, discover_skills(root))
     for name, entry, folder in pairs:
-        verdict = judge(root, name, entry, folder, now, context)
+        verdict = judge(root, name, entry, folder, now, context=context)
         if isinstance(verdict, LoadedSkill):
             report.loaded.append(verdict)
         else:
@@ -85,30 +86,6 @@ def explain_load(repo: Path, now: datetime | None = None) -> LoadReport:
         report.rejected.append(Rejection(folder.name, rel, NOT_IN_LOCK))
     report.rejected.sort(key=lambda r: (r.name, r.path or ""))
     return report
-
-
-@dataclass(frozen=True)
-class LoadContext:
-    """What judging one entry needs beyond the entry itself: the repo's trust policy, the
-    signature checker when ``require_signed``, and the lock's look-alike names."""
-
-    policy: Policy | None
-    signatures: Any
-    impostors: dict[str, str]
-
-
-def load_context(root: Path, names: Iterable[str]) -> LoadContext:
-    """The context for judging the entries *names* of a lock (reads ``skillctl.yaml``; ConfigError if wrong)."""
-    from skillctl.config import load_config
-    from skillctl.policy import Policy
-
-    config = load_config(root)
-    signatures = None
-    if config.require_signed:
-        from skillctl.signing import SignatureChecker
-
-        signatures = SignatureChecker.from_config(root, config)
-    return LoadContext(Policy.from_config(config), signatures, lookalike_newcomers(names))
 
 
 def match_lock(root: Path, lock: Lock, folders: list[Path]) -> tuple[list[tuple[str, LockEntry, Path | None]],
@@ -144,36 +121,26 @@ def _real_rel(path: Path, real_root: str) -> str:
 
 
 @dataclass(frozen=True)
-class Observed:
-    """What the loader needs from the files on disk: read once, or supplied by a cache (the index).
+class LoadContext:
+    """What the repository adds to each entry's own verdict: its trust policy, the look-alike
+    names among its entries, and (with ``require_signed``) the signature checker."""
 
-    ``skill`` may be a reduced record (name, description, SKILL.md path and lifecycle) when it
-    comes from a cache; the loader reads nothing else of it.
-    """
+    policy: Policy | None = None
+    impostors: dict[str, str] = field(default_factory=dict)
+    signatures: SignatureChecker | None = None
 
-    skill: Skill
-    digest: str
+    @classmethod
+    def for_repo(cls, root: Path, lock: Lock) -> LoadContext:
+        from skillctl.config import load_config
+        from skillctl.policy import Policy
 
+        config = load_config(root)
+        signatures = None
+        if config.require_signed:
+            from skillctl.signing import SignatureChecker
 
-def observe(root: Path, folder: Path) -> Observed:
-    """Parse SKILL.md and digest the folder (InputError when unreadable)."""
-    from skillctl.parse import read_skill
-
-    skill = read_skill(folder, root=root)
-    return Observed(skill, skill_digest(folder, root=root))
-
-
-def _locate(root: Path, rel: str) -> tuple[Path, str] | None:
-    """The skill's folder and its resolved path relative to the repo, only if it lies inside the
-    repo (a lock could be tampered with)."""
-    candidate = Path(rel)
-    if candidate.is_absolute() or ".." in candidate.parts:
-        return None
-    base = str(root)
-    resolved = os.path.realpath(root / candidate)
-    if not resolved.startswith(base + os.sep):
-        return None
-    return root / candidate, Path(resolved[len(base) + 1:]).as_posix()
+            signatures = SignatureChecker.from_config(root, config)
+        return cls(Policy.from_config(config), lookalike_newcomers(lock.skills), signatures)
 
 
 def skeleton(name: str) -> str:
@@ -206,23 +173,67 @@ def lookalike_newcomers(names: Iterable[str]) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What the loader needs from the files on disk: read once, or supplied by a cache (the index)."""
+
+    name: str
+    description: str
+    skill_md: Path
+    has_lifecycle: bool
+    version: str | None
+    digest: str
+    skill: Skill | None = None
+    """The parsed skill when it was read now (a cached observation has none)."""
+
+    @classmethod
+    def from_skill(cls, skill: Skill, digest: str) -> Observed:
+        life = skill.lifecycle
+        return cls(skill.name, skill.description, skill.skill_md, life is not None, life.version if life else None,
+                   digest, skill)
+
+
+def observe(root: Path, folder: Path) -> Observed:
+    """Parse SKILL.md and digest the folder (InputError when unreadable)."""
+    from skillctl.parse import read_skill
+
+    skill = read_skill(folder, root=root)
+    return Observed.from_skill(skill, skill_digest(folder, root=root))
+
+
+def _locate(root: Path, rel: str) -> tuple[Path, str] | None:
+    """The skill's folder and its resolved path relative to the repo, only if it lies inside the
+    repo (a lock could be tampered with)."""
+    candidate = Path(rel)
+    if candidate.is_absolute() or ".." in candidate.parts:
+        return None
+    base = str(root)
+    resolved = os.path.realpath(root / candidate)
+    if not resolved.startswith(base + os.sep):
+        return None
+    return root / candidate, Path(resolved[len(base) + 1:]).as_posix()
+
+
 def judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: datetime,
-          context: LoadContext | None = None,
-          observed: Callable[[Path, Path], Observed] = observe) -> LoadedSkill | Rejection:
-    """The loader contract for one lock entry; *observed* reads the folder only once the lock allows it."""
+          observed: Callable[[Path, Path], Observed] = observe, *,
+          context: LoadContext | None = None) -> LoadedSkill | Rejection:
+    """The loader contract for one lock entry; *observed* reads the folder only once the lock allows it.
+
+    Every caller that decides loadability (the loader, the index, the MCP server) passes the
+    repository's ``LoadContext``; without one only the entry's own evidence is judged.
+    """
 
     def no(reason: str) -> Rejection:
         return Rejection(name, entry.path, reason)
 
-    if context is not None and name in context.impostors:
-        return no(f"name looks like {context.impostors[name]!r} "
-                  "(look-alike characters, invisible characters or case): refused")
-    if context is not None and context.signatures is not None and entry.status == "active":
+    context = context or LoadContext()
+    if name in context.impostors:
+        return no(f"name looks like {context.impostors[name]!r} (look-alike characters, invisible characters "
+                  "or case): refused")
+    if context.signatures is not None and entry.status == "active":
         problem = context.signatures.problem(name, entry)
         if problem is not None:
             return no(problem)
-    policy = context.policy if context is not None else None
-
     if entry.status != "active":
         return no(f"status is {entry.status}" + (f": {entry.reason}" if entry.reason else ""))
     if entry.findings:
@@ -241,19 +252,20 @@ def judge(root: Path, name: str, entry: LockEntry, folder: Path | None, now: dat
         seen = observed(root, folder)
     except InputError as exc:
         return no(f"unreadable: {exc}")
-    skill, digest = seen.skill, seen.digest
-    if digest != entry.digest:
+    if seen.digest != entry.digest:
         return no("content changed since verification (digest mismatch): re-run skillctl verify")
-    if skill.name != name:
-        return no(f"SKILL.md names {skill.name!r}, the lock entry is {name!r}")
-    if policy is not None and entry.tier is not None:
+    if seen.name != name:
+        return no(f"SKILL.md names {seen.name!r}, the lock entry is {name!r}")
+    if context.policy is not None and entry.tier is not None:
         from skillctl.policy import effective_tier, rank
+        from skillctl.repo import relpath
 
-        now_tier = effective_tier(policy, skill, rel=relpath(folder, root), entry=entry, digest=digest)
+        now_tier = effective_tier(context.policy, seen.skill, rel=relpath(folder, root), entry=entry,
+                                  digest=seen.digest)
         if rank(now_tier.tier) < rank(entry.tier):
             return no(f"verified as a {entry.tier} skill, but the repository now grants {now_tier.tier} "
                       f"({now_tier.why}): re-run skillctl verify")
-    version = skill.lifecycle.version if skill.lifecycle else entry.version
-    return LoadedSkill(name=name, description=skill.description, location=skill.skill_md.resolve(),
+    version = seen.version if seen.has_lifecycle else entry.version
+    return LoadedSkill(name=name, description=seen.description, location=seen.skill_md.resolve(),
                        folder=folder.resolve(), version=version, expires_at=as_utc(entry.expires_at),
-                       digest=digest)
+                       digest=seen.digest)

@@ -49,7 +49,7 @@ def _m004_search_index(db: Any) -> None:
                "name TEXT NOT NULL, description TEXT NOT NULL, ident TEXT, deep TEXT, observed TEXT, "
                "entry TEXT, loadable INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL, expires REAL, "
                "judged REAL)")
-    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, "
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(name, description, body, gate, "
                "tokenize = 'porter unicode61 remove_diacritics 2')")
     db.execute("CREATE TABLE IF NOT EXISTS search_dirs (path TEXT PRIMARY KEY, ident TEXT NOT NULL, "
                "subdirs TEXT NOT NULL)")

@@ -11,7 +11,7 @@ import pytest
 from conftest import make_skill
 
 from skillctl import __version__
-from skillctl.cli import COMMANDS, LazyGroup
+from skillctl.cli import COMMANDS, PROTOCOL_COMMANDS, LazyGroup
 
 
 def test_version(cli) -> None:
@@ -24,7 +24,8 @@ def test_every_command_has_help(cli, name: str) -> None:
     res = cli(name, "--help")
     assert res.code == 0
     assert f"Usage: skillctl {name}" in res.out
-    assert "--json" in res.out or name == "mcp"  # mcp's stdout is the MCP protocol, not a report
+    if name not in PROTOCOL_COMMANDS:  # a server speaks its own protocol on stdout: no report to format
+        assert "--json" in res.out
 
 
 def test_unknown_command_and_bad_option_are_usage_errors(cli) -> None:
@@ -145,7 +146,7 @@ def test_validate_with_scan_blocks_on_the_poisoned_skill(cli) -> None:
     res = cli("validate", "--scan", "--repo", str(root), str(root / "skills"))
     assert res.code == 1
     assert "csv-c1ean/SKILL.md:28: RCE-002 critical" in res.out
-    assert "0 error(s), 0 warning(s), 9 blocking finding(s)" in res.err
+    assert "0 error(s), 0 warning(s), 10 blocking finding(s)" in res.err
     res = cli("validate", "--scan", "--repo", str(root), str(root / "skills" / "csv-clean"))
     assert res.code == 0
 
@@ -157,7 +158,8 @@ def test_validate_scan_honours_the_repo_config(repo: Path, cli) -> None:
     (folder / "SKILL.md").write_text(text.replace("Say hello.", evil))
     assert cli("validate", "--scan", "--repo", str(repo), str(folder)).code == 1
     (repo / "skillctl.yaml").write_text("suppress:\n  - rule: RCE-001\n    reason: reviewed\n"
-                                        "  - rule: RCE-002\n    reason: reviewed\n")
+                                        "  - rule: RCE-002\n    reason: reviewed\n"
+                                        "  - rule: PREREQ-001\n    reason: reviewed\n")
     res = cli("validate", "--scan", "--repo", str(repo), str(folder))
     assert res.code == 0, res.out
 

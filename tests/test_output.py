@@ -8,12 +8,11 @@ import xml.etree.ElementTree as ET
 import click
 import pytest
 
-from skillctl.cli import COMMANDS
+from skillctl.cli import COMMANDS, PROTOCOL_COMMANDS
 from skillctl.cli import cli as group
 from skillctl.report import FORMATS
 
 # Commands whose stdout is a wire protocol, not a report: `mcp` speaks JSON-RPC on stdout.
-PROTOCOL_COMMANDS = {"mcp"}
 
 
 @pytest.mark.parametrize("name", sorted(set(COMMANDS) - PROTOCOL_COMMANDS))

@@ -106,7 +106,10 @@ def test_a_skill_cannot_grant_itself_builtin_and_silence_its_findings(tmp_path, 
     [result] = json.loads(scanned.out)["skills"]
     assert result["trust"] == "community"  # not the builtin it claims
     blocking = {f["rule_id"] for f in result["findings"] if f["blocking"]}
-    assert "RCE-001" in blocking  # its own skillctl-ignore does not count
+    assert any(r.startswith("EXFIL-") for r in blocking)  # its own `skillctl-ignore *` does not count
+    # the installer on a host named after the skill rates low (a vendor's own installer), but its
+    # inline suppression is still not honoured: the finding stays, unsuppressed
+    assert "RCE-001" in {f["rule_id"] for f in result["findings"]}
     assert not any(f["suppressed"] for f in result["findings"])
 
     report = run_verify(root, apply=True)

@@ -44,7 +44,9 @@ from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
 INDEX_VERSION = "4"
 # bm25 column weights: a word in the name counts most, then the description (what agents are
 # shown to decide), then the body.
-WEIGHTS = (10.0, 4.0, 1.0)
+# The fourth FTS column (``gate``, from migration 004) once held a verdict token; it is left
+# empty now (see ``_query``) and weighs nothing.
+WEIGHTS = (10.0, 4.0, 1.0, 0.0)
 UNTRACKED = "untracked"  # the status shown for a folder skills.lock does not know
 MAX_QUERY_CHARS = 1000
 
@@ -116,7 +118,7 @@ def folder_signature(folder: Path) -> str | None:
                 for entry in entries:
                     st = entry.stat(follow_symlinks=False)
                     if stat.S_ISLNK(st.st_mode):
-                        return None  # the digest reads what a link points to, which may lie outside
+                        return None
                     if stat.S_ISDIR(st.st_mode):
                         if entry.name == ".git":
                             continue
@@ -139,7 +141,15 @@ class Index:
     def __init__(self, root: Path, db: Any) -> None:
         self.root = Path(root).resolve()
         self.conn: sqlite3.Connection = db.conn
-        self._ctx: Any = None
+        self._context: Any = None  # loader.LoadContext, built on the first judgement
+
+    def _load_context(self) -> Any:
+        """The repository's part of the loader contract (policy, look-alikes, signatures), once."""
+        if self._context is None:
+            from skillctl.loader import LoadContext
+
+            self._context = LoadContext.for_repo(self.root, read_lock(self.root, missing_ok=False))
+        return self._context
 
     # -- refresh -------------------------------------------------------------------------
 
@@ -171,25 +181,17 @@ class Index:
                  for path, row_id, ident in conn.execute("SELECT path, id, ident FROM search_docs")}
         found = self._walk()
         stats.skills = len(found)
-        # Every verdict depends on the lock (entries, and the look-alike names across all of
-        # them), skillctl.yaml (trust policy, require_signed) and the allowed_signers file.
-        key = self._verdict_key(meta.get("signers") or "allowed_signers")
-        key_changed = key != meta.get("verdicts")
+        lock_ident = _lock_identity(self.root)
         assignment: dict[str, tuple[str | None, str | None]] | None = None
         parsed: dict[str, LockEntry] = {}
         rows: dict[str, _Row] = {}
+        # a changed lock, trust policy or signer list can change any verdict (look-alike names
+        # are judged across the whole lock): every row is judged again, from cached digests
+        key_changed = lock_ident is None or lock_ident != meta.get("lock")
         if key_changed or found.keys() != light.keys():
             lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
             stats.lock_read = True
-            from skillctl.config import load_config
-            from skillctl.loader import load_context, match_lock
-
-            signers = load_config(self.root).allowed_signers
-            self._ctx = load_context(self.root, lock.skills)
-            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('impostors', ?)",
-                         [json.dumps(self._ctx.impostors)])
-            conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('signers', ?)", [signers])
-            key = self._verdict_key(signers)
+            from skillctl.loader import match_lock
 
             pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
             assignment = {}
@@ -223,33 +225,7 @@ class Index:
                 self._judge(row, name, entry, now, parsed.get(rel))
                 stats.judged += 1
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
-        conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('verdicts', ?)", [key])
-
-    def _verdict_key(self, signers: str) -> str:
-        """File identities of everything a verdict reads besides the skill: lock, config, signers."""
-        from skillctl.config import CONFIG_NAME
-
-        def ident(path: Path) -> str:
-            try:
-                return stat_identity(os.lstat(path)) or "uncacheable"
-            except OSError:
-                return "-"
-
-        parts = [ident(lock_path(self.root)), ident(self.root / CONFIG_NAME), ident(self.root / signers)]
-        if "uncacheable" in parts or parts[0] == "-":
-            return f"always:{utcnow().timestamp()}"  # a symlinked or missing file is read every time
-        return "|".join(parts)
-
-    def context(self) -> Any:
-        """The loader's context for a re-judgement at query time (policy and signers read now)."""
-        if self._ctx is None:
-            from dataclasses import replace
-
-            from skillctl.loader import load_context
-
-            got = self.conn.execute("SELECT value FROM search_meta WHERE key = 'impostors'").fetchone()
-            self._ctx = replace(load_context(self.root, ()), impostors=json.loads(got[0]) if got else {})
-        return self._ctx
+        conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
 
     def _row(self, rel: str) -> _Row | None:
         got = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs WHERE path = ?", [rel]).fetchone()
@@ -316,7 +292,7 @@ class Index:
             # With an identity, SKILL.md is a regular file reached without any symlink (the walk
             # follows none), so read_skill's containment check could not fail; without one, it runs.
             skill = read_skill(folder, root=None if ident is not None else self.root)
-            seen = Observed(skill, skill_digest(folder, root=self.root))
+            seen = Observed.from_skill(skill, skill_digest(folder))
             observed = _observed_json(seen, self.root)
             name, description, body = skill.name, skill.description, skill.body
         except InputError:
@@ -341,8 +317,8 @@ class Index:
             name = self._folder(row.path).name  # as the loader names a folder no entry claims
         else:
             lock_entry = lock_entry or LockEntry.model_validate_json(entry)
-            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self.context(),
-                            self._observer(row))
+            verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row),
+                            context=self._load_context())
             loadable = int(isinstance(verdict, LoadedSkill))
             status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
             expires = as_utc(lock_entry.expires_at).timestamp() if lock_entry.expires_at else None
@@ -411,8 +387,9 @@ class Index:
             return []
 
     def _query(self, match: str, limit: int, include_all: bool, now: datetime) -> list[Hit]:
-        # Rank in FTS5 alone, then look the candidates up: a join (or a verdict token ANDed into
-        # the match) makes every matching row pay, while most candidates are loadable anyway.
+        # Rank in FTS5 alone, then look the candidates up: ANDing the verdict token into the
+        # match (or a join) makes every matching row pay (3 ms at 100,000 skills), while most
+        # candidates are loadable anyway.
         ranked = (f"SELECT rowid, bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score FROM search_fts "
                   "WHERE search_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?")
         hits: list[Hit] = []
@@ -462,16 +439,36 @@ class Index:
 
         before = (row.loadable, row.reason, row.deep)
         verdict = judge(self.root, row.name, LockEntry.model_validate_json(row.entry), self._folder(row.path), now,
-                        self.context(), self._observer(row, deep))
+                        self._observer(row, deep), context=self._load_context())
         row.loadable = int(isinstance(verdict, LoadedSkill))
         row.reason = "" if row.loadable else getattr(verdict, "reason", "")
         if (row.loadable, row.reason, row.deep) != before:
             # a busy database only means the next refresh stores the verdict
             with contextlib.suppress(sqlite3.OperationalError):
-                self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
-                                  "judged = ? WHERE id = ?",
-                                  [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
+                                      "judged = ? WHERE id = ?",
+                                      [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
         return row
+
+
+def _lock_identity(root: Path) -> str | None:
+    """The lock's identity, and that of the files the loader's context is read from: a changed
+    trust policy or signer list must re-judge every stored verdict just as a changed lock does."""
+    parts: list[str | None] = []
+    for name in (lock_path(root).name, "skillctl.yaml", "allowed_signers"):
+        try:
+            parts.append(stat_identity(os.lstat(Path(root) / name)))
+        except OSError:
+            parts.append("-")
+    if None in parts or parts[0] == "-":  # a symlinked or missing file: read it every time
+        return None
+    return "|".join(p or "" for p in parts)
 
 
 def _rel(path: str, root: str) -> str:
@@ -504,25 +501,16 @@ def _list_dir(path: str) -> list[str]:
 
 
 def _observed_json(seen: Any, root: Path) -> str:
-    """What ``loader.judge`` reads of an observation, to reuse while the folder is unchanged."""
-    skill = seen.skill
-    skill_md = Path(skill.skill_md)
+    skill_md = Path(seen.skill_md)
     rel = skill_md.relative_to(root).as_posix() if skill_md.is_relative_to(root) else str(skill_md)
-    life = skill.lifecycle
-    lifecycle = [life.version, life.trust, life.origin] if life is not None else None
-    return json.dumps([skill.name, skill.description, rel, lifecycle, seen.digest])
+    return json.dumps([seen.name, seen.description, rel, seen.has_lifecycle, seen.version, seen.digest])
 
 
 def _observed_from_json(text: str, root: Path) -> Any:
     from skillctl.loader import Observed
-    from skillctl.model import Frontmatter, Lifecycle, Skill
 
-    name, description, rel, lifecycle, digest = json.loads(text)
-    skill_md = root / rel
-    life = Lifecycle(version=lifecycle[0], trust=lifecycle[1], origin=lifecycle[2]) if lifecycle else None
-    skill = Skill(name=name, folder=skill_md.parent, skill_md=skill_md,
-                  frontmatter=Frontmatter(name=name, description=description), lifecycle=life, body="", body_line=0)
-    return Observed(skill, digest)
+    name, description, rel, has_lifecycle, version, digest = json.loads(text)
+    return Observed(name, description, root / rel, has_lifecycle, version, digest)
 
 
 def _is_query_error(exc: sqlite3.OperationalError) -> bool:

@@ -73,7 +73,7 @@ def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> S
     folder is then digested afresh (no cached verdict), and SKILL.md is read before and after
     that judgement, so the text handed out is the text that was verified.
     """
-    from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge, load_context, match_lock
+    from skillctl.loader import NOT_IN_LOCK, LoadContext, LoadedSkill, judge, match_lock
     from skillctl.lock import read_lock
     from skillctl.lockmodel import Lock, LockEntry
 
@@ -81,11 +81,9 @@ def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> S
     now = as_utc(now) if now else utcnow()
     db = open_index_db(root)
     try:
-        index = Index(root, db)
-        index.refresh(now)
+        Index(root, db).refresh(now)
         rows = db.conn.execute("SELECT path, entry FROM search_docs WHERE name = ? ORDER BY entry IS NULL, path",
                                [name]).fetchall()
-        context = index.context()
     finally:
         db.conn.close()
     claimed = [(path, entry) for path, entry in rows if entry is not None]
@@ -100,9 +98,11 @@ def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> S
         if name not in lock.skills:
             raise NotLoadableError(f"no skill named {name!r} in this repository")
         [(_, entry, folder)], _ = match_lock(root, Lock(skills={name: lock.skills[name]}), [])
-        context = load_context(root, lock.skills)
     before = _read_text(folder)
-    verdict = judge(root, name, entry, folder, now, context)
+    # the repository's part of the contract (trust policy, look-alikes, signatures) is judged
+    # afresh on every load: an agent is handed nothing a cached verdict vouched for alone
+    context = LoadContext.for_repo(root, read_lock(root, missing_ok=False))
+    verdict = judge(root, name, entry, folder, now, context=context)
     if not isinstance(verdict, LoadedSkill):
         raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")
     text = _read_text(verdict.folder)
