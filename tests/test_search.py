@@ -316,3 +316,12 @@ def test_a_tier_the_repo_no_longer_grants_is_noticed_without_any_skill_changing(
     assert "csv-clean" not in names(skillctl.search(repo, "csv", now=NOW))
     hit = next(h for h in skillctl.search(repo, "csv", include_all=True, now=NOW) if h.name == "csv-clean")
     assert "the repository now grants community" in hit.reason
+
+
+def test_a_loadable_skill_ranked_below_many_refused_ones_is_still_found(tmp_path: Path) -> None:
+    write_lock(tmp_path, Lock())
+    for i in range(30):  # unverified skills that match better (the word in their names)
+        make_skill(tmp_path, f"zebra-tool-{i}", description="Zebra zebra zebra. Use for zebras.")
+    verified(tmp_path, "plain-skill", description="Mentions a zebra once. Use when testing.")
+    assert names(skillctl.search(tmp_path, "zebra", 1, now=NOW)) == ["plain-skill"]
+    assert len(skillctl.search(tmp_path, "zebra", 100, include_all=True, now=NOW)) == 31

@@ -413,10 +413,11 @@ class Index:
                                     -float(score)))
                     if len(hits) == limit:
                         break
-            if len(got) < batch:
+            if batch < 0 or len(got) < batch:
                 break
-            offset += batch
-            batch *= 4  # few loadable among many matches: widen quickly rather than re-rank page by page
+            # few loadable among the best matches: rank the rest once, not page by page (each
+            # page would rank every match again)
+            offset, batch = offset + batch, -1
         return hits
 
     def _recheck(self, row: _Row, now: datetime) -> _Row:
