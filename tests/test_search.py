@@ -88,11 +88,12 @@ def test_index_verdicts_equal_the_loader_before_and_after_a_change(states, touch
         def agree() -> None:
             report = explain_load(root, now=NOW)
             verdicts = {(r.name, r.reason) for r in report.rejected} | {(s.name, "") for s in report.loaded}
-            every = skillctl.search(root, "demo", 100, include_all=True, now=NOW)
+            # "skill" is in every folder name, which is all an unreadable skill is indexed by
+            every = skillctl.search(root, "skill", 100, include_all=True, now=NOW)
             assert len(every) == len(discover_skills(root))
             assert all((h.name, h.reason) in verdicts for h in every)
             assert {h.name for h in every if h.loadable} == {s.name for s in report.loaded}
-            assert sorted(names(skillctl.search(root, "demo", 100, now=NOW))) == [s.name for s in report.loaded]
+            assert sorted(names(skillctl.search(root, "skill", 100, now=NOW))) == [s.name for s in report.loaded]
 
         agree()
         folders = discover_skills(root)
@@ -184,7 +185,9 @@ def test_refresh_reads_only_what_changed(repo: Path) -> None:
     lock.skills["csv-clean"] = lock.skills["csv-clean"].model_copy(update={"status": "stale"})
     write_lock(repo, lock)
     relocked = refresh(repo)
-    assert (relocked.parsed, relocked.judged, relocked.lock_read) == (0, 1, True)
+    # a lock change re-judges every skill (look-alike names are judged across the whole lock)
+    # from the cached digests: nothing is parsed again
+    assert (relocked.parsed, relocked.judged, relocked.lock_read) == (0, 3, True)
     make_skill(repo, "new-one")
     added = refresh(repo)
     assert (added.skills, added.parsed, added.judged) == (4, 1, 1)
@@ -286,3 +289,39 @@ def test_a_skill_md_linked_outside_the_repo_is_never_offered(repo: Path, tmp_pat
     assert "csv-clean" not in names(skillctl.search(repo, "csv", now=NOW))
     hit = next(h for h in skillctl.search(repo, "csv-clean", include_all=True, now=NOW) if h.name == "csv-clean")
     assert not hit.loadable and ("outside the repository" in hit.reason or "digest mismatch" in hit.reason)
+
+
+def test_look_alike_names_are_refused_as_the_loader_refuses_them(repo: Path) -> None:
+    impostor = "\u0441sv-clean"  # Cyrillic es: renders as csv-clean
+    verified(repo, impostor, description="Clean messy CSV exports. Use before analysis.")
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    refused = next(h for h in skillctl.search(repo, "csv", include_all=True, now=NOW) if h.name == impostor)
+    assert "looks like 'csv-clean'" in refused.reason
+    reasons = {r.name: r.reason for r in explain_load(repo, now=NOW).rejected}
+    assert refused.reason == reasons[impostor]
+
+
+def test_a_tier_the_repo_no_longer_grants_is_noticed_without_any_skill_changing(repo: Path) -> None:
+    from conftest import grant
+
+    grant(repo, "skills/*", "team")
+    lock = read_lock(repo)
+    lock.skills["csv-clean"] = lock.skills["csv-clean"].model_copy(update={"tier": "team"})
+    write_lock(repo, lock)
+    assert "csv-clean" in names(skillctl.search(repo, "csv", now=NOW))
+    config = repo / "skillctl.yaml"
+    config.write_text(config.read_text().replace("tier: team", "tier: community"))
+    st = config.stat()
+    os.utime(config, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert "csv-clean" not in names(skillctl.search(repo, "csv", now=NOW))
+    hit = next(h for h in skillctl.search(repo, "csv", include_all=True, now=NOW) if h.name == "csv-clean")
+    assert "the repository now grants community" in hit.reason
+
+
+def test_a_loadable_skill_ranked_below_many_refused_ones_is_still_found(tmp_path: Path) -> None:
+    write_lock(tmp_path, Lock())
+    for i in range(30):  # unverified skills that match better (the word in their names)
+        make_skill(tmp_path, f"zebra-tool-{i}", description="Zebra zebra zebra. Use for zebras.")
+    verified(tmp_path, "plain-skill", description="Mentions a zebra once. Use when testing.")
+    assert names(skillctl.search(tmp_path, "zebra", 1, now=NOW)) == ["plain-skill"]
+    assert len(skillctl.search(tmp_path, "zebra", 100, include_all=True, now=NOW)) == 31

@@ -41,13 +41,12 @@ from skillctl.lock import lock_path, read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 # bm25 column weights: a word in the name counts most, then the description (what agents are
 # shown to decide), then the body.
+# The fourth FTS column (``gate``, from migration 004) once held a verdict token; it is left
+# empty now (see ``_query``) and weighs nothing.
 WEIGHTS = (10.0, 4.0, 1.0, 0.0)
-# The verdict is also a token in the FTS row (column ``gate``), so "loadable only" is part of the
-# full-text match itself rather than a join filter over every matching row.
-GATE_OPEN, GATE_SHUT = "yes", "no"
 UNTRACKED = "untracked"  # the status shown for a folder skills.lock does not know
 MAX_QUERY_CHARS = 1000
 
@@ -104,8 +103,9 @@ _NCOLS = 12
 def folder_signature(folder: Path) -> str | None:
     """A hash of ``lstat`` of every entry under *folder* (``.git`` skipped, as the digest does).
 
-    Equal signatures mean the digest need not be recomputed. None when the folder is a symlink
-    or cannot be listed, so the caller always digests it (and the loader refuses what it must).
+    Equal signatures mean the digest need not be recomputed. None when the folder is or holds
+    a symlink (the digest covers the link's target, wherever in the repo it is) or cannot be
+    listed, so the caller always digests it (and the loader refuses what it must).
     """
     try:
         if os.path.islink(folder):
@@ -117,6 +117,8 @@ def folder_signature(folder: Path) -> str | None:
             with os.scandir(stack.pop()) as entries:
                 for entry in entries:
                     st = entry.stat(follow_symlinks=False)
+                    if stat.S_ISLNK(st.st_mode):
+                        return None
                     if stat.S_ISDIR(st.st_mode):
                         if entry.name == ".git":
                             continue
@@ -183,7 +185,10 @@ class Index:
         assignment: dict[str, tuple[str | None, str | None]] | None = None
         parsed: dict[str, LockEntry] = {}
         rows: dict[str, _Row] = {}
-        if lock_ident is None or lock_ident != meta.get("lock") or found.keys() != light.keys():
+        # a changed lock, trust policy or signer list can change any verdict (look-alike names
+        # are judged across the whole lock): every row is judged again, from cached digests
+        key_changed = lock_ident is None or lock_ident != meta.get("lock")
+        if key_changed or found.keys() != light.keys():
             lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
             stats.lock_read = True
             from skillctl.loader import match_lock
@@ -210,7 +215,8 @@ class Index:
                 name, entry = assignment.get(rel, (None, None))
             else:
                 name, entry = (row.name if row and row.entry else None), (row.entry if row else None)
-            entry_changed = row is None or row.entry != entry or (entry is not None and row.name != name)
+            entry_changed = (key_changed or row is None or row.entry != entry
+                             or (entry is not None and row.name != name))
             if content_changed:
                 row = self._reindex(rel, ident, row)
                 stats.parsed += 1
@@ -305,7 +311,6 @@ class Index:
         """
         from skillctl.loader import NOT_IN_LOCK, LoadedSkill, judge
 
-        was = row.loadable
         expires: float | None = None
         if name is None or entry is None:
             loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
@@ -334,18 +339,12 @@ class Index:
                               [name, entry, loadable, status, reason, row.deep, row.observed, expires,
                                now.timestamp(), row.id])
         if row.text is not None:
-            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body, gate) VALUES (?, ?, ?, ?, ?)",
-                              [row.id, *row.text, GATE_OPEN if loadable else GATE_SHUT])
+            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body) VALUES (?, ?, ?, ?)",
+                              [row.id, *row.text])
             row.text = None
-        elif loadable != was:
-            self._set_gate(row.id, loadable)
         row.name, row.entry, row.loadable, row.status, row.reason = name, entry, loadable, status, reason
         row.expires, row.judged = expires, now.timestamp()
         return row
-
-    def _set_gate(self, row_id: int, loadable: int) -> None:
-        self.conn.execute("UPDATE search_fts SET gate = ? WHERE rowid = ?",
-                          [GATE_OPEN if loadable else GATE_SHUT, row_id])
 
     def _observer(self, row: _Row, deep: str | None = None):  # type: ignore[no-untyped-def]
         """The loader's ``observed`` callback: the cached digest while the folder signature holds.
@@ -388,20 +387,22 @@ class Index:
             return []
 
     def _query(self, match: str, limit: int, include_all: bool, now: datetime) -> list[Hit]:
-        if not include_all:
-            match = f"gate:{GATE_OPEN} AND ({match})"
+        # Rank in FTS5 alone, then look the candidates up: ANDing the verdict token into the
+        # match (or a join) makes every matching row pay (3 ms at 100,000 skills), while most
+        # candidates are loadable anyway.
         ranked = (f"SELECT rowid, bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score FROM search_fts "
                   "WHERE search_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?")
         hits: list[Hit] = []
-        offset = 0
-        batch = limit
+        offset, batch = 0, max(2 * limit, 20)
         while len(hits) < limit:
             got = self.conn.execute(ranked, [match, batch, offset]).fetchall()
             if not got:
                 break
             marks = ", ".join("?" * len(got))
+            where = "" if include_all else " AND loadable = 1"
             rows = {values[0]: (_Row(*values[:_NCOLS]), values[_NCOLS]) for values in self.conn.execute(
-                f"SELECT {_ROW_COLUMNS}, description FROM search_docs WHERE id IN ({marks})", [r[0] for r in got])}
+                f"SELECT {_ROW_COLUMNS}, description FROM search_docs WHERE id IN ({marks}){where}",
+                [r[0] for r in got])}
             for row_id, score in got:
                 if row_id not in rows:
                     continue
@@ -412,9 +413,11 @@ class Index:
                                     -float(score)))
                     if len(hits) == limit:
                         break
-            if len(got) < batch:
+            if batch < 0 or len(got) < batch:
                 break
-            offset += batch
+            # few loadable among the best matches: rank the rest once, not page by page (each
+            # page would rank every match again)
+            offset, batch = offset + batch, -1
         return hits
 
     def _recheck(self, row: _Row, now: datetime) -> _Row:
@@ -448,8 +451,6 @@ class Index:
                     self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
                                       "judged = ? WHERE id = ?",
                                       [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
-                    if row.loadable != before[0]:
-                        self._set_gate(row.id, row.loadable)
                     self.conn.execute("COMMIT")
                 except BaseException:
                     self.conn.execute("ROLLBACK")
@@ -460,16 +461,15 @@ class Index:
 def _lock_identity(root: Path) -> str | None:
     """The lock's identity, and that of the files the loader's context is read from: a changed
     trust policy or signer list must re-judge every stored verdict just as a changed lock does."""
-    try:
-        ident = stat_identity(os.lstat(lock_path(root)))
-    except OSError:
-        return None
-    for extra in ("skillctl.yaml", "allowed_signers"):
+    parts: list[str | None] = []
+    for name in (lock_path(root).name, "skillctl.yaml", "allowed_signers"):
         try:
-            ident += "|" + stat_identity(os.lstat(Path(root) / extra))
+            parts.append(stat_identity(os.lstat(Path(root) / name)))
         except OSError:
-            ident += "|-"
-    return ident
+            parts.append("-")
+    if None in parts or parts[0] == "-":  # a symlinked or missing file: read it every time
+        return None
+    return "|".join(p or "" for p in parts)
 
 
 def _rel(path: str, root: str) -> str:
