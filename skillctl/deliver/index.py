@@ -30,16 +30,20 @@ import json
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillctl.clock import as_utc, utcnow
 from skillctl.errors import InputError
 from skillctl.lock import lock_path, read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
+
+if TYPE_CHECKING:
+    from skillctl.loader import Observed
 
 INDEX_VERSION = "4"
 # bm25 column weights: a word in the name counts most, then the description (what agents are
@@ -196,10 +200,10 @@ class Index:
             pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
             assignment = {}
             root = str(self.root)
-            for name, entry, folder in pairs:
+            for lock_name, lock_entry, folder in pairs:
                 if folder is not None and (rel := _rel(str(folder), root)) in found:
-                    assignment[rel] = (name, entry.model_dump_json())
-                    parsed[rel] = entry
+                    assignment[rel] = (lock_name, lock_entry.model_dump_json())
+                    parsed[rel] = lock_entry
             rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
         for rel in light.keys() - found.keys():
             conn.execute("DELETE FROM search_fts WHERE rowid = ?", [light[rel][0]])
@@ -346,14 +350,14 @@ class Index:
         row.expires, row.judged = expires, now.timestamp()
         return row
 
-    def _observer(self, row: _Row, deep: str | None = None):  # type: ignore[no-untyped-def]
+    def _observer(self, row: _Row, deep: str | None = None) -> Callable[[Path, Path], Observed]:
         """The loader's ``observed`` callback: the cached digest while the folder signature holds.
 
         *deep* is a signature the caller took just now (so the folder is not listed twice).
         """
         from skillctl.loader import observe
 
-        def observed(root: Path, folder: Path):  # type: ignore[no-untyped-def]
+        def observed(root: Path, folder: Path) -> Observed:
             if row.fresh and row.observed is not None:
                 return _observed_from_json(row.observed, root)
             now_deep = deep if deep is not None else folder_signature(folder)
