@@ -16,17 +16,15 @@ uses) and classifies each skill it finds:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from skillctl.deliver.manifest import MANIFEST_NAME, Manifest, owned, read_manifest
-from skillctl.deliver.targets import AGENTS, agent_roots, installed_agents
+from skillctl.deliver.targets import AGENTS, agent_roots, installed_agents, walk_skill_folders
 from skillctl.errors import InputError, SkillctlError
 from skillctl.lock import skill_digest
-from skillctl.repo import SKILL_FILE, SKIP_DIRS
 
 HERMES_SKIP = frozenset({".hub", ".archive", ".curator_backups"})
 
@@ -71,27 +69,6 @@ class Checkup:
     def to_json(self) -> dict[str, Any]:
         return {"repo": self.repo, "notes": self.notes, "agents": [a.to_json() for a in self.agents],
                 "exit_code": self.exit_code}
-
-
-def _skill_folders(root: Path, recursive: bool, skip: frozenset[str]) -> list[Path]:
-    """Skill folders in *root* as the agent finds them (symlinked folders followed, as all do)."""
-    found: list[Path] = []
-    stack = [root]
-    while stack:
-        here = stack.pop()
-        try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name in SKIP_DIRS or entry.name in skip or not entry.is_dir(follow_symlinks=True):
-                continue
-            path = Path(entry.path)
-            if (path / SKILL_FILE).is_file():
-                found.append(path)
-            elif recursive and not entry.is_symlink():
-                stack.append(path)
-    return sorted(found)
 
 
 def _listed_name(agent: str, folder: Path) -> tuple[str, str]:
@@ -150,7 +127,7 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
                 except InputError as exc:
                     info["error"] = str(exc)
             skip = HERMES_SKIP if agent == "hermes" else frozenset()
-            for folder in _skill_folders(root, spec.recursive, skip):
+            for folder in walk_skill_folders(root, recursive=spec.recursive, skip=skip):
                 name, note = _listed_name(agent, folder)
                 view.skills.append(_classify(name, folder, root, manifest, loadable, rejected, by_digest, note))
         counts: dict[str, int] = {}

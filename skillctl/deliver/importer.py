@@ -28,9 +28,10 @@ from typing import Any, cast
 
 from skillctl.clock import utcnow
 from skillctl.deliver.manifest import MANIFEST_NAME, safe_folder_name
+from skillctl.deliver.targets import walk_skill_folders
 from skillctl.errors import InputError
 from skillctl.lockmodel import Tier
-from skillctl.repo import SKILL_FILE, SKIP_DIRS
+from skillctl.repo import SKILL_FILE
 from skillctl.vocab import TRUST_TIERS, Status
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -96,28 +97,11 @@ def _read_json(path: Path) -> Any:
 
 
 def _walk_skills(root: Path, skip: frozenset[str] = frozenset()) -> list[Path]:
-    """Skill folders below *root* (any depth, not descending into a skill), symlinked ones included."""
-    found: list[Path] = []
-    stack = [root]
-    while stack:
-        here = stack.pop()
-        try:
-            entries = sorted(os.scandir(here), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name in SKIP_DIRS or entry.name in skip or entry.name == MANIFEST_NAME:
-                continue
-            if not entry.is_dir(follow_symlinks=True):
-                continue
-            path = Path(entry.path)
-            if (path / SKILL_FILE).is_file() or (path / SKILL_FILE).is_symlink():
-                found.append(path)
-            elif not entry.is_symlink():
-                stack.append(path)
+    """Skill folders below *root* (any depth), dangling SKILL.md links included so they are
+    reported; *root* itself when it is one skill."""
     if (root / SKILL_FILE).is_file():
-        found = [root]
-    return sorted(found)
+        return [root]
+    return walk_skill_folders(root, skip=skip | {MANIFEST_NAME}, broken_links=True)
 
 
 def discover(source: Path, tier_override: Tier | None = None) -> tuple[str, list[Found]]:

@@ -205,3 +205,32 @@ def double_reads(targets: list[Target], project: Path) -> list[str]:
             if not _same(a.path, b.path):
                 problems.append(f"{agent} reads both {a.path} and {b.path}: each skill would be listed twice")
     return problems
+
+
+def walk_skill_folders(root: Path, *, recursive: bool = True, skip: frozenset[str] = frozenset(),
+                       broken_links: bool = False) -> list[Path]:
+    """Skill folders below *root* the way agents find them: symlinked folders followed (all four
+    agents do), never descending into a skill, nor through a symlinked folder that is not one.
+
+    *broken_links* also counts a folder whose SKILL.md is a dangling link (import reports it;
+    an agent could not read it). *recursive* False looks one level down only (Claude Code).
+    """
+    from skillctl.repo import SKILL_FILE, SKIP_DIRS
+
+    found: list[Path] = []
+    stack = [root]
+    while stack:
+        here = stack.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name in SKIP_DIRS or entry.name in skip or not entry.is_dir(follow_symlinks=True):
+                continue
+            path = Path(entry.path)
+            if (path / SKILL_FILE).is_file() or (broken_links and (path / SKILL_FILE).is_symlink()):
+                found.append(path)
+            elif recursive and not entry.is_symlink():
+                stack.append(path)
+    return sorted(found)
