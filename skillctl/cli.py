@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -72,6 +74,17 @@ def cli(ctx: click.Context, repo: str | None, as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: map errors to exit codes, never show a traceback for user errors."""
+    if threading.current_thread() is not threading.main_thread():
+        _main(argv)
+    # SIGTERM unwinds like Ctrl-C, so ``finally`` blocks (scratch dirs, lock guards) run.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         try:
             cli.main(args=argv, prog_name="skillctl", standalone_mode=False)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from skillctl.errors import ConfigError, InputError
+from skillctl.safeio import NOT_REGULAR, YAML_BUDGET
 from skillctl.vocab import DEFAULT_STALE_ON, parse_duration
 
 CONFIG_NAME = "skillctl.yaml"
@@ -137,20 +138,22 @@ def load_config(root: Path) -> RepoConfig:
     from skillctl.parse import decode_text, load_yaml_mapping, read_capped
 
     path = Path(root) / CONFIG_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return RepoConfig()
     try:
         text, _ = decode_text(read_capped(path, CONFIG_MAX_BYTES), path)
     except InputError as exc:
         if exc.code == "SK005":  # an empty file is just "all defaults"
             return RepoConfig(path=path)
-        raise ConfigError(exc.message, path=path, line=exc.line, code="SC011") from None
+        code = exc.code if exc.code == NOT_REGULAR else "SC011"
+        raise ConfigError(exc.message, path=path, line=exc.line, code=code) from None
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         return RepoConfig(path=path)
     try:
         data, lines = load_yaml_mapping(text, path, 1)
     except InputError as exc:
-        raise ConfigError(exc.message, path=path, line=exc.line, code="SC011") from None
+        code = exc.code if exc.code in (YAML_BUDGET, NOT_REGULAR) else "SC011"
+        raise ConfigError(exc.message, path=path, line=exc.line, code=code) from None
     return parse_config(data, lines, path)
 
 

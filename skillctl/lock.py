@@ -2,7 +2,8 @@
 
 The lock is committed and reviewed, so its text must be stable: skills sorted by name, entry
 fields in a fixed order, flow style only for the small ``checks``/``env`` maps, timestamps as
-``YYYY-MM-DDTHH:MM:SSZ``. Writing an unchanged lock yields a byte-identical file. A lock we
+``YYYY-MM-DDTHH:MM:SSZ``, and a last line that marks the end (a lock cut short is detected, not
+read as one with fewer skills). Writing an unchanged lock yields a byte-identical file. A lock we
 cannot understand is never overwritten: the user's history matters more than our update.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
@@ -27,6 +29,7 @@ from skillctl.clock import format_ts
 from skillctl.errors import InputError, LockError
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.repo import LOCK_NAME
+from skillctl.safeio import load_bounded, read_regular, refuse_special
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64 * 1024 * 1024
@@ -36,6 +39,8 @@ ENTRY_ORDER = (
 )
 FLOW_MAPS = frozenset({"checks", "env"})
 HEADER = "# skills.lock: lifecycle state of every skill, written by skillctl. Review, don't hand-edit.\n"
+FORMAT_LINE = "# The last line must be the end marker below; a lock without it was cut short (corrupt).\n"
+END_MARKER = "# end of skills.lock\n"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FLOW_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/@=-]*$")
 
@@ -62,8 +67,11 @@ def read_lock(root: Path, *, missing_ok: bool = True) -> Lock:
 
 
 def parse_lock(raw: bytes, path: Path) -> Lock:
+    """Validate *raw* as a lock, including that it ends where its format says it ends."""
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)
+        data = load_bounded(raw.decode("utf-8"), path)
+    except InputError as exc:  # the YAML budget: an alias bomb is no lock
+        raise LockError(f"lock is corrupt: {exc.message}", path=path, line=exc.line, code=exc.code) from None
     except UnicodeDecodeError:
         raise LockError("lock is not valid UTF-8; it is corrupt", path=path, code="SC023") from None
     except yaml.MarkedYAMLError as exc:
@@ -91,7 +99,33 @@ def parse_lock(raw: bytes, path: Path) -> Lock:
             where = ".".join(str(p) for p in (name, *first["loc"]))
             raise LockError(f"lock is corrupt: {where}: {first['msg']}", path=path,
                             line=_line_of(raw, f"  {name}:"), code="SC023") from None
+    _check_complete(raw, path, skills)
     return Lock(version=1, skills=entries)
+
+
+def _check_complete(raw: bytes, path: Path, skills: dict[Any, Any]) -> None:
+    """A lock cut short mid-entry is still valid YAML: its last entry just loses fields. So the
+    format ends with ``END_MARKER``, announced by ``FORMAT_LINE`` near the top; a lock that
+    announces it must end with it. Locks written before the marker existed are accepted when
+    their text ends with a newline and their last entry reached ``findings``, the field every
+    written entry has after its evidence.
+    """
+    text = raw.decode("utf-8")
+    lines = text.split("\n")
+    if FORMAT_LINE in text or END_MARKER.rstrip("\n") in lines:
+        if not text.endswith("\n" + END_MARKER) and text != END_MARKER:
+            where = "does not end with" if END_MARKER.rstrip("\n") in lines else "has no"
+            raise LockError(f"lock is corrupt: it {where} the end marker {END_MARKER.strip()!r}, so it "
+                            "was cut short or appended to; restore it from git", path=path,
+                            line=len(lines), code="SC026")
+        return
+    if not skills:
+        return
+    last = list(skills)[-1]
+    if not text.endswith("\n") or not isinstance(skills[last], dict) or "findings" not in skills[last]:
+        raise LockError(f"lock is corrupt: its last entry {last!r} is incomplete (no 'findings'); the file "
+                        "was probably cut short - restore it from git", path=path,
+                        line=len(lines), code="SC026")
 
 
 def _line_of(raw: bytes, prefix: str) -> int | None:
@@ -146,9 +180,10 @@ def _flow(value: Any) -> str:
 
 def dump_lock(lock: Lock) -> str:
     """Serialise deterministically (see module docstring)."""
-    out = [HEADER, f"version: {LOCK_VERSION}\n"]
+    out = [HEADER, FORMAT_LINE, f"version: {LOCK_VERSION}\n"]
     if not lock.skills:
         out.append("skills: {}\n")
+        out.append(END_MARKER)
         return "".join(out)
     out.append("skills:\n")
     for name in sorted(lock.skills):
@@ -172,6 +207,7 @@ def dump_lock(lock: Lock) -> str:
                 out.extend(f"      {k}: {_flow(v)}\n" for k, v in value.items() if v is not None and v != [])
             else:
                 out.append(f"    {key}: {_scalar(value)}\n")
+    out.append(END_MARKER)
     return "".join(out)
 
 
@@ -261,7 +297,7 @@ def skill_digest(folder: Path, root: Path | None = None) -> str:
     edit elsewhere would turn a verified skill into ``curl … | sh`` unnoticed. A link that
     resolves outside *root* (default: the repo holding the folder) is refused (SK006):
     skillctl never vouches for bytes outside the repository. Only regular files are read;
-    anything else (FIFO, device, socket) is hashed by its type, never opened.
+    anything else (FIFO, device, socket) is refused (SK017), never opened.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -287,7 +323,12 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path]) -> None:
             entries.append(((base / f).relative_to(folder).as_posix(), base / f))
     for rel, path in sorted(entries):
         h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
-        if path.is_symlink():
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
+        refuse_special(path, mode)  # a FIFO would block the read below forever
+        if stat.S_ISLNK(mode):
             target = os.readlink(path)
             h.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
             _hash_link_target(h, path, boundary, seen)
@@ -318,17 +359,14 @@ def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> No
 
 
 def _hash_file(h: Any, path: Path) -> None:
-    import stat
-
+    """Mode bit and bytes of a regular file (a link's target included); anything else is SK017."""
     try:
         st = os.stat(path)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
-    if not stat.S_ISREG(st.st_mode):
-        h.update(b"special\0" + oct(stat.S_IFMT(st.st_mode)).encode())
-        return
+    refuse_special(path, st.st_mode)
     h.update(b"file\0" + (b"x\0" if st.st_mode & 0o111 else b"-\0"))
     try:
-        h.update(path.read_bytes())
+        h.update(read_regular(path))
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None

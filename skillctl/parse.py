@@ -19,11 +19,13 @@ import yaml
 from skillctl.errors import InputError
 from skillctl.model import Check, Diagnostic, Frontmatter, Lifecycle, Pin, Severity, Skill
 from skillctl.repo import SKILL_FILE
+from skillctl.safeio import compose_bounded, read_regular
 
 MAX_SKILL_BYTES = 2 * 1024 * 1024
 """Read cap for SKILL.md: a skill is instructions for a model, not a data file."""
+MAX_FRONTMATTER_NODES = 20_000
+"""Expanded YAML nodes a frontmatter (or skillctl.yaml) may have; real ones have dozens."""
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
 _ATTR_RE = re.compile(r"""([A-Za-z_][\w-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s}]+)""")
@@ -32,8 +34,7 @@ _ATTR_RE = re.compile(r"""([A-Za-z_][\w-]*)\s*=\s*("[^"]*"|'[^']*'|[^\s}]+)""")
 def read_capped(path: Path, limit: int = MAX_SKILL_BYTES) -> bytes:
     """Read at most *limit* bytes; a larger file is an error, not a slow read of 50 MB."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+        data = read_regular(path, limit)
     except IsADirectoryError:
         raise InputError("is a directory, expected a file", path=path, code="SK001") from None
     except OSError as exc:
@@ -100,9 +101,15 @@ def load_yaml_mapping(source: str, path: Path, line_offset: int) -> tuple[dict[s
     Key lines are recorded as dotted paths (``metadata.skillctl.ttl``, ``...pins[1]``) so
     diagnostics can point at the exact line. *line_offset* is the file line of YAML line 1.
     """
-    loader = _Loader(source)
     try:
-        node = loader.get_single_node()
+        loader, node = compose_bounded(source, path, line_offset, MAX_FRONTMATTER_NODES)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, path, line_offset) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"YAML error: {exc}", path=path, line=line_offset, code="SK012") from None
+    except RecursionError:
+        raise InputError("YAML nested too deeply", path=path, line=line_offset, code="SK012") from None
+    try:
         if node is None:
             raise InputError("frontmatter is empty; expected a mapping", path=path,
                              line=line_offset, code="SK013")
@@ -115,10 +122,7 @@ def load_yaml_mapping(source: str, path: Path, line_offset: int) -> tuple[dict[s
         _walk(node, "", key_lines, path, line_offset)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + line_offset if mark else line_offset
-        problem = exc.problem or exc.context or "syntax error"
-        raise InputError(f"YAML syntax error: {problem}", path=path, line=line, code="SK012") from None
+        raise _syntax_error(exc, path, line_offset) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", path=path, line=line_offset, code="SK012") from None
     except RecursionError:
@@ -128,6 +132,13 @@ def load_yaml_mapping(source: str, path: Path, line_offset: int) -> tuple[dict[s
     if not isinstance(data, dict):
         raise InputError("frontmatter must be a mapping", path=path, line=line_offset, code="SK013")
     return data, key_lines
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, path: Path, line_offset: int) -> InputError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + line_offset if mark else line_offset
+    problem = exc.problem or exc.context or "syntax error"
+    return InputError(f"YAML syntax error: {problem}", path=path, line=line, code="SK012")
 
 
 def _node_kind(node: yaml.Node) -> str:

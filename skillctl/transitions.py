@@ -121,6 +121,24 @@ def after_block(old: LockEntry | None, *, digest: str, version: str | None, path
                         path=path or (old.path if old else None), findings=list(findings))
 
 
+def after_invalid(old: LockEntry | None, *, digest: str, version: str | None, path: str | None,
+                  errors: list[str], now: datetime) -> LockEntry:
+    """A SKILL.md with validate errors never runs and never stays loadable.
+
+    ``errors`` are ``CODE line N: message`` strings; their codes go in ``findings`` so the
+    loader refuses the entry even if its status were edited, and the reason names the first.
+    Active/stale/failing become failing (its content is broken now, not flaky); a draft or a
+    quarantined skill keeps its status.
+    """
+    prior = old.status if old else "draft"
+    status = "failing" if prior in ("active", "stale", "failing") else prior
+    codes = sorted({e.split(" ", 1)[0] for e in errors})
+    reason = f"invalid SKILL.md ({len(errors)} validate error(s)): {errors[0]}"
+    return _with_status(old, status, now, reason=reason, digest=digest, version=version,
+                        path=path or (old.path if old else None), findings=codes, checks={},
+                        notes=_keep_notes(old, drop=SUSPECT))
+
+
 def _trim_flaky(notes: list[str]) -> list[str]:
     flaky = [n for n in notes if n.startswith(FLAKY)]
     drop = set(flaky[:-MAX_FLAKY_NOTES]) if len(flaky) > MAX_FLAKY_NOTES else set()

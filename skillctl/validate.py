@@ -28,6 +28,7 @@ from skillctl.model import (
 )
 from skillctl.parse import read_skill
 from skillctl.repo import discover_skills
+from skillctl.safeio import NOT_REGULAR, special_files
 
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SEMVER_RE = re.compile(
@@ -37,6 +38,8 @@ RANGE_RE = re.compile(r"^(?:[<>=!~^]=?|==|\*|[vV]?\d)")
 LIFECYCLE_KEYS = ("version", "owner", "ttl", "origin", "trust", "pins")
 MAX_BODY_LINES = 500
 MAX_BODY_TOKENS = 5000
+MAX_CHECKS = 200
+"""Checks per skill: each one is a process to start; 5,000 of them turn verify into a stall."""
 
 
 class _Report:
@@ -230,6 +233,9 @@ def _check_checks(r: _Report) -> None:
     meta = r.skill.frontmatter.metadata
     managed = isinstance(meta, dict) and isinstance(meta.get("skillctl"), dict)
     seen: set[str] = set()
+    if len(r.skill.checks) > MAX_CHECKS:
+        r.err("SK231", f"{len(r.skill.checks)} checks in ## Verification; at most {MAX_CHECKS} run per skill "
+              "(split the skill, or fold checks together)", line=r.skill.checks[MAX_CHECKS].line)
     for check in r.skill.checks:
         if check.id is None and not managed:
             continue  # a skill skillctl does not manage may show commands under "Verification"
@@ -302,7 +308,10 @@ def validate_folder(folder: Path, *, strict: bool = False, root: Path | None = N
         return [error_diagnostic(exc)]
     if parsed is not None:
         parsed.append((folder, skill, None))
-    return validate_skill(skill, strict=strict)
+    unreadable = [Diagnostic(code=NOT_REGULAR, severity=Severity.error, path=str(path), line=None,
+                             message=f"is {kind}; only regular files and folders are read")
+                  for path, kind in special_files(folder)]
+    return unreadable + validate_skill(skill, strict=strict)
 
 
 def error_diagnostic(exc: InputError) -> Diagnostic:

@@ -37,7 +37,7 @@ def test_init_creates_a_repo_and_is_idempotent(tmp_path: Path, cli) -> None:
     assert res.code == 0 and "Initialized" in res.out
     root = tmp_path / "r"
     assert (root / ".git").is_dir()
-    assert (root / "skills.lock").read_text().endswith("version: 1\nskills: {}\n")
+    assert (root / "skills.lock").read_text().endswith("version: 1\nskills: {}\n# end of skills.lock\n")
     assert ".skillctl/" in (root / ".gitignore").read_text()
     assert "ttl: 30d" in (root / "skillctl.yaml").read_text()
     (root / "skillctl.yaml").write_text("ttl: 7d\n")

@@ -20,6 +20,7 @@ T0 = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 
 DESIGN_EXAMPLE = """\
 # skills.lock: lifecycle state of every skill, written by skillctl. Review, don't hand-edit.
+# The last line must be the end marker below; a lock without it was cut short (corrupt).
 version: 1
 skills:
   pdf-table-extract:
@@ -34,6 +35,7 @@ skills:
     checks: {extracts-sample: pass, import-works: pass}
     env: {platform: linux-x86_64, python: 3.11.7, sandbox: bwrap}
     findings: []
+# end of skills.lock
 """
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from skillctl.errors import SkillctlError
+from skillctl.errors import InputError, SkillctlError
 from skillctl.model import parse_ttl
 from skillctl.review.diff import (
     KIND_LABELS,
@@ -261,10 +261,12 @@ def _extract_rule_packs(ctx: _Ctx, snap: Snapshot, packs: list[str], folder: Pat
 def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
     import yaml
 
+    from skillctl.safeio import load_bounded
+
     def load(blob: Blob | None) -> dict[str, Any]:
         try:
-            data = yaml.safe_load((ctx.blobs.get(blob) or b"").decode("utf-8", "replace"))
-        except yaml.YAMLError:
+            data = load_bounded((ctx.blobs.get(blob) or b"").decode("utf-8", "replace"), "skillctl.yaml")
+        except (yaml.YAMLError, InputError):
             return {"<unparseable>": True}
         return data if isinstance(data, dict) else {}
 
@@ -274,7 +276,6 @@ def _changed_keys(ctx: _Ctx, a: Blob | None, b: Blob | None) -> list[str]:
 
 def _side(ctx: _Ctx, snap: Snapshot, folder: str) -> Side:
     """Write one skill version to disk once, parse it, digest it."""
-    from skillctl.errors import InputError
     from skillctl.lock import skill_digest
     from skillctl.parse import read_skill
     from skillctl.repo import relpath

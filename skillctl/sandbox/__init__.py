@@ -10,8 +10,12 @@ its own strength is worse than none.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import dataclasses
 import functools
+import json
 import os
 import selectors
 import shutil
@@ -29,10 +33,11 @@ from typing import Literal
 from skillctl.errors import InputError, SandboxError
 from skillctl.sandbox import bwrap as sandbox_bwrap
 from skillctl.sandbox import fallback as sandbox_fallback
-from skillctl.sandbox.base import Limits, Plan
+from skillctl.sandbox.base import Limits, Plan, unprivileged_ids
 from skillctl.sandbox.cgroup import PidsCgroup
 
-__all__ = ["Captured", "Limits", "SandboxResult", "available_isolation", "kill_all", "run"]
+__all__ = ["Captured", "Command", "Limits", "SandboxResult", "available_isolation", "isolation_label", "kill_all",
+           "run", "run_batch", "sweep_stale_scratch"]
 
 Backend = Literal["auto", "bwrap", "fallback"]
 TAIL_BYTES = 4096
@@ -107,6 +112,26 @@ def kill_all() -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+@dataclass(frozen=True)
+class Command:
+    """One command of a batch: what to run, its own deadline, and the variables it is given."""
+
+    argv: list[str]
+    timeout: float = 60.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def isolation_label() -> str:
+    """What the lock records as ``env.sandbox``: the backend *and* the uid checks really run as.
+
+    ``bwrap`` alone said nothing about whether a check could read root's files; the uid does.
+    """
+    binary, _mode, _reason = sandbox_bwrap.probe()
+    ids = unprivileged_ids()
+    uid = ids[0] if ids else os.getuid()
+    return f"{'bwrap' if binary else 'fallback'} as uid {uid}"
+
+
 def run(
     argv: list[str],
     folder: Path,
@@ -125,63 +150,255 @@ def run(
     is set and bwrap is unusable, InputError when the folder cannot be copied.
     """
     limits = limits or Limits()
+    command = Command(list(argv), limits.timeout, dict(env or {}))
+    return run_batch([command], folder, limits=limits, network=network, hide=hide,
+                     require_sandbox=require_sandbox, backend=backend)[0]
+
+
+def run_batch(
+    commands: list[Command],
+    folder: Path,
+    *,
+    limits: Limits | None = None,
+    network: bool = False,
+    hide: tuple[Path, ...] = (),
+    require_sandbox: bool = False,
+    backend: Backend = "auto",
+    on_result: Callable[[int, SandboxResult], None] | None = None,
+) -> list[SandboxResult]:
+    """Run several commands against fresh copies of one folder, in ONE sandbox when bwrap works.
+
+    Each command keeps its own deadline, output caps, working copy, $HOME and $TMPDIR, and
+    nothing it started survives into the next (see ``supervisor.py``). Commands of one batch
+    must belong to one skill: they share a sandbox, so one could disturb another's run. The
+    results come back in order; ``on_result`` sees each as soon as it is known.
+    """
+    limits = limits or Limits()
+    sweep_stale_scratch()
     if backend == "fallback":
         binary, mode, reason = None, "", "fallback requested"
     else:
         binary, mode, reason = sandbox_bwrap.probe()
     if binary is None and (require_sandbox or backend == "bwrap"):
         raise SandboxError(f"a real sandbox is required but {reason}")
-    scratch = Path(tempfile.mkdtemp(prefix="skillctl-check-", dir=scratch_base()))
+    if not commands:
+        return []
+    _refuse_oversized(folder, limits)
+    if binary is None:
+        results = []
+        for i, command in enumerate(commands):
+            one = dataclasses.replace(limits, timeout=command.timeout)
+            results.append(_run_fallback(command, folder, one, network, reason))
+            if on_result:
+                on_result(i, results[-1])
+        return results
+    return _run_bwrap(binary, mode, commands, folder, limits, network, hide, on_result)
+
+
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    return {**BASE_ENV, "PATH": os.environ.get("PATH") or DEFAULT_PATH, **extra}
+
+
+def _run_fallback(command: Command, folder: Path, limits: Limits, network: bool, reason: str) -> SandboxResult:
+    scratch = make_scratch()
     workdir, home = scratch / "skill", scratch / "home"
     try:
-        if binary:
-            plan = sandbox_bwrap.build_plan(
-                binary, mode, argv, scratch, workdir, limits, network=network, hide=tuple(hide)
-            )
-        else:
-            plan = sandbox_fallback.build_plan(argv, limits, network=network, reason=reason)
-        _prepare(folder, scratch, plan.run_as)
-        child_env = {**BASE_ENV, "PATH": os.environ.get("PATH") or DEFAULT_PATH, **(env or {})}
-        child_env.update(HOME=str(home), TMPDIR="/tmp" if binary else str(scratch / "tmp"))
+        plan = sandbox_fallback.build_plan(command.argv, limits, network=network, reason=reason)
+        _copy_skill(folder, workdir)
+        home.mkdir()
+        (scratch / "tmp").mkdir()
+        if plan.run_as:
+            _chown_tree(scratch, plan.run_as)
+        child_env = _child_env(command.env)
+        child_env.update(HOME=str(home), TMPDIR=str(scratch / "tmp"))
         return _execute(plan, workdir, child_env, limits)
     finally:
         _remove(scratch)
 
 
-def _prepare(folder: Path, scratch: Path, owner: tuple[int, int] | None) -> None:
-    workdir, home = scratch / "skill", scratch / "home"
+def _run_bwrap(binary: str, mode: str, commands: list[Command], folder: Path, limits: Limits, network: bool,
+               hide: tuple[Path, ...], on_result: Callable[[int, SandboxResult], None] | None) -> list[SandboxResult]:
+    scratch = make_scratch()
     try:
-        shutil.copytree(folder, workdir, symlinks=True, ignore=_special_files)
-    except FileNotFoundError as exc:
-        raise InputError("skill folder disappeared before its checks could run", path=folder) from exc
-    except (OSError, shutil.Error) as exc:
-        raise InputError(f"cannot copy skill folder into the sandbox: {exc}", path=folder) from exc
-    home.mkdir()
-    (scratch / "tmp").mkdir()
-    if owner:
-        for path in [scratch, *scratch.rglob("*")]:
-            os.lchown(path, *owner)
+        _copy_skill(folder, scratch / "src")
+        (scratch / "run").mkdir()
+        plan = sandbox_bwrap.build_plan(binary, mode, scratch, dataclasses.replace(
+            limits, timeout=max(c.timeout for c in commands)), network=network, hide=tuple(hide))
+        if plan.run_as:
+            _chown_tree(scratch, plan.run_as)
+        job = {"drop": plan.drop_inside, "src": str(scratch / "src"), "run": str(scratch / "run"),
+               "cap": limits.output_bytes,
+               "checks": [{"argv": c.argv, "timeout": c.timeout, "env": _child_env(c.env)} for c in commands]}
+        return _supervise_batch(plan, scratch, job, commands, limits, on_result)
+    finally:
+        _remove(scratch)
 
 
-def _special_files(directory: str, names: list[str]) -> set[str]:
-    """Skip fifos, sockets and devices: copying a fifo would block forever."""
-    skipped = set()
-    for name in names:
+def _supervise_batch(plan: Plan, scratch: Path, job: dict, commands: list[Command], limits: Limits,
+                     on_result: Callable[[int, SandboxResult], None] | None) -> list[SandboxResult]:
+    """Start the sandboxed supervisor, feed it the job, and turn its report lines into results.
+
+    The supervisor is trusted code but runs next to hostile checks, so its report is parsed
+    defensively and capped; whatever it did not report is an error, never a pass.
+    """
+    results: list[SandboxResult | None] = [None] * len(commands)
+    detail = plan.detail + (f"; {len(commands)} checks in one sandbox" if len(commands) > 1 else "")
+    # Per check: both heads, both tails, base64 and JSON overhead; plus slack for the framing.
+    budget = len(commands) * (2 * (limits.output_bytes + TAIL_BYTES) * 4 // 3 + 4096) + 65536
+    deadline = time.monotonic() + sum(c.timeout for c in commands) + 10 + 0.05 * len(commands)
+    # Root: one pids cgroup per sandbox bounds the processes of all its checks (+8 for bwrap's
+    # own and the supervisor), whatever other sandboxes of the shared uid are doing.
+    cgroup = PidsCgroup.create(limits.processes + 8) if os.geteuid() == 0 else None
+    preexec = _joining(cgroup, plan.preexec) if cgroup is not None else plan.preexec
+    if cgroup is not None:
+        detail += f"; pids cgroup max {limits.processes}"
+    env = {"PATH": os.environ.get("PATH") or DEFAULT_PATH, "LANG": "C.UTF-8"}
+    errors: list[str] = []
+    try:
+        proc = subprocess.Popen(plan.argv, cwd=scratch, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec)
+    except (OSError, subprocess.SubprocessError) as exc:
+        errors.append(f"cannot start the sandbox: {exc}")
+        proc = None
+    if proc is not None:
+        with _LIVE_LOCK:
+            _LIVE.add(proc)
         try:
-            mode = os.lstat(os.path.join(directory, name)).st_mode
-        except OSError:
-            skipped.add(name)
-            continue
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
-            skipped.add(name)
-    return skipped
+            _feed(proc, job)
+            report, stderr, timed_out = _collect(proc, deadline, budget, results, limits.output_bytes, plan, detail,
+                                                 on_result)
+            if timed_out:
+                errors.append("the sandbox ran past the sum of its checks' timeouts and was killed")
+            elif report == "overflow":
+                errors.append("the sandbox reported more than its checks could produce; killed")
+            msg = stderr.decode("utf-8", "replace").strip().splitlines()
+            if msg:
+                errors.append(msg[-1][:300])
+        finally:
+            _kill_group(proc)
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
+            if cgroup is not None:
+                cgroup.destroy()
+    why = "; ".join(errors) or "the sandbox ended before this check ran"
+    out: list[SandboxResult] = []
+    for i, r in enumerate(results):
+        if r is None:
+            r = SandboxResult(None, None, False, 0.0, Captured(limits.output_bytes), Captured(limits.output_bytes),
+                              plan.isolation, detail, f"not run: {why}")
+            if on_result:
+                on_result(i, r)
+        out.append(r)
+    return out
+
+
+def _feed(proc: subprocess.Popen, job: dict) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write((json.dumps(job) + "\n").encode())
+        proc.stdin.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _collect(proc: subprocess.Popen, deadline: float, budget: int, results: list[SandboxResult | None],
+             cap: int, plan: Plan, detail: str,
+             on_result: Callable[[int, SandboxResult], None] | None) -> tuple[str, bytes, bool]:
+    """Read report lines and bwrap's stderr until EOF, the deadline, or the byte budget."""
+    sel = selectors.DefaultSelector()
+    assert proc.stdout is not None and proc.stderr is not None
+    for pipe in (proc.stdout, proc.stderr):
+        os.set_blocking(pipe.fileno(), False)
+        sel.register(pipe, selectors.EVENT_READ)
+    buf, stderr, total = b"", b"", 0
+    state = "ok"
+    try:
+        while sel.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill_group(proc, rounds=5)
+                return state, stderr, True
+            for key, _ in sel.select(min(remaining, 0.25)):
+                data = os.read(key.fd, 1 << 20)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                if key.fileobj is proc.stderr:
+                    stderr = (stderr + data)[-TAIL_BYTES:]
+                    continue
+                total += len(data)
+                if total > budget:
+                    _kill_group(proc, rounds=5)
+                    return "overflow", stderr, False
+                buf += data
+                *lines, buf = buf.split(b"\n")
+                for line in lines:
+                    _accept(line, results, cap, plan, detail, on_result)
+        return state, stderr, False
+    finally:
+        sel.close()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _accept(line: bytes, results: list[SandboxResult | None], cap: int, plan: Plan, detail: str,
+            on_result: Callable[[int, SandboxResult], None] | None) -> None:
+    """One report line -> one result; anything malformed or repeated is ignored (never a pass)."""
+    try:
+        data = json.loads(line)
+        i = data["i"]
+        if not isinstance(i, int) or not 0 <= i < len(results) or results[i] is not None:
+            return
+        r = SandboxResult(
+            exit_code=_int_or_none(data.get("exit")),
+            signal=_int_or_none(data.get("signal")),
+            timed_out=data.get("timed_out") is True,
+            duration=float(data.get("duration") or 0.0),
+            stdout=_captured(data.get("stdout"), cap),
+            stderr=_captured(data.get("stderr"), cap),
+            isolation=plan.isolation,
+            detail=detail,
+            error=str(data["error"])[:500] if data.get("error") else None,
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return
+    results[i] = r
+    if on_result:
+        on_result(i, r)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _captured(data: object, cap: int) -> Captured:
+    if not isinstance(data, dict):
+        raise ValueError("stream missing")
+    c = Captured(cap)
+    c.head = base64.b64decode(str(data.get("head", "")), validate=True)[:cap]
+    c.tail = base64.b64decode(str(data.get("tail", "")), validate=True)[-TAIL_BYTES:]
+    total = data.get("total")
+    c.total = total if isinstance(total, int) and total >= len(c.head) else len(c.head)
+    return c
+
+
+def _refuse_oversized(folder: Path, limits: Limits) -> None:
+    """A skill bigger than the per-check scratch cap could never be copied in: say so up front."""
+    cap = limits.tmpfs_mb * 1024 * 1024
+    total = 0
+    for dirpath, _dirs, files in os.walk(folder, followlinks=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+        if total > cap:
+            raise InputError(f"skill folder is larger than the {limits.tmpfs_mb} MiB scratch cap of a check",
+                             path=folder, code="SK019")
 
 
 def _execute(plan: Plan, workdir: Path, env: dict[str, str], limits: Limits) -> SandboxResult:
     out, err = Captured(limits.output_bytes), Captured(limits.output_bytes)
-    # Only where RLIMIT_NPROC cannot bind (the command keeps root's uid): attaching to a
-    # cgroup costs ~10 ms per check on cgroup v1. +8: bwrap's own processes count too.
-    as_root = os.geteuid() == 0 and plan.run_as is None
+    # Root: a pids cgroup per command (see ``_supervise_batch``); elsewhere RLIMIT_NPROC binds.
+    as_root = os.geteuid() == 0
     cgroup = PidsCgroup.create(limits.processes + 8) if as_root else None
     preexec = plan.preexec
     detail = plan.detail
@@ -297,6 +514,94 @@ def _kill_group(proc: subprocess.Popen, rounds: int = 1) -> None:
             break
         proc.poll()
     proc.wait()
+
+
+SCRATCH_PREFIX = "skillctl-check-"
+OWNER_FILE = ".skillctl-owner"
+
+
+def _start_ticks(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot: with the pid, it names one process."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat_line.rsplit(")", 1)[-1].split()[19]
+
+
+def make_scratch() -> Path:
+    """A fresh scratch dir named and stamped with its owner (pid + start time) for the sweep."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=scratch_base()))
+    (scratch / OWNER_FILE).write_text(f"{os.getpid()} {_start_ticks(os.getpid())}\n")
+    return scratch
+
+
+@functools.cache
+def sweep_stale_scratch() -> int:
+    """Remove scratch dirs left by a skillctl that was SIGKILLed (once per process).
+
+    Only dirs that are unmistakably ours: our prefix, a real directory (not a symlink), owned by
+    our uid, stamped with an owner file whose process (pid *and* start time) no longer exists.
+    """
+    base = Path(scratch_base() or tempfile.gettempdir())
+    removed = 0
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(SCRATCH_PREFIX):
+            continue
+        try:
+            st = os.lstat(entry.path)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+                continue
+            owner = Path(entry.path) / OWNER_FILE
+            ost = os.lstat(owner)
+            if not stat.S_ISREG(ost.st_mode) or ost.st_uid != os.geteuid():
+                continue
+            pid_text, ticks = owner.read_text().split()
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue
+        if _start_ticks(pid) == ticks:
+            continue  # its owner is still running
+        _remove(Path(entry.path))
+        removed += 1
+    return removed
+
+
+def _copy_skill(folder: Path, dest: Path) -> None:
+    """Copy a skill folder, refusing FIFOs, sockets and devices (SK017) rather than hanging."""
+    from skillctl.safeio import refuse_special
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        for name in names:
+            path = os.path.join(directory, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            refuse_special(Path(path), mode)
+        return set()
+
+    try:
+        shutil.copytree(folder, dest, symlinks=True, ignore=ignore)
+    except InputError:
+        raise
+    except FileNotFoundError as exc:
+        raise InputError("skill folder disappeared before its checks could run", path=folder) from exc
+    except (OSError, shutil.Error) as exc:
+        raise InputError(f"cannot copy skill folder into the sandbox: {exc}", path=folder) from exc
+
+
+def _chown_tree(scratch: Path, owner: tuple[int, int]) -> None:
+    """Hand the copy to the sandbox uid; the scratch dir itself and its owner stamp stay ours
+    (walkable, not listable), so a check can neither forge a stamp nor get our dir swept."""
+    scratch.chmod(0o711)
+    for path in scratch.rglob("*"):
+        if path != scratch / OWNER_FILE:
+            os.lchown(path, *owner)
 
 
 def _remove(scratch: Path) -> None:

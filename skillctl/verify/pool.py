@@ -30,9 +30,12 @@ def run_parallel(items: list[T], fn: Callable[[T], R], jobs: int, on_result: Cal
         stop.set()
         sandbox.kill_all()
 
-    previous = None
+    previous: dict[int, object] = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        # SIGTERM too (``timeout``, CI cancelling a job): sandboxes are killed and their scratch
+        # removed on the way out, instead of the interpreter dying on the spot.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_sigint)
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="skillctl-check")
     futures: dict[Future, T] = {pool.submit(fn, item): item for item in items}
     try:
@@ -48,7 +51,7 @@ def run_parallel(items: list[T], fn: Callable[[T], R], jobs: int, on_result: Cal
             sandbox.kill_all()  # a sandbox that was still starting registers a moment later
             wait([f for f in futures if f.running()], timeout=0.05)
         pool.shutdown(wait=True)
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
     if stop.is_set():
         raise KeyboardInterrupt

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -101,24 +102,60 @@ def run_check(
     backend: sandbox.Backend = "auto",
 ) -> CheckResult:
     """Run *check* against a scratch copy of *folder*. SandboxError/InputError propagate."""
-    name = check.id or f"line-{check.line}"
-    problem = problems(check)
-    argv = interpreter_argv(check.language, check.code)
-    if problem is None and argv is None:
-        problem = f"unsupported language {check.language!r} (supported: bash, sh, python)"
-    if problem is None and argv and shutil.which(argv[0]) is None:
-        problem = f"{argv[0]} not found on PATH"
-    if problem is not None:
-        return CheckResult(id=name, status="error", reason=problem, line=check.line)
-    timeout = float(check.attributes["timeout"]) if "timeout" in check.attributes else default_timeout
-    run_limits = dataclasses.replace(limits or Limits(), timeout=timeout)
-    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', sandbox.DEFAULT_PATH)}"}
-    env.update({k: os.environ[k] for k in check.env if k in os.environ})
-    result = sandbox.run(
-        argv, folder, limits=run_limits, network=check.network, env=env,
-        hide=hide, require_sandbox=require_sandbox, backend=backend,
-    )
-    return judge(name, check, result, run_limits)
+    return run_checks([check], folder, default_timeout=default_timeout, limits=limits,
+                      require_sandbox=require_sandbox, hide=hide, backend=backend)[0]
+
+
+def run_checks(
+    checks: list[Check],
+    folder: Path,
+    *,
+    default_timeout: float = 60.0,
+    limits: Limits | None = None,
+    require_sandbox: bool = False,
+    hide: tuple[Path, ...] = (),
+    backend: sandbox.Backend = "auto",
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
+    """Run the checks of ONE skill, in as few sandboxes as their capabilities allow.
+
+    Checks that ask for the same network setting and the same host variables share a sandbox
+    (one start-up instead of one per check); a check given a secret never shares a sandbox with
+    a check that was not. Results come back in the order of *checks*.
+    """
+    base = limits or Limits()
+    results: list[CheckResult | None] = [None] * len(checks)
+    groups: dict[tuple[bool, tuple[str, ...]], list[tuple[int, Check, list[str], Limits]]] = {}
+    for i, check in enumerate(checks):
+        name = check.id or f"line-{check.line}"
+        problem = problems(check)
+        argv = interpreter_argv(check.language, check.code)
+        if problem is None and argv is None:
+            problem = f"unsupported language {check.language!r} (supported: bash, sh, python)"
+        if problem is None and argv and shutil.which(argv[0]) is None:
+            problem = f"{argv[0]} not found on PATH"
+        if problem is not None or argv is None:
+            results[i] = CheckResult(id=name, status="error", reason=problem or "cannot run", line=check.line)
+            if on_result:
+                on_result(results[i])  # type: ignore[arg-type]
+            continue
+        timeout = float(check.attributes["timeout"]) if "timeout" in check.attributes else default_timeout
+        key = (check.network, tuple(sorted(set(check.env))))
+        groups.setdefault(key, []).append((i, check, argv, dataclasses.replace(base, timeout=timeout)))
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', sandbox.DEFAULT_PATH)}"
+    for (network, names), members in groups.items():
+        env = {"PATH": path, **{k: os.environ[k] for k in names if k in os.environ}}
+        commands = [sandbox.Command(argv, run_limits.timeout, env) for _i, _c, argv, run_limits in members]
+
+        def done(j: int, result: SandboxResult, members: list = members) -> None:
+            i, check, _argv, run_limits = members[j]
+            results[i] = judge(check.id or f"line-{check.line}", check, result, run_limits)
+            if on_result:
+                on_result(results[i])  # type: ignore[arg-type]
+
+        sandbox.run_batch(commands, folder, limits=base, network=network, hide=hide,
+                          require_sandbox=require_sandbox, backend=backend, on_result=done)
+    return [r for r in results if r is not None]
 
 
 def judge(name: str, check: Check, result: SandboxResult, limits: Limits) -> CheckResult:

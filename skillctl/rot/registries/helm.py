@@ -74,10 +74,14 @@ def _load_index(client: RegistryClient, url: str) -> dict[str, Any]:
     import yaml
 
     text = client.request("GET", url, {"Accept": "application/x-yaml, text/yaml, */*"}).text()
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        doc = yaml.load(text, Loader=loader)
+    from skillctl.errors import InputError
+    from skillctl.safeio import load_bounded
+
+    try:  # a hostile registry could serve an alias bomb; real indexes use no aliases
+        doc = load_bounded(text, url, max_nodes=20_000_000)
     except yaml.YAMLError as exc:
         raise PinMalformed(f"{url} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except InputError as exc:
+        raise PinMalformed(f"{url}: {exc.message}") from None
     expect(isinstance(doc, dict) and isinstance(doc.get("entries"), dict), f"{url} has no 'entries' mapping")
     return doc["entries"]

@@ -1,0 +1,204 @@
+"""Reading hostile files without hanging or exploding: regular files only, YAML on a budget.
+
+Everything skillctl reads from a skill, a lock, a config or a rule pack may have been written
+by an attacker. Two classic ways to stall a tool that merely *reads* are covered here, once,
+for every reader:
+
+- A FIFO (or a device, or a socket) where a file is expected: ``open()`` blocks forever
+  waiting for a writer. Files are opened with ``O_NONBLOCK`` and checked with ``fstat`` on the
+  open descriptor (no window between check and use), so anything but a regular file is
+  refused with ``SK017`` instead.
+- A YAML alias bomb ("billion laughs"): a few hundred bytes whose anchors expand to billions
+  of nodes once anything walks or serialises the data. The node graph is composed first and
+  its *expanded* size counted (shared subtrees counted as often as they are referenced, as
+  every consumer would see them); past the budget it is refused with ``SK018`` before any
+  Python object is built.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skillctl.errors import InputError
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Expanded YAML nodes a document may have. A large real lock (1,000 skills) has ~40,000;
+#: a SKILL.md frontmatter has a few dozen.
+MAX_YAML_NODES = 1_000_000
+#: Aliases a document may use at all. Real skillctl files use none; a handful is generous.
+MAX_YAML_ALIASES = 1_000
+
+NOT_REGULAR = "SK017"
+YAML_BUDGET = "SK018"
+
+
+def kind_of(mode: int) -> str:
+    """A human name for what a non-regular file is, for the error message."""
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    return "not a regular file"
+
+
+def refuse_special(path: Path, mode: int) -> None:
+    """Raise SK017 unless *mode* is a regular file, a directory or a symlink (a tree walk's view)."""
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+        raise InputError(f"is {kind_of(mode)}; only regular files and folders are read", path=path,
+                         code=NOT_REGULAR)
+
+
+def special_files(folder: Path) -> list[tuple[Path, str]]:
+    """Every entry under *folder* that is neither a regular file, a folder nor a symlink.
+
+    Only ``lstat``: listing what is there never opens it, so this cannot block.
+    """
+    found: list[tuple[Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            path = Path(dirpath) / name
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                found.append((path, kind_of(mode)))
+    return sorted(found)
+
+
+def read_regular(path: Path | str, limit: int | None = None) -> bytes:
+    """The bytes of *path* (at most *limit* + 1 of them), refusing anything but a regular file.
+
+    Follows a final symlink like ``open()`` does (callers decide about links beforehand), but
+    never blocks: a FIFO opened with ``O_NONBLOCK`` returns at once and is then refused.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket, or a FIFO on some systems
+            raise InputError("is a socket or FIFO; only regular files are read", path=path,
+                             code=NOT_REGULAR) from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise InputError(f"is {kind_of(mode)}; only regular files are read", path=path, code=NOT_REGULAR)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            return fh.read() if limit is None else fh.read(limit + 1)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def compose_bounded(source: str, path: Path | str, line_offset: int = 1,
+                    max_nodes: int = MAX_YAML_NODES) -> tuple[Any, yaml.Node | None]:
+    """Compose one YAML document and check its expanded size; returns ``(loader, node)``.
+
+    The caller constructs from the node (``loader.construct_document``) and must call
+    ``loader.dispose()``. YAML errors propagate as ``yaml.YAMLError`` for the caller to word;
+    only the budget is judged here.
+    """
+    loader = _Loader(source)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            check_budget(node, path, line_offset, max_nodes)
+    except BaseException:
+        loader.dispose()
+        raise
+    return loader, node
+
+
+def check_budget(root: yaml.Node, path: Path | str, line_offset: int = 1,
+                 max_nodes: int = MAX_YAML_NODES) -> None:
+    """Refuse a node graph whose expansion exceeds *max_nodes*, or that uses too many aliases.
+
+    Sizes are memoised per node, so counting costs time linear in the *composed* graph even
+    when its expansion is astronomically large; a self-referencing anchor is refused too.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+
+    def fail(why: str, node: yaml.Node) -> None:
+        raise InputError(f"YAML {why}; refusing to expand it (alias bomb?)", path=path,
+                         line=node.start_mark.line + line_offset, code=YAML_BUDGET)
+
+    # Iterative post-order walk: deep nesting must not hit Python's recursion limit.
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in _children(node))
+            if total > max_nodes:
+                fail(f"document expands to more than {max_nodes:,} nodes", node)
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            fail("anchor refers to itself", node)
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                fail("anchor refers to itself", child)
+            if id(child) not in sizes:
+                stack.append((child, False))
+    aliases = _alias_count(root)
+    if aliases > MAX_YAML_ALIASES:
+        fail(f"uses {aliases:,} aliases (more than {MAX_YAML_ALIASES:,})", root)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_count(root: yaml.Node) -> int:
+    """Edges pointing at a node already reached: each is an alias in the source text."""
+    reached: set[int] = set()
+    aliases = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in reached:
+            aliases += 1
+            continue
+        reached.add(id(node))
+        stack.extend(_children(node))
+    return aliases
+
+
+def load_bounded(source: str, path: Path | str, line_offset: int = 1, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """``yaml.safe_load`` with the budget: the one way skillctl turns untrusted YAML into data."""
+    loader, node = compose_bounded(source, path, line_offset, max_nodes)
+    try:
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()

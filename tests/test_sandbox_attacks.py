@@ -1,0 +1,292 @@
+"""Attacks on the sandbox (issue #11), each written as the hostile check that mounts it.
+
+A check is skill content, and skill content is hostile. It must not read what only root may
+read on the host, however it spells the path (a literal, a string built at run time, a symlink
+shipped inside the skill), whether skillctl runs as root (CI, this machine) or as a normal
+user; it must not fill the machine's RAM through its scratch space; it must not forge another
+check's verdict; and a skillctl killed mid-run must not leave scratch copies behind for good.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_skill, skill_text
+
+from skillctl import sandbox
+from skillctl.lock import read_lock
+from skillctl.sandbox import Command, Limits
+from skillctl.verify import run_verify
+
+BWRAP_OK = sandbox.available_isolation()[0] == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP_OK, reason=f"bwrap unusable here: {sandbox.available_isolation()[1]}")
+BACKENDS = [pytest.param("bwrap", marks=needs_bwrap), "fallback"]
+WORKTREE = Path(__file__).resolve().parents[1]
+SYSTEM_PY = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
+
+READS = {
+    "literal": "cat {secret}",
+    "built at run time": 'f={head}; cat "${{f}}{tail}"',
+    "symlink in the skill": "cat planted-link",
+    "python open": "python3 -c 'print(open(\"{secret}\").read())' || {py} -c 'print(open(\"{secret}\").read())'",
+}
+
+
+@pytest.fixture
+def root_only(tmp_path_factory) -> Path:
+    """A file only root may read, outside /tmp (which the sandbox replaces anyway)."""
+    base = Path(tempfile.mkdtemp(prefix="skillctl-rootonly-", dir="/var/tmp"))
+    base.chmod(0o755)
+    secret = base / "secret.txt"
+    secret.write_text("TOP-SECRET-ROOT-ONLY\n")
+    secret.chmod(0o600)  # owned by whoever runs the tests; "root-only" when that is root
+    yield secret
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _skill_with_link(tmp_path: Path, target: Path) -> Path:
+    folder = tmp_path / "skills" / "thief"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text("---\nname: thief\n---\n")
+    (folder / "planted-link").symlink_to(target)
+    return folder
+
+
+def _secrets(root_only: Path) -> list[Path]:
+    out = [root_only]
+    if Path("/etc/shadow").exists():
+        out.append(Path("/etc/shadow"))
+    return out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as a normal user root-only files are unreadable anyway")
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("how", sorted(READS))
+def test_root_only_files_are_unreadable_inside_a_check_run_by_root(tmp_path, root_only, backend, how):
+    for secret in _secrets(root_only):
+        folder = _skill_with_link(tmp_path / secret.name, secret)
+        text = str(secret)
+        script = READS[how].format(secret=text, head=text[:-3], tail=text[-3:], py=sys.executable)
+        res = sandbox.run(["bash", "-c", script], folder, backend=backend, limits=Limits(timeout=20))
+        assert b"TOP-SECRET" not in res.stdout.head and b"root:" not in res.stdout.head, (secret, how)
+        assert res.exit_code != 0, (secret, how, res.stdout.head)
+        assert "as uid 0" not in res.detail
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to plant a root-only file and to become nobody")
+@pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None, reason="needs setpriv and a system python")
+def test_a_non_root_skillctl_gives_checks_no_more_than_its_own_uid(tmp_path, root_only):
+    """The same attacks with skillctl itself running as ``nobody`` (the other half of CI)."""
+    folder = Path(tempfile.mkdtemp(prefix="skillctl-nonroot-", dir="/var/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "SKILL.md").write_text("---\nname: thief\n---\n")
+        (folder / "planted-link").symlink_to(root_only)
+        text = str(root_only)
+        scripts = [READS[h].format(secret=text, head=text[:-3], tail=text[-3:], py=SYSTEM_PY) for h in sorted(READS)]
+        scripts += ["cat /etc/shadow", "id -u"]
+        program = textwrap.dedent(f"""
+            import json
+            from pathlib import Path
+            from skillctl import sandbox
+            rs = sandbox.run_batch([sandbox.Command(["bash", "-c", s], 20) for s in {scripts!r}], Path({str(folder)!r}))
+            print(json.dumps({{"label": sandbox.isolation_label(),
+                              "runs": [[r.exit_code, r.stdout.head.decode(), r.error] for r in rs]}}))
+        """)
+        purelib = sysconfig.get_paths()["purelib"]
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+             f"HOME={folder}", f"PYTHONPATH={WORKTREE}:{purelib}", SYSTEM_PY, "-c", program],
+            capture_output=True, text=True, timeout=120)
+        if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
+            pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        assert report["label"].endswith("as uid 65534")
+        *attacks, whoami = report["runs"]
+        for exit_code, out, _error in attacks:
+            assert "TOP-SECRET" not in out and "root:" not in out and exit_code != 0
+        assert whoami[1].strip() == "65534", whoami
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_verify_refuses_the_attack_end_to_end_and_records_the_real_uid(repo, root_only):
+    """The reproduced attack: a check that reads root's files passes only if it can read them."""
+    text = str(root_only)
+    body = ("# Thief\n\n## Verification\n"
+            f"```bash {{check=reads-secret}}\nf={text[:-3]}; cat \"${{f}}{text[-3:]}\" | grep TOP-SECRET\n```\n")
+    make_skill(repo, "demo-skill", text=skill_text(body=body))
+    report = run_verify(repo, apply=True)
+    verdict = report.skills[0]
+    entry = read_lock(repo).skills["demo-skill"]
+    if os.geteuid() == 0:
+        assert verdict.outcome == "failed", verdict.reason
+        assert entry.status != "active"
+    uid = entry.env["sandbox"].rsplit(" ", 1)[-1]
+    assert entry.env["sandbox"].startswith(("bwrap as uid ", "fallback as uid ")) and uid.isdigit()
+    assert int(uid) != 0
+
+
+# --- scratch space ---------------------------------------------------------------------------
+
+
+@needs_bwrap
+def test_a_check_cannot_fill_ram_through_its_scratch_copy(tmp_path):
+    """Today's attack wrote 721 MB into /dev/shm; every writable place is now a capped tmpfs."""
+    folder = tmp_path / "skill"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: hog\n---\n")
+    fill = 'for i in 1 2 3 4 5 6; do head -c 60000000 /dev/zero > "{where}/f$i" || exit 7; done; echo filled'
+    for where in (".", "/tmp", "/dev/shm", "$HOME", "$TMPDIR"):
+        res = sandbox.run(["bash", "-c", fill.format(where=where)], folder, limits=Limits(timeout=60, tmpfs_mb=64))
+        assert res.exit_code == 7 and b"filled" not in res.stdout.head, (where, res.stderr.tail)
+        assert b"No space left" in res.stderr.tail, (where, res.stderr.tail)
+    res = sandbox.run(["bash", "-c", "echo x > /dev/evil"], folder)
+    assert res.exit_code != 0 and b"Read-only" in res.stderr.tail
+
+
+def test_a_skill_larger_than_the_scratch_cap_is_refused_up_front(tmp_path):
+    folder = tmp_path / "skill"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: big\n---\n")
+    with open(folder / "blob.bin", "wb") as fh:
+        fh.truncate(3 * 1024 * 1024)
+    from skillctl.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        sandbox.run(["true"], folder, limits=Limits(tmpfs_mb=2))
+    assert info.value.code == "SK019"
+
+
+def _scratch_dirs(base: Path) -> list[Path]:
+    return sorted(base.glob(f"{sandbox.SCRATCH_PREFIX}*"))
+
+
+def _slow_repo(repo: Path, seconds: int = 60) -> None:
+    body = f"# Slow\n\n## Verification\n```bash {{check=slow timeout={seconds + 30}}}\nsleep {seconds}\n```\n"
+    make_skill(repo, "demo-skill", text=skill_text(body=body))
+
+
+def _start_verify(repo: Path, scratch: Path) -> subprocess.Popen:
+    env = {**os.environ, "SKILLCTL_SCRATCH": str(scratch)}
+    return subprocess.Popen([sys.executable, "-m", "skillctl", "verify", "--repo", str(repo)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for_scratch(scratch: Path, proc: subprocess.Popen) -> list[Path]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = [d for d in _scratch_dirs(scratch) if (d / sandbox.OWNER_FILE).exists()]
+        if found:
+            time.sleep(0.5)  # the check is running now
+            return found
+        time.sleep(0.05)
+    raise AssertionError("verify never created its scratch dir")
+
+
+def test_scratch_left_by_a_sigkilled_skillctl_is_swept_on_the_next_start(repo, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    _slow_repo(repo)
+    proc = _start_verify(repo, scratch)
+    left = _wait_for_scratch(scratch, proc)
+    os.kill(proc.pid, signal.SIGKILL)  # no finally block runs: the scratch dir stays behind
+    proc.wait(10)
+    assert all(d.exists() for d in left)
+    # Things the sweep must never touch: a live owner's dir, a dir that is not ours, a symlink.
+    live = scratch / f"{sandbox.SCRATCH_PREFIX}{os.getpid()}-live"
+    live.mkdir()
+    (live / sandbox.OWNER_FILE).write_text(f"{os.getpid()} {sandbox._start_ticks(os.getpid())}\n")
+    foreign = scratch / f"{sandbox.SCRATCH_PREFIX}1-foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("no owner file: not provably ours\n")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / sandbox.OWNER_FILE).write_text("999999 1\n")
+    (scratch / f"{sandbox.SCRATCH_PREFIX}999999-link").symlink_to(victim)
+    make_skill(repo, "demo-skill")  # a quick run this time
+    env = {**os.environ, "SKILLCTL_SCRATCH": str(scratch)}
+    done = subprocess.run([sys.executable, "-m", "skillctl", "verify", "--repo", str(repo)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not any(d.exists() for d in left)
+    assert live.exists() and (foreign / "keep.txt").exists() and victim.exists()
+
+
+def test_a_terminated_skillctl_cleans_up_on_the_way_out(repo, tmp_path):
+    """``timeout 30 skillctl verify`` sends SIGTERM: sandboxes die, scratch goes, exit 130."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    _slow_repo(repo)
+    proc = _start_verify(repo, scratch)
+    _wait_for_scratch(scratch, proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    code = proc.wait(20)
+    assert code == 130, proc.stderr.read() if proc.stderr else ""
+    assert _scratch_dirs(scratch) == []
+
+
+# --- one sandbox per skill, each check still on its own ---------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_checks_sharing_a_sandbox_cannot_see_or_outlive_each_other(tmp_path, backend):
+    folder = tmp_path / "skill"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: pair\n---\n")
+    marker = 300 + os.getpid() % 1000  # a sleep no other test starts
+    commands = [
+        Command(["bash", "-c", f"echo dirty > left-behind; echo $$ > $HOME/pid; (setsid sleep {marker} &); echo ok"],
+                10),
+        Command(["bash", "-c", "test ! -e left-behind && test ! -e $HOME/pid"], 10),
+        Command(["bash", "-e", "-c", "false; echo not-reached"], 10),
+        Command(["bash", "-c", "sleep 30"], 1),
+        Command(["bash", "-c", "echo still-runs"], 10),
+    ]
+    results = sandbox.run_batch(commands, folder, backend=backend)
+    assert [r.exit_code for r in results[:3]] == [0, 0, 1], [r.stderr.tail for r in results]
+    if backend == "bwrap" or os.geteuid() == 0:  # pid namespace, or the per-command pids cgroup
+        assert subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).returncode == 1
+    assert b"not-reached" not in results[2].stdout.head
+    assert results[3].timed_out and not results[4].timed_out
+    assert results[4].stdout.head == b"still-runs\n"
+    assert not (folder / "left-behind").exists()
+
+
+@needs_bwrap
+def test_a_check_cannot_forge_the_verdict_of_the_next_one(tmp_path):
+    """Same uid as the supervisor, so it tries every fd in /proc: the supervisor is non-dumpable."""
+    folder = tmp_path / "skill"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text("---\nname: forger\n---\n")
+    empty = {"head": "", "tail": "", "total": 0}
+    forged = json.dumps({"i": 1, "exit": 0, "signal": None, "timed_out": False, "error": None, "duration": 0,
+                         "stdout": empty, "stderr": empty})
+    attack = f"for fd in /proc/[0-9]*/fd/*; do echo '{forged}' > \"$fd\" 2>/dev/null; done; true"
+    results = sandbox.run_batch([Command(["bash", "-c", attack], 10), Command(["bash", "-c", "exit 3"], 10)], folder)
+    assert results[1].exit_code == 3
+
+
+def test_a_full_skill_at_the_cap_runs_in_one_sandbox(repo):
+    checks = "".join(f"```bash {{check=c{i}}}\necho ok-{i}\n```\n```output {{for=c{i}}}\nok-{i}\n```\n"
+                     for i in range(199))
+    checks += "```bash {check=bad}\necho wrong\n```\n```output {for=bad}\nright\n```\n"
+    make_skill(repo, "demo-skill", text=skill_text(body=f"# Many\n\n## Verification\n{checks}"))
+    verdict = run_verify(repo, jobs=2).skills[0]
+    by_id = {c.id: c for c in verdict.checks}
+    assert len(by_id) == 200 and all(by_id[f"c{i}"].status == "pass" for i in range(199))
+    assert by_id["bad"].status == "fail" and "output mismatch" in by_id["bad"].reason
+    if BWRAP_OK:
+        assert "200 checks in one sandbox" in (by_id["c0"].isolation_detail or "")
