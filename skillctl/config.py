@@ -138,7 +138,7 @@ def load_config(root: Path) -> RepoConfig:
     from skillctl.parse import decode_text, load_yaml_mapping, read_capped
 
     path = Path(root) / CONFIG_NAME
-    if not path.exists() and not path.is_symlink():
+    if not path.exists() and not path.is_symlink():  # a FIFO or a dangling link is an error, not absent
         return RepoConfig()
     try:
         text, _ = decode_text(read_capped(path, CONFIG_MAX_BYTES), path)

@@ -1,4 +1,4 @@
-"""The fail-closed loader: which skills an agent may load right now (DESIGN §2).
+"""The fail-closed loader: which skills an agent may load right now (docs/DESIGN.md, "The loader contract").
 
 A skill is loadable only if its lock entry is ``active``, the digest of the files on disk now
 equals the verified digest, ``now < expires_at``, and it carries no blocking findings; the

@@ -364,7 +364,7 @@ def _hash_file(h: Any, path: Path) -> None:
         st = os.stat(path)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
-    refuse_special(path, st.st_mode)
+    refuse_special(path, st.st_mode)  # also behind a link: a FIFO is never opened for reading
     h.update(b"file\0" + (b"x\0" if st.st_mode & 0o111 else b"-\0"))
     try:
         h.update(read_regular(path))

@@ -20,13 +20,14 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 # re-exported: records and their vocabulary are imported together
 from skillctl.vocab import DATASOURCES as DATASOURCES
 from skillctl.vocab import ORIGINS as ORIGINS
 from skillctl.vocab import STATUSES as STATUSES
 from skillctl.vocab import TRUST_TIERS as TRUST_TIERS
+from skillctl.vocab import FindingSeverity
 from skillctl.vocab import Status as Status
 from skillctl.vocab import parse_duration as parse_ttl
 
@@ -180,7 +181,7 @@ class Finding(Record):
 
     rule_id: str
     category: str
-    severity: Literal["info", "low", "medium", "high", "critical"]
+    severity: FindingSeverity
     path: str
     line: int | None = None
     message: str

@@ -12,17 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillctl import __version__
+from skillctl import __version__, vocab
 
-#: Every output format a command can offer; each command declares the subset that applies.
-FORMATS = {
-    "text": "human-readable report (default for most commands)",
-    "json": "one JSON document (also: --json)",
-    "sarif": "SARIF 2.1.0 for GitHub code scanning",
-    "junit": "JUnit XML for CI test reports",
-    "markdown": "a Markdown report, e.g. a pull-request comment",
-    "github": "GitHub Actions workflow-command annotations",
-}
+FORMATS = vocab.FORMATS  # re-exported: the formats this module renders
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {

@@ -1,4 +1,4 @@
-"""Lifecycle transitions (DESIGN §2) as pure functions: old lock entry + evidence -> new entry.
+"""Lifecycle transitions (docs/DESIGN.md, "The lifecycle") as pure functions: old lock entry + evidence -> new entry.
 
 Kept free of I/O so every rule can be tested with plain values and a frozen clock. The one
 piece of memory the rules need across runs — "did this skill already fail last time?" — lives

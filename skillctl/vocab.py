@@ -27,6 +27,7 @@ ORIGINS = ("human", "synthesized", "imported")
 
 #: Scan finding severities, lowest first: ``SEVERITIES.index(s)`` grows with severity.
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+FindingSeverity = Literal["info", "low", "medium", "high", "critical"]
 
 #: Validation diagnostic levels (``error`` fails validate; the others inform).
 DIAGNOSTIC_LEVELS = ("error", "warning", "info")
@@ -42,6 +43,16 @@ ROT_LEVELS = ("patch", "minor", "major", "changed")
 #: not answer never demotes a skill), or a level of outdatedness.
 STALE_ON_TOKENS = tuple(k for k in ROT_KINDS if k not in ("ok", "unreachable")) + ROT_LEVELS
 DEFAULT_STALE_ON = ("yanked", "deprecated", "missing", "major")
+
+#: Every output format a command can offer; each command declares the subset that applies.
+FORMATS = {
+    "text": "human-readable report (default for most commands)",
+    "json": "one JSON document (also: --json)",
+    "sarif": "SARIF 2.1.0 for GitHub code scanning",
+    "junit": "JUnit XML for CI test reports",
+    "markdown": "a Markdown report, e.g. a pull-request comment",
+    "github": "GitHub Actions workflow-command annotations",
+}
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 #: Longer than this is not a duration anyone means (and would overflow datetime arithmetic).

@@ -59,6 +59,6 @@ def test_verify_reproduces_the_lock_states(tmp_path: Path, lock) -> None:
             assert verdict.checks == []  # a blocked skill is never executed
             assert set(verdict.findings) == set(entry.findings)
         elif entry.status == "stale":
-            # a fresh passing verification is exactly what lifts a stale skill (DESIGN §2)
+            # a fresh passing verification is exactly what lifts a stale skill (docs/DESIGN.md, "The lifecycle")
             assert verdict.new_status == "active", verdict.reason
     assert read_lock(repo) == lock  # dry run: nothing written

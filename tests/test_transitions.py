@@ -1,4 +1,4 @@
-"""Lifecycle rules (DESIGN §2) on plain values: no processes, a fixed clock."""
+"""Lifecycle rules (docs/DESIGN.md, "The lifecycle") on plain values: no processes, a fixed clock."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ def format_option(*names: str, default: str = "text") -> Callable[[F], F]:
     ``--json`` (on the command or the group) is an alias of ``--format json``, so users learn
     one option name; a command's body only ever looks at ``fmt``.
     """
-    from skillctl.report import FORMATS
+    from skillctl.vocab import FORMATS
 
     unknown = [n for n in names if n not in FORMATS]
     if unknown or default not in names:

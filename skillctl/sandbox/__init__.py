@@ -1,6 +1,6 @@
 """Run one untrusted command against a throwaway copy of a skill folder.
 
-Skill content is never trusted (DESIGN §5): the folder is copied to a fresh scratch directory,
+Skill content is never trusted (docs/DESIGN.md, "The trust model"): the folder is copied to a fresh scratch directory,
 the command runs there under the strongest isolation this machine offers (bwrap, else the
 rlimit fallback), with an allow-listed environment, a deadline enforced by killing the whole
 process group, and output capped while still being drained so a chatty check cannot block or

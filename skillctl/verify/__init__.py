@@ -278,6 +278,7 @@ def _prepare(cand: Candidate, lock, digest: str, scanner, names: list[str],  # t
         return verdict("blocked", new.reason, new, findings=blocking), None
     if entry is not None and entry.status == "quarantined" and not approved:
         return verdict("blocked", "quarantined: needs `skillctl approve` before it runs again"), None
+    # duplicate check ids are a validate error (SK221), so they never reach this point
     return None, _Job(cand=cand, skill=skill, entry=entry, digest=digest, tier=tier)
 
 

@@ -1,7 +1,7 @@
 """Run one verification check in the sandbox and judge it.
 
 A check passes when it exits 0 within its timeout and, if an ``output`` block names it, its
-stdout matches (DESIGN §1). Everything else gets a one-line reason a human can act on — it ends
+stdout matches (docs/DESIGN.md, "Skill format"). Everything else gets a one-line reason a human can act on — it ends
 up in the lock and in the commit message of a demotion — plus the tails of both streams.
 A check that cannot be judged at all (no id, unsupported language, a timeout of 0) is an
 ``error``, never a crash and never a pass.
