@@ -359,6 +359,7 @@ def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> No
 
 
 def _hash_file(h: Any, path: Path) -> None:
+    """Mode bit and bytes of a regular file (a link's target included); anything else is SK017."""
     try:
         st = os.stat(path)
     except OSError as exc:
