@@ -101,15 +101,9 @@ def load_yaml_mapping(source: str, path: Path, line_offset: int) -> tuple[dict[s
     Key lines are recorded as dotted paths (``metadata.skillctl.ttl``, ``...pins[1]``) so
     diagnostics can point at the exact line. *line_offset* is the file line of YAML line 1.
     """
+    loader = None  # compose_bounded disposes of its loader itself when composing fails
     try:
         loader, node = compose_bounded(source, path, line_offset, MAX_FRONTMATTER_NODES)
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, path, line_offset) from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"YAML error: {exc}", path=path, line=line_offset, code="SK012") from None
-    except RecursionError:
-        raise InputError("YAML nested too deeply", path=path, line=line_offset, code="SK012") from None
-    try:
         if node is None:
             raise InputError("frontmatter is empty; expected a mapping", path=path,
                              line=line_offset, code="SK013")
@@ -128,7 +122,8 @@ def load_yaml_mapping(source: str, path: Path, line_offset: int) -> tuple[dict[s
     except RecursionError:
         raise InputError("YAML nested too deeply", path=path, line=line_offset, code="SK012") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise InputError("frontmatter must be a mapping", path=path, line=line_offset, code="SK013")
     return data, key_lines

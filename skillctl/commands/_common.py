@@ -78,3 +78,9 @@ def echo_json(data: Any) -> None:
     from skillctl.report import to_json
 
     click.echo(to_json(data))
+
+
+def share_json_with_subcommands(ctx: click.Context, fmt: str, as_json: bool) -> None:
+    """For a command group: ``skillctl GROUP --json SUB`` means ``--json`` on every subcommand."""
+    if fmt == "json" or as_json:
+        ctx.ensure_object(dict)["json"] = True

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from skillctl.commands._common import common_options, echo_json, format_option, json_option
+from skillctl.commands._common import common_options, echo_json, format_option, json_option, share_json_with_subcommands
 
 
 @click.group("outcomes")
@@ -15,8 +15,7 @@ from skillctl.commands._common import common_options, echo_json, format_option, 
 @click.pass_context
 def cmd(ctx: click.Context, fmt: str, as_json: bool) -> None:
     """Outcomes of skill uses, from agent sessions."""
-    if fmt == "json" or as_json:  # ``skillctl outcomes --json SUB`` means every subcommand's --json
-        ctx.ensure_object(dict)["json"] = True
+    share_json_with_subcommands(ctx, fmt, as_json)
 
 
 @cmd.command("ingest")
