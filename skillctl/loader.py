@@ -13,7 +13,6 @@ LockError: the caller loads nothing, and the user is told why — never the othe
 from __future__ import annotations
 
 import os
-import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from skillctl.errors import InputError
 from skillctl.lock import read_lock, skill_digest
 from skillctl.lockmodel import LockEntry
 from skillctl.repo import discover_skills
+from skillctl.vocab import is_skill_name
 
 if TYPE_CHECKING:
     from skillctl.lockmodel import Lock
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from skillctl.signing import SignatureChecker
 
 NOT_IN_LOCK = "not in skills.lock: never verified"
-_SPEC_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
@@ -166,7 +165,7 @@ def lookalike_newcomers(names: Iterable[str]) -> dict[str, str]:
     for members in groups.values():
         if len(members) < 2:
             continue
-        original = next((m for m in sorted(members) if _SPEC_NAME.match(m)), None)
+        original = next((m for m in sorted(members) if is_skill_name(m)), None)
         for m in members:
             if m != original:
                 out[m] = original or next(x for x in sorted(members) if x != m)

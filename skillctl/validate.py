@@ -29,8 +29,8 @@ from skillctl.model import (
 from skillctl.parse import read_skill
 from skillctl.repo import discover_skills
 from skillctl.safeio import NOT_REGULAR, special_files
+from skillctl.vocab import SKILL_NAME_RE
 
-NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-.]+)?$")
 CHECK_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -93,7 +93,7 @@ def _check_name(r: _Report) -> None:
         r.err("SK103", f"name {name!r} contains non-ASCII characters; use a-z, 0-9 and hyphens", "name")
     elif name != name.lower():
         r.err("SK102", f"name {name!r} must be lowercase (try {name.lower()!r})", "name")
-    elif not NAME_RE.match(name):
+    elif not SKILL_NAME_RE.fullmatch(name):
         r.err("SK103", f"name {name!r} may only contain a-z, 0-9 and single hyphens, not at the start "
               "or end", "name")
     if name != folder:

@@ -12,6 +12,18 @@ import re
 from datetime import timedelta
 from typing import Literal
 
+#: A skill name as the spec spells it: 1-64 characters of a-z, 0-9 and single inner hyphens.
+#: Use ``is_skill_name``: it applies ``fullmatch``, because ``$`` in ``match`` would also accept a
+#: name ending in a newline (YAML block scalars produce exactly that).
+SKILL_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+SKILL_NAME_MAX = 64
+
+
+def is_skill_name(name: object) -> bool:
+    """Whether *name* is a spec-conforming skill name (also the only names skillctl writes)."""
+    return isinstance(name, str) and len(name) <= SKILL_NAME_MAX and SKILL_NAME_RE.fullmatch(name) is not None
+
+
 #: Lifecycle states of a lock entry (docs/DESIGN.md, "The lifecycle").
 STATUSES = ("draft", "active", "stale", "failing", "quarantined", "retired")
 Status = Literal["draft", "active", "stale", "failing", "quarantined", "retired"]

@@ -40,3 +40,22 @@ def test_ttl_too_long_is_sk201_not_a_crash(tmp_path, cli):
     make_skill(tmp_path, "long-ttl", text=text)
     res = cli("validate", str(tmp_path / "skills" / "long-ttl"))
     assert res.code == 1 and "SK201" in res.out
+
+
+@pytest.mark.parametrize("name,ok", [
+    ("pdf-tool", True), ("a", True), ("a" * 64, True), ("a" * 65, False), ("pdf-tool\n", False),
+    ("pdf--tool", False), ("-pdf", False), ("pdf-", False), ("PDF", False), ("pdf_tool", False),
+    ("сsv", False), ("", False), (None, False), (7, False),
+])
+def test_one_skill_name_rule(name, ok):
+    assert vocab.is_skill_name(name) is ok
+
+
+def test_a_name_ending_in_a_newline_is_sk103(tmp_path, cli):
+    """``$`` would match before a trailing newline; a YAML block scalar name has exactly that."""
+    from conftest import make_skill, skill_text
+
+    text = skill_text("pdf-tool").replace("name: pdf-tool", "name: |\n  pdf-tool")
+    make_skill(tmp_path, "pdf-tool", text=text)
+    res = cli("validate", str(tmp_path / "skills" / "pdf-tool"))
+    assert res.code == 1 and "SK103" in res.out

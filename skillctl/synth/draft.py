@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from skillctl.errors import SkillctlError
 from skillctl.synth.sessions.model import Correction, Session, Step
+from skillctl.vocab import is_skill_name
 
 DEFAULT_MIN_CALLS = 5
 VERSION = "0.1.0"
@@ -310,9 +311,7 @@ def draft_problems(draft: SkillDraft, ev: Evidence) -> list[str]:
     """
     problems = []
     good, failed = ev.good_commands, ev.failed_commands - ev.good_commands
-    from skillctl.synth.outcomes import NAME_RE
-
-    if not (1 <= len(draft.name) <= 64) or not NAME_RE.match(draft.name):
+    if not is_skill_name(draft.name):
         problems.append(f"name {draft.name!r} is not kebab-case a-z0-9 (1-64 chars)")
     if "use when" not in draft.description.lower():
         problems.append("description does not say when to use the skill ('Use when ...')")

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from skillctl.errors import InputError
+from skillctl.vocab import is_skill_name
 
 OUTCOMES = ("success", "failure")
 #: Where an outcome came from: a human, the MCP tool, or a session file found by ingest.
 SOURCES = ("manual", "mcp", "session")
-NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 MAX_NOTE = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -78,7 +78,7 @@ class OutcomePolicy:
 
 
 def _clean_name(name: str) -> str:
-    if not isinstance(name, str) or not (1 <= len(name) <= 64) or not NAME_RE.match(name):
+    if not is_skill_name(name):
         raise InputError(f"{name!r} is not a skill name (1-64 chars of a-z, 0-9 and single hyphens)",
                          code="SC080")
     return name
@@ -311,7 +311,7 @@ def skill_uses(session: Any) -> list[tuple[str, Any]]:
                 value = args.get(key)
                 if isinstance(value, str) and value.strip():
                     name = value.strip().lstrip("/").split()[0].split(":")[-1]
-                    if NAME_RE.match(name) and len(name) <= 64:  # ids come from the file: names only
+                    if is_skill_name(name):  # ids come from the file: names only
                         found.append((name, step))
                     break
             continue
