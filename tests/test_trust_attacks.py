@@ -503,7 +503,7 @@ def test_a_human_approval_for_this_digest_grants_a_tier(tmp_path, cli):
 
 # -- 4. review: checks that can no longer fail, URLs built at run time ----------------------------
 
-from reviewrepo import SkillsRepo  # noqa: E402 - the review half of this file
+from reviewrepo import DEFAULT_CHECKS, SkillsRepo  # noqa: E402 - the review half of this file
 
 BLANK_LINE_CHECK = "python3 -c 'import sys'\n\ntest -s README.md"
 
@@ -513,6 +513,14 @@ BLANK_LINE_CHECK = "python3 -c 'import sys'\n\ntest -s README.md"
     BLANK_LINE_CHECK + "; exit 0",
     BLANK_LINE_CHECK + " || true",
     "echo hello",
+    "true  # still reads README.md",
+    "trap 'exit 0' EXIT\n" + BLANK_LINE_CHECK,
+    "set +e\n" + BLANK_LINE_CHECK + "\n:",
+    "cat <<'EOF'\nhello\nEOF",
+    "test 1 = 1",
+    "[ -n 'README.md' ]",
+    "! false",
+    "python3 -c 'import sys; sys.exit(0)'",
 ])
 def test_review_calls_a_check_that_can_no_longer_fail_danger(tmp_path, defanged):
     from skillctl.review import review
@@ -525,6 +533,43 @@ def test_review_calls_a_check_that_can_no_longer_fail_danger(tmp_path, defanged)
     sr.commit("defang")
     items = [i for s in review(sr.root, "main").skills for i in s.items if i.kind == "check-weakened"]
     assert [(i.data["what"], i.level) for i in items] == [("trivial", "danger")], items
+
+
+@pytest.mark.parametrize("still_checks", [
+    BLANK_LINE_CHECK + "\ntrue",  # bash -e: the test line still fails the check
+    "test -s README.md # and nothing else",
+    "[ -f README.md ]",
+    "test \"$(cat README.md)\" = hello",
+    "cat <<EOF > out.txt\n$(cat README.md)\nEOF\ntest -s out.txt",
+    "python3 -c 'import json; json.load(open(\"x.json\"))'",
+])
+def test_review_does_not_call_a_real_check_trivial(tmp_path, still_checks):
+    from skillctl.review import review
+
+    sr = SkillsRepo(tmp_path / "r")
+    sr.skill("demo-skill", checks={"reads": (BLANK_LINE_CHECK, "timeout=10", "hello")})
+    sr.commit("base")
+    sr.branch()
+    sr.skill("demo-skill", version="1.0.1", checks={"reads": (still_checks, "timeout=10", "hello")})
+    sr.commit("edit")
+    kinds = [(i.kind, i.level) for s in review(sr.root, "main").skills for i in s.items if i.kind.startswith("check")]
+    assert kinds == [("check-changed", "info")], kinds
+
+
+def test_review_warns_about_a_new_check_that_cannot_fail(tmp_path):
+    """A new skill (or a new check) whose check passes whatever happens proves nothing."""
+    from skillctl.review import review
+
+    sr = SkillsRepo(tmp_path / "r")
+    sr.skill("demo-skill")
+    sr.commit("base")
+    sr.branch()
+    sr.skill("fresh-skill", checks={"works": ("trap 'exit 0' EXIT\npython3 run.py", "timeout=10", None)})
+    sr.skill("demo-skill", version="1.0.1", checks={**DEFAULT_CHECKS, "extra": ("echo fine", "", "fine")})
+    sr.commit("add")
+    items = {(s.name, i.data.get("check")) for s in review(sr.root, "main").skills for i in s.items
+             if i.kind == "check-trivial" and i.level == "warning"}
+    assert items == {("fresh-skill", "works"), ("demo-skill", "extra")}, items
 
 
 def test_review_flags_a_secret_sent_to_a_url_built_at_run_time(tmp_path):

@@ -37,6 +37,7 @@ KIND_LABELS = {
     "version-backwards": "version went backwards",
     "ttl-lengthened": "TTL lengthened",
     "tools-added": "new allowed-tools",
+    "check-trivial": "check that cannot fail",
     "command-added": "new shell commands",
     "finding-suppressed": "finding suppressed",
     "file-binary": "binary file",
@@ -237,7 +238,8 @@ def summarize_added(new: Side, default_ttl: str) -> list[Item]:
         items.append(Item("no-checks", "warning", "new skill has no verification checks: it can never pass "
                           "`skillctl verify`", md))
     for i, check in enumerate(skill.checks):
-        items += _capabilities(check.id or f"#{i + 1} ({check.language})", check, md)
+        key = check.id or f"#{i + 1} ({check.language})"
+        items += _capabilities(key, check, md) + _trivial(key, check, md)
     tools = allowed_tools(skill.frontmatter.allowed_tools)
     if tools:
         items.append(Item("tools-added", "warning", "allowed-tools (pre-approved, no prompt): "
@@ -270,7 +272,7 @@ def compare_checks(old: Skill | None, new: Skill | None, md: str, default_timeou
         if old is not None:
             items.append(Item("check-added", "info", f"check {code(key)} added: {code(cb[key].code)}", md,
                               cb[key].line, {"check": key}))
-        items += _capabilities(key, cb[key], md)
+        items += _capabilities(key, cb[key], md) + _trivial(key, cb[key], md)
     for key in ca.keys() & cb.keys():
         items += _weakened(key, ca[key], cb[key], md, default_timeout)
     return sorted(items, key=lambda i: (LEVELS.index(i.level), i.line or 0))
@@ -317,6 +319,13 @@ def _weakened(key: str, a: Check, b: Check, md: str, default_timeout: float) -> 
     return items
 
 
+def _trivial(key: str, check: Check, md: str) -> list[Item]:
+    """A new check that cannot fail proves nothing, yet counts towards "all checks passed"."""
+    why = cannot_fail(check)
+    return [Item("check-trivial", "warning", f"new check {code(key)} cannot fail ({why}): {code(check.code)}",
+                 md, check.line, {"check": key})] if why else []
+
+
 def _capabilities(key: str, check: Check, md: str) -> list[Item]:
     """A new check that asks for the network or host secrets: a reviewer decides, never a default."""
     asks = (["network"] if check.network else []) + [f"env {e}" for e in check.env]
@@ -331,26 +340,101 @@ def _capabilities(key: str, check: Check, md: str) -> list[Item]:
 def cannot_fail(check: Check) -> str | None:
     """Why *check*, as written, passes whatever the skill does (None when it can still fail).
 
-    It can no longer fail when every command is a no-op (``true``, ``:``, ``exit 0``), when
-    its last command swallows the status (``|| true``, ``; exit 0``), or when it only prints
-    fixed text (``echo`` of the expected output). Blank lines and comments are ignored.
+    A reviewer needs to hear when a check stopped proving anything, and an attacker defangs one
+    in the cheapest way that still looks like a check. Checks run under ``bash -e``, so these
+    are the forms that cannot fail: every command a no-op (``true``, ``:``, ``exit 0``); the
+    last command swallowing the status (``|| true``, ``; exit 0``); an ``EXIT`` trap that exits
+    0; errexit switched off (``set +e``) with a no-op last; or commands whose outcome is fixed
+    in the text: printing fixed text (``echo``, ``printf``, a heredoc with no expansion, which
+    is how expected output gets faked), testing constants (``test 1 = 1``, ``! false``), or a
+    trivial ``python -c``. Blank lines and comments are ignored. Not every constant check is
+    recognised (that is undecidable); these are the ones seen or cheap to write.
     """
-    lines = [ln.strip() for ln in check.code.split("\n")]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
     if check.language == "python":
+        lines = [ln for ln in (_strip_comment(x).strip() for x in check.code.split("\n")) if ln]
         if all(_PY_TRIVIAL.match(ln) for ln in lines):
             return "it only prints fixed text" if any(ln.startswith("print") for ln in lines) else "it does nothing"
         return None
+    lines, fixed_text = _shell_lines(check.code)
+    for ln in lines:
+        if _EXIT_TRAP.match(ln):
+            return f"its EXIT trap turns every exit into success: {code(ln)}"
     if not lines or all(_NOOP_LINE.match(ln) for ln in lines):
-        return "it does nothing"
+        return "it only prints fixed text" if fixed_text else "it does nothing"
     swallow = _SWALLOW.search(lines[-1])
     if swallow:
         return f"its last command ends in {code(swallow.group(0).lstrip(';|& '))}"
     if re.fullmatch(r"exit\s+0", lines[-1]):
         return "it ends with `exit 0`"
-    if all(_PRINT_LINE.match(ln) or _NOOP_LINE.match(ln) for ln in lines):
-        return "it only prints fixed text"
+    if _NOOP_LINE.match(lines[-1]) and any(_ERREXIT_OFF.match(ln) for ln in lines):
+        return "errexit is switched off and its last command is a no-op"
+    if all(_constant(ln) for ln in lines):
+        return "it only prints fixed text" if fixed_text or any(_PRINT_LINE.match(ln) for ln in lines) \
+            else "it only tests constants"
     return None
+
+
+_EXIT_TRAP = re.compile(rf"^trap\s+(['\"]?)\s*(?:{_NOOP}|exit)\s*\1\s+(?:\S+\s+)*(?:EXIT|0)(?:\s|$)")
+_ERREXIT_OFF = re.compile(r"^set\s+(?:\+[a-zA-Z]*e[a-zA-Z]*|\+o\s+errexit)\b")
+_HEREDOC = re.compile(r"""^cat\s*<<-?\s*(['"]?)(\w+)\1\s*$""")
+_CONST_TEST = re.compile(r"^(?:test\s+|\[\s+)(?P<args>[^$`;|&<>()]*?)(?:\s+\])?$")
+_FILE_OP = re.compile(r"(?:^|\s)-[a-zA-Z]\s")
+_PY_C = re.compile(r"""^python3?\s+-c\s+(?:'(?P<sq>[^']*)'|"(?P<dq>[^"$`]*)")$""")
+
+
+def _constant(line: str) -> bool:
+    """Whether one shell line's outcome is fixed by its text (no file, no variable, no program)."""
+    if _NOOP_LINE.match(line) or _PRINT_LINE.match(line) or re.fullmatch(r"!\s*(?:false|/bin/false)", line):
+        return True
+    test = _CONST_TEST.match(line)
+    if test and not _FILE_OP.search(" " + test.group("args").replace("-n ", "").replace("-z ", "") + " "):
+        return True
+    py = _PY_C.match(line)
+    if py:
+        body = py.group("sq") if py.group("sq") is not None else py.group("dq")
+        return all(_PY_TRIVIAL.match(part.strip()) for part in re.split(r"[;\n]", body) if part.strip())
+    return False
+
+
+def _shell_lines(text: str) -> tuple[list[str], bool]:
+    """Commands of a shell check without comments and blank lines; a fixed-text heredoc becomes ``:``.
+
+    The flag says a heredoc printed fixed text (so the check "only prints", not "does nothing").
+    """
+    out: list[str] = []
+    fixed = False
+    raw = text.split("\n")
+    i = 0
+    while i < len(raw):
+        line = _strip_comment(raw[i]).strip()
+        i += 1
+        doc = _HEREDOC.match(line)
+        if doc:
+            body = []
+            while i < len(raw) and raw[i].strip() != doc.group(2):
+                body.append(raw[i])
+                i += 1
+            i += 1
+            if doc.group(1) or not any(c in "".join(body) for c in "$`"):
+                fixed = True
+                line = ":"
+        if line:
+            out.append(line)
+    return out, fixed
+
+
+def _strip_comment(line: str) -> str:
+    """*line* without a ``#`` comment that is outside quotes and starts a word."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t;"):
+            return line[:i]
+    return line
 
 
 def _num(value: str | None) -> bool:
