@@ -10,12 +10,11 @@ its own strength is worse than none.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import contextlib
 import dataclasses
 import functools
-import json
+import marshal
 import os
 import selectors
 import shutil
@@ -272,7 +271,7 @@ def _supervise_batch(plan: Plan, scratch: Path, job: dict, commands: list[Comman
     """
     results: list[SandboxResult | None] = [None] * len(commands)
     detail = plan.detail + (f"; {len(commands)} checks in one sandbox" if len(commands) > 1 else "")
-    # Per check: both heads, both tails, base64 and JSON overhead; plus slack for the framing.
+    # Per check: both heads, both tails, base64 overhead; plus slack for the framing.
     budget = len(commands) * (2 * (limits.output_bytes + TAIL_BYTES) * 4 // 3 + 4096) + 65536
     deadline = time.monotonic() + sum(c.timeout for c in commands) + 10 + 0.05 * len(commands)
     # Root: one pids cgroup per sandbox bounds the processes of all its checks (+8 for bwrap's
@@ -322,9 +321,10 @@ def _supervise_batch(plan: Plan, scratch: Path, job: dict, commands: list[Comman
 
 
 def _feed(proc: subprocess.Popen, job: dict) -> None:
+    """The job as ``marshal`` data: the supervisor then needs no json (and no ``re``) to start."""
     assert proc.stdin is not None
     try:
-        proc.stdin.write((json.dumps(job) + "\n").encode())
+        proc.stdin.write(marshal.dumps(job))
         proc.stdin.close()
     except (BrokenPipeError, OSError):
         pass
@@ -372,42 +372,58 @@ def _collect(proc: subprocess.Popen, deadline: float, budget: int, results: list
 
 def _accept(line: bytes, results: list[SandboxResult | None], cap: int, plan: Plan, detail: str,
             on_result: Callable[[int, SandboxResult], None] | None) -> None:
-    """One report line -> one result; anything malformed or repeated is ignored (never a pass)."""
+    """One report line -> one result; anything malformed or repeated is ignored (never a pass).
+
+    The line is ``R i exit signal timed_out duration`` and then, for stdout and stderr, total
+    size, head and tail (base64), and last an error message (base64); ``-`` stands for none.
+    """
+    fields = line.split(b" ")
+    if len(fields) != 13 or fields[0] != b"R":
+        return
     try:
-        data = json.loads(line)
-        i = data["i"]
-        if not isinstance(i, int) or not 0 <= i < len(results) or results[i] is not None:
+        i = int(fields[1])
+        if not 0 <= i < len(results) or results[i] is not None:
             return
+        error = _b64(fields[12])
         r = SandboxResult(
-            exit_code=_int_or_none(data.get("exit")),
-            signal=_int_or_none(data.get("signal")),
-            timed_out=data.get("timed_out") is True,
-            duration=float(data.get("duration") or 0.0),
-            stdout=_captured(data.get("stdout"), cap),
-            stderr=_captured(data.get("stderr"), cap),
+            exit_code=_int_or_none(fields[2]),
+            signal=_int_or_none(fields[3]),
+            timed_out=fields[4] == b"1",
+            duration=max(0.0, float(fields[5])),
+            stdout=_captured(fields[6:9], cap),
+            stderr=_captured(fields[9:12], cap),
             isolation=plan.isolation,
             detail=detail,
-            error=str(data["error"])[:500] if data.get("error") else None,
+            error=error.decode("utf-8", "replace")[:500] if error else None,
         )
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, binascii.Error):
         return
     results[i] = r
     if on_result:
         on_result(i, r)
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _int_or_none(field: bytes) -> int | None:
+    return None if field == b"-" else int(field)
 
 
-def _captured(data: object, cap: int) -> Captured:
-    if not isinstance(data, dict):
-        raise ValueError("stream missing")
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+def _b64(field: bytes) -> bytes:
+    if field == b"-":
+        return b""
+    if field.translate(None, _B64_ALPHABET):  # a2b_base64 would skip stray bytes silently
+        raise ValueError("not base64")
+    return binascii.a2b_base64(field)
+
+
+def _captured(fields: list[bytes], cap: int) -> Captured:
+    total, head, tail = fields
     c = Captured(cap)
-    c.head = base64.b64decode(str(data.get("head", "")), validate=True)[:cap]
-    c.tail = base64.b64decode(str(data.get("tail", "")), validate=True)[-TAIL_BYTES:]
-    total = data.get("total")
-    c.total = total if isinstance(total, int) and total >= len(c.head) else len(c.head)
+    c.head = _b64(head)[:cap]
+    c.tail = _b64(tail)[-TAIL_BYTES:]
+    c.total = max(int(total), len(c.head))
     return c
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
+import marshal
 import os
 import pwd
 import shutil
@@ -86,7 +86,7 @@ def _try_mode(binary: str, mode: str) -> str:
         proc = subprocess.run(
             plan.argv,
             preexec_fn=plan.preexec,
-            input=(json.dumps(job) + "\n").encode(),
+            input=marshal.dumps(job),
             capture_output=True,
             timeout=10,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -95,7 +95,7 @@ def _try_mode(binary: str, mode: str) -> str:
         return f"bwrap cannot start: {exc}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if proc.returncode != 0 or b'"done": true' not in proc.stdout:
+    if proc.returncode != 0 or not proc.stdout.endswith(b"D\n"):
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"bwrap does not work here: {msg[-1] if msg else f'exit {proc.returncode}'}"
     return ""
