@@ -30,7 +30,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from skillctl.sandbox.base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
+from skillctl.sandbox.base import (
+    Limits,
+    Plan,
+    launch_wrapper,
+    make_preexec,
+    process_budget,
+    rlimit_settings,
+    unprivileged_ids,
+)
 
 SUPERVISOR = (Path(__file__).with_name("supervisor.py")).read_text(encoding="utf-8")
 
@@ -132,8 +140,9 @@ def build_plan(
     *,
     network: bool,
     hide: tuple[Path, ...] = (),
+    command: list[str] | None = None,
 ) -> Plan:
-    """The bwrap command line that starts the supervisor. Later mounts cover earlier ones.
+    """The bwrap command line that starts the supervisor (or *command*). Later mounts cover earlier ones.
 
     *scratch* holds ``src/`` (the skill's pristine copy, bound read-only) and ``run/`` (where
     a size-capped tmpfs receives each check's working copy).
@@ -169,11 +178,14 @@ def build_plan(
     else:
         args += ["--unshare-user", "--disable-userns"]
     args += ["--die-with-parent", "--new-session"]
-    preexec = make_preexec(limits, nproc=process_budget(limits, ids if mode != "user" else None), drop_to=drop_to)
+    nproc = process_budget(limits, ids if mode != "user" else None)
+    wrapper = launch_wrapper(rlimit_settings(limits, nproc), drop_to)
+    preexec = None if wrapper is not None else make_preexec(limits, nproc=nproc, drop_to=drop_to)
     uid = ids[0] if ids else os.getuid()
     how = {"nobody": "unprivileged bwrap", "root-drop": "privileged bwrap, caps dropped",
            "user": "unprivileged bwrap"}[mode]
     detail = (f"bwrap as uid {uid} ({how}); network {'on' if network else 'off'}; $HOME hidden; "
               f"writable space: tmpfs {limits.tmpfs_mb} MiB each")
-    return Plan(argv=[*args, "--", *supervisor_argv()], isolation="bwrap", detail=detail, preexec=preexec,
-                run_as=ids, drop_inside=ids if mode == "root-drop" else None, uid=uid)
+    argv = [*(wrapper or []), *args, "--", *(command or supervisor_argv())]
+    return Plan(argv=argv, isolation="bwrap", detail=detail, preexec=preexec, run_as=ids,
+                drop_inside=ids if mode == "root-drop" else None, uid=uid)
