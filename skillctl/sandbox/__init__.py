@@ -20,6 +20,7 @@ from typing import Literal
 from skillctl.errors import SandboxError
 from skillctl.sandbox import bwrap as sandbox_bwrap
 from skillctl.sandbox import fallback as sandbox_fallback
+from skillctl.sandbox import mounts
 from skillctl.sandbox.base import TAIL_BYTES, Captured, Command, Limits, SandboxResult, unprivileged_ids
 from skillctl.sandbox.base import start_ticks as _start_ticks
 from skillctl.sandbox.batch import DEFAULT_PATH, supervise_batch
@@ -131,17 +132,31 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def _run_fallback(command: Command, folder: Path, limits: Limits, network: bool, reason: str) -> SandboxResult:
+    """With private mounts, the layout and ``cp`` of bwrap's direct path; else a copy on the host."""
     scratch = make_scratch()
-    workdir, home = scratch / "skill", scratch / "home"
     try:
-        plan = sandbox_fallback.build_plan(command.argv, limits, network=network, reason=reason)
-        copy_skill(folder, workdir)
-        home.mkdir()
-        (scratch / "tmp").mkdir()
+        if not mounts.available():
+            src = scratch / "src"
+            src.mkdir()
+            copy_skill(folder, src / "skill")
+            (src / "home").mkdir()
+            (src / "tmp").mkdir()
+            (scratch / "run").mkdir()
+            run = scratch / "run"
+            argv = ["sh", "-c", _DIRECT, "sh", str(src), str(run), *command.argv]
+            plan = sandbox_fallback.build_plan(argv, limits, network=network, reason=reason,
+                                               layout=mounts.Layout(scratch, limits.tmpfs_mb))
+            workdir, home, tmp = Path("/"), run / "home", run / "tmp"
+        else:
+            plan = sandbox_fallback.build_plan(command.argv, limits, network=network, reason=reason)
+            workdir, home, tmp = scratch / "skill", scratch / "home", scratch / "tmp"
+            copy_skill(folder, workdir)
+            home.mkdir()
+            tmp.mkdir()
         if plan.run_as:
             chown_tree(scratch, plan.run_as)
         child_env = _child_env(command.env)
-        child_env.update(HOME=str(home), TMPDIR=str(scratch / "tmp"))
+        child_env.update(HOME=str(home), TMPDIR=str(tmp))
         return execute(plan, workdir, child_env, limits)
     finally:
         remove(scratch)
