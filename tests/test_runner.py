@@ -11,6 +11,7 @@ import pytest
 from skillctl.model import Check
 from skillctl.parse import extract_checks
 from skillctl.sandbox import Limits
+from skillctl.verify.pool import MIN_SHARE, spread
 from skillctl.verify.runner import CheckResult, match_output, run_check
 
 
@@ -185,3 +186,17 @@ def test_output_matches(expected, actual):
 )
 def test_output_mismatches(expected, actual, message):
     assert message in (match_output(expected, actual) or "")
+
+
+def test_spread_splits_only_a_skill_that_would_keep_one_worker_busy_alone():
+    big = ("big", list(range(200)))
+    pieces = spread([big], 2)
+    assert pieces == [("big", list(range(100))), ("big", list(range(100, 200)))]
+    assert spread([big], 1) == [big]
+    many = [(f"s{i}", [i]) for i in range(200)]  # many small skills already fill the workers
+    assert spread(many, 2) == many
+    mixed = [big, *many[:20]]  # the big one holds most of the checks: it still gets two workers
+    assert [name for name, _ in spread(mixed, 2)][:2] == ["big", "big"] and len(spread(mixed, 2)) == 22
+    small = ("small", list(range(MIN_SHARE + 3)))  # too few checks to pay for a second sandbox
+    assert spread([small], 2) == [small]
+    assert sorted(c for _n, cs in spread([big], 3) for c in cs) == list(range(200))

@@ -293,3 +293,40 @@ def test_process_count_is_bounded_even_for_root(skill, backend):
     assert 0 <= made <= 32 + 8, res.stderr.tail  # +8: the cgroup's headroom for bwrap's own processes
     if os.geteuid() == 0:  # root never hands its uid to a check, so RLIMIT_NPROC binds
         assert "as uid 0" not in res.detail and "as uid " in res.detail
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("batch", [1, 2], ids=["alone", "supervised"])
+def test_the_checks_copy_keeps_modes_mtimes_and_symlinks(skill, backend, batch):
+    """One check is copied by ``cp -RPp``, a batch by the supervisor's own copier: the same result."""
+    script = skill / "run.sh"
+    script.write_text("#!/bin/sh\necho ran\n")
+    script.chmod(0o750)
+    os.utime(script, (1_000_000_000, 1_000_000_000))
+    (skill / "link").symlink_to("run.sh")
+    (skill / "sub").mkdir()
+    (skill / "sub" / "ro.txt").write_text("ro\n")
+    (skill / "sub" / "ro.txt").chmod(0o444)
+    probe = "stat -c '%a %Y' run.sh; readlink link; ./link; stat -c %a sub/ro.txt; echo new > made.txt && echo w"
+    commands = [sandbox.Command(["sh", "-c", probe], 10)] * batch
+    for res in sandbox.run_batch(commands, skill, backend=backend):
+        assert res.exit_code == 0, (res.stderr.tail, res.error)
+        assert res.stdout.head.decode().split("\n") == ["750 1000000000", "run.sh", "ran", "444", "w", ""]
+
+
+def test_malformed_supervisor_reports_are_ignored_never_a_pass():
+    from skillctl.sandbox.base import Plan
+    from skillctl.sandbox.batch import _accept
+
+    plan = Plan(argv=[], isolation="bwrap", detail="d")
+    results: list = [None, None]
+    good = b"R 1 0 - 0 0.5 3 b2sK b2sK 0 - - -"
+    bad_lines = (b"R 0 0 - 0 0.5 3 b2sK b2sK 0 - -", b"R 0 0 - 0 0.5 3 b2s* b2sK 0 - - -",
+                 b"R 7 0 - 0 0.5 3 b2sK b2sK 0 - - -", b"X 0 0 - 0 0.5 3 b2sK b2sK 0 - - -",
+                 b"R zero 0 - 0 0.5 3 b2sK b2sK 0 - - -", b"", b"\xff" * 40)
+    for bad in bad_lines:
+        _accept(bad, results, 64, plan, "d", None)
+    assert results == [None, None]
+    _accept(good, results, 64, plan, "d", None)
+    _accept(b"R 1 1 - 0 0.5 0 - - 0 - - -", results, 64, plan, "d", None)  # a second report for 1: ignored
+    assert results[0] is None and results[1].exit_code == 0 and results[1].stdout.head == b"ok\n"

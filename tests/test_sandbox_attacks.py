@@ -283,14 +283,18 @@ def test_a_check_cannot_forge_the_verdict_of_the_next_one(tmp_path):
     assert results[1].exit_code == 3
 
 
-def test_a_full_skill_at_the_cap_runs_in_one_sandbox(repo):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_full_skill_at_the_cap_runs_in_as_many_sandboxes_as_workers(repo, jobs):
+    """One skill with the most checks allowed: one sandbox per worker, results in file order."""
     checks = "".join(f"```bash {{check=c{i}}}\necho ok-{i}\n```\n```output {{for=c{i}}}\nok-{i}\n```\n"
                      for i in range(199))
     checks += "```bash {check=bad}\necho wrong\n```\n```output {for=bad}\nright\n```\n"
     make_skill(repo, "demo-skill", text=skill_text(body=f"# Many\n\n## Verification\n{checks}"))
-    verdict = run_verify(repo, jobs=2).skills[0]
+    verdict = run_verify(repo, jobs=jobs).skills[0]
+    assert [c.id for c in verdict.checks] == [*(f"c{i}" for i in range(199)), "bad"]
     by_id = {c.id: c for c in verdict.checks}
-    assert len(by_id) == 200 and all(by_id[f"c{i}"].status == "pass" for i in range(199))
+    assert all(by_id[f"c{i}"].status == "pass" for i in range(199))
     assert by_id["bad"].status == "fail" and "output mismatch" in by_id["bad"].reason
     if BWRAP_OK:
-        assert "200 checks in one sandbox" in (by_id["c0"].isolation_detail or "")
+        size = f"{200 // jobs} checks in one sandbox"
+        assert size in (by_id["c0"].isolation_detail or "") and size in (by_id["c198"].isolation_detail or "")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
+import marshal
 import os
 import pwd
 import shutil
@@ -30,7 +30,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from skillctl.sandbox.base import Limits, Plan, make_preexec, process_budget, unprivileged_ids
+from skillctl.sandbox.base import (
+    Limits,
+    Plan,
+    launch_wrapper,
+    make_preexec,
+    process_budget,
+    rlimit_settings,
+    unprivileged_ids,
+)
 
 SUPERVISOR = (Path(__file__).with_name("supervisor.py")).read_text(encoding="utf-8")
 
@@ -86,7 +94,7 @@ def _try_mode(binary: str, mode: str) -> str:
         proc = subprocess.run(
             plan.argv,
             preexec_fn=plan.preexec,
-            input=(json.dumps(job) + "\n").encode(),
+            input=marshal.dumps(job),
             capture_output=True,
             timeout=10,
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
@@ -95,7 +103,7 @@ def _try_mode(binary: str, mode: str) -> str:
         return f"bwrap cannot start: {exc}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if proc.returncode != 0 or b'"done": true' not in proc.stdout:
+    if proc.returncode != 0 or not proc.stdout.endswith(b"D\n"):
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"bwrap does not work here: {msg[-1] if msg else f'exit {proc.returncode}'}"
     return ""
@@ -132,8 +140,9 @@ def build_plan(
     *,
     network: bool,
     hide: tuple[Path, ...] = (),
+    command: list[str] | None = None,
 ) -> Plan:
-    """The bwrap command line that starts the supervisor. Later mounts cover earlier ones.
+    """The bwrap command line that starts the supervisor (or *command*). Later mounts cover earlier ones.
 
     *scratch* holds ``src/`` (the skill's pristine copy, bound read-only) and ``run/`` (where
     a size-capped tmpfs receives each check's working copy).
@@ -169,11 +178,14 @@ def build_plan(
     else:
         args += ["--unshare-user", "--disable-userns"]
     args += ["--die-with-parent", "--new-session"]
-    preexec = make_preexec(limits, nproc=process_budget(limits, ids if mode != "user" else None), drop_to=drop_to)
+    nproc = process_budget(limits, ids if mode != "user" else None)
+    wrapper = launch_wrapper(rlimit_settings(limits, nproc), drop_to)
+    preexec = None if wrapper is not None else make_preexec(limits, nproc=nproc, drop_to=drop_to)
     uid = ids[0] if ids else os.getuid()
     how = {"nobody": "unprivileged bwrap", "root-drop": "privileged bwrap, caps dropped",
            "user": "unprivileged bwrap"}[mode]
     detail = (f"bwrap as uid {uid} ({how}); network {'on' if network else 'off'}; $HOME hidden; "
               f"writable space: tmpfs {limits.tmpfs_mb} MiB each")
-    return Plan(argv=[*args, "--", *supervisor_argv()], isolation="bwrap", detail=detail, preexec=preexec,
-                run_as=ids, drop_inside=ids if mode == "root-drop" else None, uid=uid)
+    argv = [*(wrapper or []), *args, "--", *(command or supervisor_argv())]
+    return Plan(argv=argv, isolation="bwrap", detail=detail, preexec=preexec, run_as=ids,
+                drop_inside=ids if mode == "root-drop" else None, uid=uid)

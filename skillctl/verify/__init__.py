@@ -37,7 +37,7 @@ from skillctl.transitions import (
     after_verification,
     describe,
 )
-from skillctl.verify.pool import run_parallel
+from skillctl.verify.pool import run_parallel, spread
 from skillctl.verify.runner import CheckResult, run_checks
 from skillctl.verify.select import Candidate, select
 
@@ -310,10 +310,12 @@ def _execute(pending: list[_Job], root: Path, config: RepoConfig, required: bool
     """Run each job's checks in one sandbox (jobs in parallel); failures get ``config.retries`` more tries.
 
     The pool's unit is a skill, not a check: starting a sandbox costs more than a trivial
-    check, and checks of one skill may share one (never checks of two skills).
+    check, and checks of one skill may share one (never checks of two skills). A skill with
+    most of the checks is spread over several workers (``pool.spread``).
     """
     hide = _hidden_git(root)
     work = [(job, list(job.skill.checks)) for job in pending if job.problem is None and job.skill.checks]
+    work_order = list(work)
     if progress:
         progress.started(sum(len(checks) for _job, checks in work))
     lock = threading.Lock()
@@ -354,10 +356,13 @@ def _execute(pending: list[_Job], root: Path, config: RepoConfig, required: bool
                 failed.append((job, again))
 
         first = attempt == 0
-        run_parallel(work, functools.partial(_with_first, batch, first), jobs, record)
+        run_parallel(spread(work, jobs), functools.partial(_with_first, batch, first), jobs, record)
         work = failed
         if not work:
             break
+    for job, _checks in work_order:  # a skill split over sandboxes reports its checks in file order
+        order = {c.id or f"line-{c.line}": None for c in job.skill.checks}
+        job.outcomes = {**{k: job.outcomes[k] for k in order if k in job.outcomes}, **job.outcomes}
 
 
 def _head(root: Path) -> str | None:

@@ -18,6 +18,29 @@ from skillctl import sandbox
 
 T = TypeVar("T")
 R = TypeVar("R")
+J = TypeVar("J")
+C = TypeVar("C")
+MIN_SHARE = 16  # checks per sandbox below which starting another sandbox costs more than it saves
+
+
+def spread(work: list[tuple[J, list[C]]], jobs: int) -> list[tuple[J, list[C]]]:
+    """Split the checks of a skill that would keep one worker busy while the others idle.
+
+    The pool's unit is one skill's checks in one sandbox; a skill with most of the checks of a
+    run would run them one after another on one worker. Such a skill gets up to *jobs*
+    sandboxes of its own, in proportion to its share of all checks and never with fewer than
+    MIN_SHARE checks each. Two sandboxes of one skill share nothing, so every guarantee a
+    check had in one sandbox it keeps in its half; checks of two skills never share one.
+    """
+    total = sum(len(checks) for _item, checks in work)
+    if jobs < 2 or total == 0:
+        return work
+    out: list[tuple[J, list[C]]] = []
+    for item, checks in work:
+        pieces = max(1, min(jobs, -(-len(checks) * jobs // total), len(checks) // MIN_SHARE))
+        size = -(-len(checks) // pieces)
+        out.extend((item, checks[k:k + size]) for k in range(0, len(checks), size))
+    return out
 
 
 def run_parallel(items: list[T], fn: Callable[[T], R], jobs: int, on_result: Callable[[T, R], None]) -> None:

@@ -1,0 +1,181 @@
+"""Attacks on the fallback (no bwrap): filling scratch, reading another check's /tmp, outliving skillctl.
+
+Where a mount namespace can be made (root, or unprivileged user namespaces), the fallback gives
+each check a read-only host and private, capped tmpfs for every place it may write; these tests
+mount the attacks against that, as root and as ``nobody``. Where it cannot, they check that the
+result says so instead of claiming a cap it does not have.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from skillctl import sandbox
+from skillctl.sandbox import Limits, mounts
+
+PRIVATE = mounts.available() == ""
+needs_private = pytest.mark.skipif(not PRIVATE, reason=f"no mount namespace here: {mounts.available()}")
+WORKTREE = Path(__file__).resolve().parents[1]
+SYSTEM_PY = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
+
+
+@pytest.fixture
+def skill() -> Path:
+    """Outside /tmp, and readable by ``nobody``: the non-root variant runs as that user."""
+    folder = Path(tempfile.mkdtemp(prefix="skillctl-fallback-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    (folder / "SKILL.md").write_text("---\nname: demo\n---\n")
+    (folder / "SKILL.md").chmod(0o644)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def fallback(script: str, folder: Path, **kw) -> sandbox.SandboxResult:
+    kw.setdefault("limits", Limits(timeout=30, tmpfs_mb=16))
+    return sandbox.run(["bash", "-c", script], folder, backend="fallback", **kw)
+
+
+@needs_private
+@pytest.mark.parametrize("where", [".", "/tmp", "/var/tmp", "/dev/shm", "$HOME", "$TMPDIR"])
+def test_a_check_cannot_fill_memory_or_disk_through_the_fallback(skill, where):
+    fill = f'for i in 1 2 3 4; do head -c 6000000 /dev/zero > "{where}/f$i" || exit 7; done; echo filled'
+    res = fallback(fill, skill)
+    assert res.exit_code == 7 and b"filled" not in res.stdout.head, (res.stderr.tail, res.detail)
+    assert b"No space left" in res.stderr.tail, res.stderr.tail
+    assert "writable space: tmpfs 16 MiB each" in res.detail and "private /tmp" in res.detail
+
+
+@needs_private
+def test_the_host_is_read_only_to_a_fallback_check(skill):
+    # Not under /tmp, /var/tmp or /dev/shm (the check sees private tmpfs there), and writable by
+    # anyone on the host: only the read-only view can protect it.
+    target = Path(tempfile.mkdtemp(prefix=".skillctl-fallback-target-", dir=WORKTREE))
+    target.chmod(0o777)
+    try:
+        res = fallback(f"echo pwned > {target}/x; echo pwned > {skill}/SKILL.md; echo done", skill)
+        assert res.stdout.head == b"done\n"
+        assert not (target / "x").exists() and (skill / "SKILL.md").read_text() == "---\nname: demo\n---\n"
+        assert b"Read-only file system" in res.stderr.tail
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+def test_without_a_mount_namespace_the_fallback_says_what_it_lacks(skill, monkeypatch):
+    monkeypatch.setattr(mounts, "available", lambda: "no private mounts: unshare: Operation not permitted")
+    res = fallback("echo hi > $TMPDIR/x && cat $TMPDIR/x", skill)
+    assert res.stdout.head == b"hi\n"
+    assert "/tmp shared" in res.detail and "scratch space not capped" in res.detail
+
+
+def _leak_names() -> dict[str, str]:
+    tag = uuid.uuid4().hex
+    return {d: f"{d}/skillctl-leak-{tag}" for d in ("/tmp", "/var/tmp", "/dev/shm")}
+
+
+@needs_private
+def test_a_check_cannot_read_another_checks_tmp_files_even_while_both_run(skill):
+    leaks = _leak_names()
+    write = "; ".join(f"echo SECRET > {p}" for p in leaks.values()) + "; echo written; sleep 4"
+    read = "; ".join(f"cat {p} 2>/dev/null" for p in leaks.values()) + "; ls /tmp /var/tmp /dev/shm; echo read"
+    writer: list[sandbox.SandboxResult] = []
+    thread = threading.Thread(target=lambda: writer.append(fallback(write, skill)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        time.sleep(1.0)  # the writer is up and holding its files
+        reader = fallback(read, skill)
+        assert time.monotonic() < deadline
+    finally:
+        thread.join(30)
+    assert writer and writer[0].stdout.head == b"written\n", writer and writer[0].stderr.tail
+    assert b"SECRET" not in reader.stdout.head and b"skillctl-leak" not in reader.stdout.head
+    assert reader.stdout.head.endswith(b"read\n")
+    assert not any(os.path.exists(p) for p in leaks.values())  # and nothing was left on the host
+
+
+@needs_private
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody")
+@pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None, reason="needs setpriv and a system python")
+def test_a_non_root_skillctl_gets_the_same_private_capped_space(skill):
+    leaks = _leak_names()
+    scripts = ["; ".join(f"echo SECRET > {p}" for p in leaks.values()) + "; echo written",
+               "; ".join(f"cat {p} 2>/dev/null" for p in leaks.values()) + "; echo read",
+               'head -c 30000000 /dev/zero > "$HOME/big" || exit 7', "id -u"]
+    program = textwrap.dedent(f"""
+        import json
+        from pathlib import Path
+        from skillctl import sandbox
+        from skillctl.sandbox import Command, Limits, mounts
+        rs = sandbox.run_batch([Command(["bash", "-c", s], 20) for s in {scripts!r}], Path({str(skill)!r}),
+                               backend="fallback", limits=Limits(tmpfs_mb=16))
+        print(json.dumps({{"mounts": mounts.available(), "detail": rs[0].detail,
+                          "runs": [[r.exit_code, r.stdout.head.decode()] for r in rs]}}))
+    """)
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+         f"HOME={skill}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
+        capture_output=True, text=True, timeout=120)
+    if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
+        pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    if report["mounts"]:
+        pytest.skip(f"no unprivileged mount namespace for nobody: {report['mounts']}")
+    (w_code, w_out), (_r_code, r_out), (fill_code, _), (_, uid) = report["runs"]
+    assert w_code == 0 and w_out == "written\n"
+    assert "SECRET" not in r_out and r_out.endswith("read\n")
+    assert fill_code == 7 and uid.strip() == "65534"
+    assert "private /tmp" in report["detail"]
+    assert not any(os.path.exists(p) for p in leaks.values())
+
+
+@needs_private
+def test_a_sigkilled_skillctl_takes_its_fallback_check_and_scratch_along(skill, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    scratch.chmod(0o755)
+    marker = f"{300 + uuid.uuid4().int % 500}"
+    program = textwrap.dedent(f"""
+        from pathlib import Path
+        from skillctl import sandbox
+        from skillctl.sandbox import Limits
+        held = "head -c 1000000 /dev/zero > /tmp/held; sl" + "eep {marker}"  # pgrep must not find us
+        sandbox.run(["bash", "-c", held], Path({str(skill)!r}), backend="fallback", limits=Limits(timeout=120))
+    """)
+    env = {**os.environ, "SKILLCTL_SCRATCH": str(scratch), "PYTHONPATH": str(WORKTREE)}
+    proc = subprocess.Popen([sys.executable, "-c", program], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).stdout:
+            assert time.monotonic() < deadline and proc.poll() is None, "the check never started"
+            time.sleep(0.05)
+        left = list(scratch.glob(f"{sandbox.SCRATCH_PREFIX}*"))
+        assert left
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).stdout:
+            assert time.monotonic() < deadline, "the check outlived skillctl"
+            time.sleep(0.05)
+        sweep = ("from skillctl import sandbox; sandbox.sweep_stale_scratch(); "
+                 "from skillctl.sandbox import cgroup; cgroup.sweep_stale_cgroups()")
+        subprocess.run([sys.executable, "-c", sweep], env=env, check=True, timeout=30)
+        assert not any(d.exists() for d in left)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
