@@ -434,8 +434,8 @@ def test_many_folders_are_read_in_workers_with_the_same_result(tmp_path: Path, m
     state_path(tmp_path).unlink()
     monkeypatch.setattr(folders, "PARALLEL_FROM", 2)
     monkeypatch.setattr(folders, "CHUNK", 2)
-    if folders._cores() < 2:
-        monkeypatch.setattr(folders, "_cores", lambda: 2)
+    if folders.cores() < 2:
+        monkeypatch.setattr(folders, "cores", lambda: 2)
     assert table() == serial
     assert [r[0] for r in serial if r[6]] == [f"skills/skill-{i}" for i in range(6)]
     assert_offered_is_loadable(tmp_path)

@@ -100,8 +100,8 @@ def folder_readings(root: Path, todo: list[tuple[str, str | None]]) -> Iterator[
     while they arrive. A worker's exception (a bug: unreadable skills are results) is raised
     in the caller at that folder, and leaving the block stops the workers.
     """
-    workers = _cores()
-    if len(todo) < PARALLEL_FROM or workers < 2 or not _can_fork():
+    workers = cores()
+    if len(todo) < PARALLEL_FROM or workers < 2 or not can_fork():
         yield (read_folder(root, rel, ident) for rel, ident in todo)
         return
     import multiprocessing
@@ -110,14 +110,14 @@ def folder_readings(root: Path, todo: list[tuple[str, str | None]]) -> Iterator[
         yield pool.imap(partial(_read_task, str(root)), todo, chunksize=CHUNK)
 
 
-def _cores() -> int:
+def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()
