@@ -237,11 +237,17 @@ class Index:
             from skillctl.loader import LoadContext, match_lock
 
             self._context = LoadContext.for_repo(self.root, lock)  # the lock just read, not read again
-            pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
+            pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found], walked=True)
             assignment = {}
             root = str(self.root)
             for lock_name, lock_entry, folder in pairs:
-                if folder is not None and (rel := _rel(str(folder), root)) in found:
+                if folder is None:
+                    continue
+                # a path the walk reached has no symlink in it: its own real path
+                rel = str(folder)[len(root) + 1:] if str(folder).startswith(root + os.sep) else None
+                if rel not in found:
+                    rel = _rel(str(folder), root)
+                if rel in found:
                     assignment[rel] = (lock_name, lock_entry.model_dump_json())
                     parsed[rel] = lock_entry
             rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
@@ -300,7 +306,8 @@ class Index:
         expires: float | None = None
         if name is None or entry is None:
             loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
-            name = self._folder(row.path).name  # as the loader names a folder no entry claims
+            # as the loader names a folder no entry claims (its last path part; string work, once per skill)
+            name = row.path.rsplit("/", 1)[-1] if row.path else self.root.name
         else:
             lock_entry = lock_entry or LockEntry.model_validate_json(entry)
             verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row),
