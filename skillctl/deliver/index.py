@@ -257,17 +257,18 @@ class Index:
         conn.executemany("DELETE FROM search_docs WHERE id = ?", [[i] for i in gone])
         stats.removed = len(gone)
         writes = _Writes((conn.execute("SELECT max(id) FROM search_docs").fetchone()[0] or 0) + 1)
+        retry = self._refused_by_files(found) if assignment is None else set()
         for rel, ident in found.items():
             known = light.get(rel)
             content_changed = known is None or ident is None or known[1] != ident
-            if assignment is None and not content_changed:
+            if assignment is None and not content_changed and rel not in retry:
                 continue  # same SKILL.md, same lock: the stored verdict stands (queries re-check files)
             row = rows.get(rel) if assignment is not None else self._row(rel) if known else None
             if assignment is not None:
                 name, entry = assignment.get(rel, (None, None))
             else:
                 name, entry = (row.name if row and row.entry else None), (row.entry if row else None)
-            entry_changed = (key_changed or row is None or row.entry != entry
+            entry_changed = (key_changed or row is None or row.entry != entry or rel in retry
                              or (entry is not None and row.name != name))
             if content_changed:
                 row = self._reindex(next(readings), row, writes)
@@ -279,6 +280,23 @@ class Index:
         writes.flush(conn)
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
+
+    def _refused_by_files(self, found: dict[str, str | None]) -> set[str]:
+        """Rows the lock calls active but stored as refused, whose folder changed since: judged again.
+
+        A query refuses (and stores) a skill whose files changed behind SKILL.md; when they are
+        put back (``git checkout``), SKILL.md's identity may not change, and without this the
+        skill would stay out of search until the lock changed. Usually none: a healthy repo's
+        active skills are loadable.
+        """
+        retry = set()
+        for path, deep in self.conn.execute("SELECT path, deep FROM search_docs "
+                                            "WHERE loadable = 0 AND status = 'active' AND entry IS NOT NULL"):
+            if path in found:
+                now_deep = folder_signature(self._folder(path))
+                if now_deep is None or now_deep != deep:
+                    retry.add(path)
+        return retry
 
     def _row(self, rel: str) -> _Row | None:
         got = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs WHERE path = ?", [rel]).fetchone()
