@@ -17,7 +17,8 @@ from test_loader import NOW, build, skill_state
 
 import skillctl
 from skillctl.deliver import ranking
-from skillctl.deliver.index import Index, phrase
+from skillctl.deliver.index import Index
+from skillctl.deliver.ranking import phrase
 from skillctl.loader import explain_load
 from skillctl.lock import read_lock, skill_digest, write_lock
 from skillctl.lockmodel import Lock, LockEntry

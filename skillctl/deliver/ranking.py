@@ -31,6 +31,18 @@ WEIGHTS = (10.0, 4.0, 1.0)
 TABLES = {"search_ok": WEIGHTS, "search_fts": (*WEIGHTS, 0.0)}
 
 
+def phrase(query: str) -> str:
+    """*query* as one FTS5 phrase: the fallback when it is not valid FTS5 syntax."""
+    return '"' + query.replace('"', '""') + '"'
+
+
+def is_query_error(exc: sqlite3.OperationalError) -> bool:
+    """FTS5 syntax errors (and unknown column filters), as opposed to a locked or broken database."""
+    message = str(exc).lower()
+    return message.startswith("fts5") or "syntax error" in message or "no such column" in message \
+        or "unterminated" in message or "unknown special query" in message
+
+
 def ranked(conn: sqlite3.Connection, table: str, match: str, page: int) -> Iterator[tuple[int, float]]:
     """(rowid, bm25 score: lower is better) of every row of *table* matching *match*, best first.
 
