@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skillctl.deliver.index import Index
+from skillctl.deliver.ranking import MAX_RANKED
 from skillctl.lock import read_lock, skill_digest, write_lock
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.state import open_state, state_path
@@ -188,7 +189,8 @@ def main() -> None:
         if common:
             worst = statistics.median(timed(index.query, common[0], 10) * 1000 for _ in range(5))
             print(f"  worst case, the most common word ({common[1]} of {args.count} skills): {worst:.1f} ms "
-                  f"(bm25 ranks every match; naive {timed(naive, db.conn, common[0]) * 1000:.0f} ms)")
+                  f"(ranked tier by tier in windows of {MAX_RANKED:,}; naive "
+                  f"{timed(naive, db.conn, common[0]) * 1000:.0f} ms)")
         db.conn.close()
 
         db = open_state(small)

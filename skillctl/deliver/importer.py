@@ -16,11 +16,13 @@ the rest of the import goes on; only an unusable SOURCE or repo stops it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -295,37 +297,75 @@ def annotate(text: str, tier: str) -> str | None:
 
 # -- scanning on the way in ------------------------------------------------------------------------
 
-_WORKER_SCANNER: Any = None
 PARALLEL_FROM = 64
+Findings = list[tuple[str, str, bool]]  # (rule, severity, suppressed) of each finding
+
+# What forked workers scan, set by the parent just before it forks (read, never written, by them).
+_JOB: tuple[Any, list[Any]] | None = None
 
 
-def _scan_one(folder: str) -> list[tuple[str, str, bool]]:
-    from skillctl.parse import read_skill
-
+def _findings(scanner: Any, skill: Any) -> Findings:
     try:
-        skill = read_skill(Path(folder))
-        return [(f.rule_id, f.severity, f.suppressed) for f in _WORKER_SCANNER.scan(skill)]
+        return [(f.rule_id, f.severity, f.suppressed) for f in scanner.scan(skill)]
     except Exception:  # changed under us or unscannable: quarantine it rather than trust it
         return [("UNSCANNABLE", "critical", False)]
 
 
-def scan_all(scanner: Any, skills: list[Any]) -> list[list[tuple[str, str, bool]]]:
-    """(rule, severity, suppressed) per finding for each skill; forked workers share the compiled
-    rules when there are enough skills to pay for them (a folder of 2,000 is common)."""
+def _scan_one(i: int) -> Findings:
+    assert _JOB is not None, "a worker is forked only after the job is set"
+    scanner, skills = _JOB
+    return _findings(scanner, skills[i])
+
+
+@contextlib.contextmanager
+def scanning(scanner: Any, skills: list[Any]) -> Iterator[Iterator[Findings]]:
+    """The findings of each skill, in order, computed while the caller goes on (copying).
+
+    From ``PARALLEL_FROM`` skills, forked workers (one per core) scan the skills the parent
+    already parsed, with the rules it already compiled: nothing is read or parsed twice. A
+    skill the scanner cannot handle is one critical finding, in either case.
+    """
+    global _JOB
+    from skillctl.deliver.folders import can_fork, cores
+
+    workers = min(cores(), 4)
+    if len(skills) < PARALLEL_FROM or workers < 2 or not can_fork():
+        yield (_findings(scanner, s) for s in skills)
+        return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    global _WORKER_SCANNER
-    workers = min(os.cpu_count() or 1, 4)
-    if len(skills) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [[(f.rule_id, f.severity, f.suppressed) for f in scanner.scan(s)] for s in skills]
-
-    _WORKER_SCANNER = scanner  # inherited by the forked workers, rules already compiled
+    _JOB = (scanner, skills)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_scan_one, [str(s.folder) for s in skills], chunksize=16))
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # one skill per task: a few large skills take most of the time, and must not queue up
+            yield pool.imap(_scan_one, range(len(skills)), chunksize=1)
     finally:
-        _WORKER_SCANNER = None
+        _JOB = None
+
+
+def _bring_in(item: Found, files: list[tuple[Path, str]], result: Imported, dest_root: Path, folder: Path,
+              annotate_files: bool) -> str | None:
+    """Copy one skill into the repo (a temporary sibling renamed into place): the copy's digest,
+    or None when it failed (the result says why)."""
+    from skillctl.lock import skill_digest
+
+    tmp = dest_root / f".skillctl-import-{uuid.uuid4().hex[:8]}-{result.name}"
+    try:
+        dest_root.mkdir(parents=True, exist_ok=True)
+        _copy(item.folder, files, tmp)
+        if annotate_files:
+            md = tmp / SKILL_FILE
+            new = annotate(md.read_bytes().decode("utf-8"), result.tier)
+            if new is None:
+                result.notes.append("not annotated: its metadata cannot be extended without rewriting it")
+            else:
+                md.write_bytes(new.encode("utf-8"))
+        os.rename(tmp, folder)
+    except (OSError, UnicodeDecodeError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        result.outcome, result.reason = "skipped", f"copy failed: {exc}"
+        return None
+    return skill_digest(folder)
 
 
 # -- the whole import ------------------------------------------------------------------------------
@@ -333,7 +373,7 @@ def scan_all(scanner: Any, skills: list[Any]) -> list[list[tuple[str, str, bool]
 def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | None = None, annotate_files: bool = False,
                apply: bool = False, now: datetime | None = None) -> ImportReport:
     from skillctl.config import load_config
-    from skillctl.lock import lock_transaction, read_lock, skill_digest
+    from skillctl.lock import lock_transaction, read_lock
     from skillctl.lockmodel import LockEntry
     from skillctl.parse import read_skill
     from skillctl.policy import Policy, effective_tier
@@ -398,41 +438,30 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
             continue
         taken[name.casefold()] = rel_src
         accepted.append((item, skill, files, result))
-    for (item, skill, files, result), findings in zip(accepted, scan_all(scanner, [a[1] for a in accepted]),
-                                                      strict=True):
-        effective, name, folder = result.tier, result.name, repo / result.dest
-        blocking = [rule for rule, severity, suppressed in findings if policy.blocks(severity, effective)
-                    and (not suppressed or not policy.honours_inline_suppressions(effective))]
-        result.findings = sorted(set(blocking))
-        status: Status = "quarantined" if blocking else "draft"
-        result.outcome = ("quarantined" if blocking else "imported") if apply else (
-            "would-quarantine" if blocking else "would-import")
-        result.reason = (f"blocking findings for tier {effective}: {', '.join(result.findings)}" if blocking
-                         else "draft: run skillctl verify to activate")
-        if not apply:
-            continue
-        tmp = dest_root / f".skillctl-import-{uuid.uuid4().hex[:8]}-{name}"
-        try:
-            dest_root.mkdir(parents=True, exist_ok=True)
-            _copy(item.folder, files, tmp)
-            if annotate_files:
-                md = tmp / SKILL_FILE
-                new = annotate(md.read_bytes().decode("utf-8"), effective)
-                if new is None:
-                    result.notes.append("not annotated: its metadata cannot be extended without rewriting it")
-                else:
-                    md.write_bytes(new.encode("utf-8"))
-            os.rename(tmp, folder)
-        except (OSError, UnicodeDecodeError) as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            result.outcome, result.reason = "skipped", f"copy failed: {exc}"
-            continue
-        written.append(folder)
-        entries[name] = LockEntry(
-            status=status, reason=f"imported from {kind}" + (f"; {result.reason}" if blocking else ""), since=now,
-            digest=skill_digest(folder), path=folder.relative_to(repo).as_posix(), origin="imported",
-            source_tier=item.tier, source=item.source, findings=result.findings,
-            version=skill.lifecycle.version if skill.lifecycle else None)
+    with scanning(scanner, [a[1] for a in accepted]) as scans:
+        # copied while the workers scan: what is copied does not depend on what the scan finds
+        digests = [_bring_in(item, files, result, dest_root, repo / result.dest, annotate_files) if apply else None
+                   for item, _, files, result in accepted]
+        for (item, skill, _, result), digest, findings in zip(accepted, digests, scans, strict=True):
+            if apply and digest is None:
+                continue  # the copy failed: skipped, with the reason
+            effective, name, folder = result.tier, result.name, repo / result.dest
+            blocking = [rule for rule, severity, suppressed in findings if policy.blocks(severity, effective)
+                        and (not suppressed or not policy.honours_inline_suppressions(effective))]
+            result.findings = sorted(set(blocking))
+            status: Status = "quarantined" if blocking else "draft"
+            result.outcome = ("quarantined" if blocking else "imported") if apply else (
+                "would-quarantine" if blocking else "would-import")
+            result.reason = (f"blocking findings for tier {effective}: {', '.join(result.findings)}" if blocking
+                             else "draft: run skillctl verify to activate")
+            if not apply:
+                continue
+            written.append(folder)
+            entries[name] = LockEntry(
+                status=status, reason=f"imported from {kind}" + (f"; {result.reason}" if blocking else ""),
+                since=now, digest=digest, path=folder.relative_to(repo).as_posix(), origin="imported",
+                source_tier=item.tier, source=item.source, findings=result.findings,
+                version=skill.lifecycle.version if skill.lifecycle else None)
     if apply and entries:
         with lock_transaction(repo) as current:
             for name, entry in entries.items():

@@ -1,8 +1,9 @@
 """The search index: every skill folder's text in SQLite FTS5, kept current incrementally.
 
-The index lives in ``.skillctl/state.db`` (tables of migration ``_m004_search_index``) and is
-derived: a missing or corrupt database is rebuilt by ``skillctl.state``, and an index written
-by an older ``INDEX_VERSION`` is emptied and rebuilt here. Nothing in it is trusted for loading.
+The index lives in ``.skillctl/state.db`` (tables of migrations ``_m004_search_index`` and
+``_m006_search_offered``) and is derived: a missing or corrupt database is rebuilt by
+``skillctl.state``, and an index written by an older ``INDEX_VERSION`` is emptied and rebuilt
+here. Nothing in it is trusted for loading.
 
 Keeping it current must cost far less than reading every skill, so a refresh reads only what
 changed, the way git's index does:
@@ -11,46 +12,53 @@ changed, the way git's index does:
   and a known skill folder costs one ``lstat`` of its SKILL.md (``repo.stat_identity``, the
   same file identity the rot audit's fact cache keys on);
 * a SKILL.md whose identity changed is parsed again, its folder digested
-  (``lock.skill_digest``) and the text re-indexed;
+  (``lock.skill_digest``) and the text re-indexed (``folders``: in worker processes when
+  there are many, while ``skills.lock`` is parsed);
 * ``skills.lock`` is parsed only when its own identity changed, and only skills whose lock
-  entry changed are judged again.
+  entry changed are judged again; it is parsed once per refresh, for the pairing and for the
+  loader's context alike.
+* every change is written with one ``executemany`` per statement, in the refresh's one
+  transaction.
 
 Loadability is always the loader's decision (``loader.judge``). The index stores the last
-verdict so a query can pick candidates, then asks the loader again for every row it returns.
-That second judgement needs the folder's digest, which is reused only while a signature of
-``lstat`` over every file in the folder is unchanged: a script edited behind SKILL.md's back
-changes the signature, so the digest is recomputed and the skill is refused (fail closed).
+verdict so a query can pick candidates (``search_ok`` holds the text of the rows stored as
+loadable, so a default search ranks nothing else; see ``ranking``), then asks the loader
+again for every row it returns. That second judgement needs the folder's digest, which is
+reused only while a signature of ``lstat`` over every file in the folder is unchanged: a
+script edited behind SKILL.md's back changes the signature, so the digest is recomputed and
+the skill is refused (fail closed), and the refusal is stored (the row leaves ``search_ok``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import itertools
 import os
 import sqlite3
-import stat
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillctl.clock import as_utc, utcnow
-from skillctl.errors import InputError
-from skillctl.lock import lock_path, read_lock, skill_digest
+from skillctl.deliver.folders import (
+    Reading,
+    folder_readings,
+    folder_signature,
+    observed_from_json,
+    observed_json,
+    walk_skills,
+)
+from skillctl.deliver.ranking import is_query_error, phrase
+from skillctl.lock import lock_path, read_lock
 from skillctl.lockmodel import LockEntry
-from skillctl.repo import SKILL_FILE, SKIP_DIRS, stat_identity
+from skillctl.repo import stat_identity
 
 if TYPE_CHECKING:
     from skillctl.loader import Observed
 
-INDEX_VERSION = "4"
-# bm25 column weights: a word in the name counts most, then the description (what agents are
-# shown to decide), then the body.
-# The fourth FTS column (``gate``, from migration 004) once held a verdict token; it is left
-# empty now (see ``_query``) and weighs nothing.
-WEIGHTS = (10.0, 4.0, 1.0, 0.0)
+INDEX_VERSION = "5"
 UNTRACKED = "untracked"  # the status shown for a folder skills.lock does not know
 MAX_QUERY_CHARS = 1000
 
@@ -98,45 +106,66 @@ class _Row:
     judged: float | None
     fresh: bool = False  # parsed and digested in this refresh: no need to look at the files again
     text: tuple[str, str, str] | None = None  # (name, description, body) still to be written to the FTS table
+    offered: int | None = None  # the stored verdict before this refresh (so: in search_ok); None: ``loadable``
+
+    def __post_init__(self) -> None:
+        if self.offered is None:
+            self.offered = self.loadable
+
+
+@dataclass
+class _Writes:
+    """A refresh's changes, written with one ``executemany`` per statement when it ends."""
+
+    next_id: int
+    docs_insert: list[list[Any]] = field(default_factory=list)
+    docs_update: list[list[Any]] = field(default_factory=list)
+    verdicts: list[list[Any]] = field(default_factory=list)
+    fts_delete: list[list[int]] = field(default_factory=list)
+    fts_insert: list[list[Any]] = field(default_factory=list)
+    unoffer: list[list[int]] = field(default_factory=list)  # rows that may leave search_ok
+    offer: list[list[int]] = field(default_factory=list)  # rows that may enter it
+    offer_text: list[list[Any]] = field(default_factory=list)  # rows entering it with the text just read
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(_UNOFFER, self.unoffer)  # before the text they were offered with is replaced
+        conn.executemany("DELETE FROM search_fts WHERE rowid = ?", self.fts_delete)
+        conn.executemany("UPDATE search_docs SET path = ?, name = ?, description = ?, ident = ?, deep = ?, "
+                         "observed = ?, entry = ?, loadable = ?, status = ?, reason = ?, expires = ?, judged = ? "
+                         "WHERE id = ?", self.docs_update)
+        conn.executemany("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
+                         "deep = ?, observed = ?, expires = ?, judged = ? WHERE id = ?", self.verdicts)
+        conn.executemany("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, loadable, "
+                         "status, reason, expires, judged, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         self.docs_insert)
+        conn.executemany("INSERT INTO search_fts (rowid, name, description, body) VALUES (?, ?, ?, ?)",
+                         self.fts_insert)
+        conn.executemany(_OFFER, self.offer)
+        # the text in hand, judged loadable in this refresh: 3x faster than reading it back
+        conn.executemany("INSERT INTO search_ok (rowid, name, description, body) VALUES (?, ?, ?, ?)", self.offer_text)
+
+
+# ``search_ok`` (migration 006) is a contentless FTS5 table holding the text of exactly the rows
+# whose stored verdict is loadable, so a default search ranks only those. Contentless rows are
+# removed by repeating the text they were added with, which ``search_fts`` (same rowid) keeps;
+# both statements test the stored verdict themselves, so membership always equals
+# ``loadable = 1`` whoever calls them: un-offer before a row's verdict or text changes, offer after.
+# (A refresh adds a row it just read and judged loadable with the same text it writes to
+# ``search_fts`` in the same flush, after un-offering its old text.)
+_UNOFFER = ("INSERT INTO search_ok (search_ok, rowid, name, description, body) "
+            "SELECT 'delete', f.rowid, f.name, f.description, f.body FROM search_fts f "
+            "JOIN search_docs d ON d.id = f.rowid WHERE f.rowid = ? AND d.loadable = 1")
+_OFFER = ("INSERT INTO search_ok (rowid, name, description, body) "
+          "SELECT f.rowid, f.name, f.description, f.body FROM search_fts f "
+          "JOIN search_docs d ON d.id = f.rowid WHERE f.rowid = ? AND d.loadable = 1")
 
 
 _ROW_COLUMNS = "id, path, name, ident, deep, observed, entry, loadable, status, reason, expires, judged"
 _NCOLS = 12
-
-
-def folder_signature(folder: Path) -> str | None:
-    """A hash of ``lstat`` of every entry under *folder* (``.git`` skipped, as the digest does).
-
-    Equal signatures mean the digest need not be recomputed. None when the folder is or holds
-    a symlink (the digest covers the link's target, wherever in the repo it is) or cannot be
-    listed, so the caller always digests it (and the loader refuses what it must).
-    """
-    try:
-        if os.path.islink(folder):
-            return None
-        parts: list[str] = []
-        stack = [str(folder)]
-        base = len(str(folder)) + 1
-        while stack:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    st = entry.stat(follow_symlinks=False)
-                    if stat.S_ISLNK(st.st_mode):
-                        return None
-                    if stat.S_ISDIR(st.st_mode):
-                        if entry.name == ".git":
-                            continue
-                        stack.append(entry.path)
-                    parts.append(f"{entry.path[base:]}\0{st.st_mode}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-    except OSError:
-        return None
-    parts.sort()
-    return hashlib.sha1("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def phrase(query: str) -> str:
-    """*query* as one FTS5 phrase: the fallback when it is not valid FTS5 syntax."""
-    return '"' + query.replace('"', '""') + '"'
 
 
 class Index:
@@ -168,6 +197,7 @@ class Index:
             if meta.get("version") != INDEX_VERSION:
                 for table in ("search_docs", "search_fts", "search_dirs", "search_meta"):
                     conn.execute(f"DELETE FROM {table}")
+                conn.execute("INSERT INTO search_ok (search_ok) VALUES ('delete-all')")
                 meta = {}
                 stats.rebuilt = True
             self._refresh(meta, now, stats)
@@ -183,8 +213,18 @@ class Index:
         # of them when the lock or the set of folders changed.
         light = {path: (row_id, ident)
                  for path, row_id, ident in conn.execute("SELECT path, id, ident FROM search_docs")}
-        found = self._walk()
+        found = walk_skills(self.conn, self.root)
         stats.skills = len(found)
+        changed = [(rel, ident) for rel, ident in found.items()
+                   if (known := light.get(rel)) is None or ident is None or known[1] != ident]
+        # The folders are read (in worker processes when there are many) while the lock is parsed here.
+        with folder_readings(self.root, changed) as readings:
+            self._apply(meta, now, stats, light, found, readings)
+
+    def _apply(self, meta: dict[str, str], now: datetime, stats: RefreshStats,
+               light: dict[str, tuple[int, str | None]], found: dict[str, str | None],
+               readings: Iterator[Reading]) -> None:
+        conn = self.conn
         lock_ident = _lock_identity(self.root)
         assignment: dict[str, tuple[str | None, str | None]] | None = None
         parsed: dict[str, LockEntry] = {}
@@ -195,41 +235,69 @@ class Index:
         if key_changed or found.keys() != light.keys():
             lock = read_lock(self.root, missing_ok=False)  # LockError: nothing is loadable, say so
             stats.lock_read = True
-            from skillctl.loader import match_lock
+            from skillctl.loader import LoadContext, match_lock
 
-            pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found])
+            self._context = LoadContext.for_repo(self.root, lock)  # the lock just read, not read again
+            pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found], walked=True)
             assignment = {}
             root = str(self.root)
             for lock_name, lock_entry, folder in pairs:
-                if folder is not None and (rel := _rel(str(folder), root)) in found:
+                if folder is None:
+                    continue
+                # a path the walk reached has no symlink in it: its own real path
+                rel = str(folder)[len(root) + 1:] if str(folder).startswith(root + os.sep) else None
+                if rel not in found:
+                    rel = _rel(str(folder), root)
+                if rel in found:
                     assignment[rel] = (lock_name, lock_entry.model_dump_json())
                     parsed[rel] = lock_entry
             rows = {r.path: r for r in (_Row(*t) for t in conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs"))}
-        for rel in light.keys() - found.keys():
-            conn.execute("DELETE FROM search_fts WHERE rowid = ?", [light[rel][0]])
-            conn.execute("DELETE FROM search_docs WHERE id = ?", [light[rel][0]])
-            stats.removed += 1
+        gone = [light[rel][0] for rel in light.keys() - found.keys()]
+        conn.executemany(_UNOFFER, [[i] for i in gone])
+        conn.executemany("DELETE FROM search_fts WHERE rowid = ?", [[i] for i in gone])
+        conn.executemany("DELETE FROM search_docs WHERE id = ?", [[i] for i in gone])
+        stats.removed = len(gone)
+        writes = _Writes((conn.execute("SELECT max(id) FROM search_docs").fetchone()[0] or 0) + 1)
+        retry = self._refused_by_files(found) if assignment is None else set()
         for rel, ident in found.items():
             known = light.get(rel)
             content_changed = known is None or ident is None or known[1] != ident
-            if assignment is None and not content_changed:
+            if assignment is None and not content_changed and rel not in retry:
                 continue  # same SKILL.md, same lock: the stored verdict stands (queries re-check files)
             row = rows.get(rel) if assignment is not None else self._row(rel) if known else None
             if assignment is not None:
                 name, entry = assignment.get(rel, (None, None))
             else:
                 name, entry = (row.name if row and row.entry else None), (row.entry if row else None)
-            entry_changed = (key_changed or row is None or row.entry != entry
+            entry_changed = (key_changed or row is None or row.entry != entry or rel in retry
                              or (entry is not None and row.name != name))
             if content_changed:
-                row = self._reindex(rel, ident, row)
+                row = self._reindex(next(readings), row, writes)
                 stats.parsed += 1
             if content_changed or entry_changed:
                 assert row is not None
-                self._judge(row, name, entry, now, parsed.get(rel))
+                self._judge(row, name, entry, now, writes, parsed.get(rel))
                 stats.judged += 1
+        writes.flush(conn)
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('version', ?)", [INDEX_VERSION])
         conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('lock', ?)", [lock_ident])
+
+    def _refused_by_files(self, found: dict[str, str | None]) -> set[str]:
+        """Rows the lock calls active but stored as refused, whose folder changed since: judged again.
+
+        A query refuses (and stores) a skill whose files changed behind SKILL.md; when they are
+        put back (``git checkout``), SKILL.md's identity may not change, and without this the
+        skill would stay out of search until the lock changed. Usually none: a healthy repo's
+        active skills are loadable.
+        """
+        retry = set()
+        for path, deep in self.conn.execute("SELECT path, deep FROM search_docs "
+                                            "WHERE loadable = 0 AND status = 'active' AND entry IS NOT NULL"):
+            if path in found:
+                now_deep = folder_signature(self._folder(path))
+                if now_deep is None or now_deep != deep:
+                    retry.add(path)
+        return retry
 
     def _row(self, rel: str) -> _Row | None:
         got = self.conn.execute(f"SELECT {_ROW_COLUMNS} FROM search_docs WHERE path = ?", [rel]).fetchone()
@@ -238,78 +306,17 @@ class Index:
     def _folder(self, rel: str) -> Path:
         return self.root / rel if rel else self.root
 
-    def _walk(self) -> dict[str, str | None]:
-        """``repo.discover_skills`` with a directory-listing cache: {relative folder: SKILL.md identity}.
-
-        Same rules (a folder holding SKILL.md is a skill and is not searched further, SKIP_DIRS
-        skipped, symlinks never followed); a test holds the two equal on messy trees. Each
-        candidate folder costs one ``lstat`` of its SKILL.md; only folders that are not skills
-        are listed, and only when their own ``lstat`` (inode, mtime) changed. Plain strings, not
-        Path objects: this loop runs once per skill on every refresh.
-        """
-        conn = self.conn
-        root = str(self.root)
-        is_skill, ident = _skill_md(root)
-        if is_skill:
-            return {"": ident}
-        cache = {p: (i, s) for p, i, s in conn.execute("SELECT path, ident, subdirs FROM search_dirs")}
-        found: dict[str, str | None] = {}
-        seen_dirs: set[str] = set()
-        stack = [""]
-        while stack:
-            rel = stack.pop()
-            path = f"{root}/{rel}" if rel else root
-            if rel:
-                is_skill, ident = _skill_md(path)
-                if is_skill:
-                    found[rel] = ident
-                    continue
-            try:
-                st = os.lstat(path)
-            except OSError:
-                continue
-            if not stat.S_ISDIR(st.st_mode):
-                continue
-            dir_ident = f"{st.st_ino}:{st.st_mtime_ns}"
-            hit = cache.get(rel)
-            if hit is not None and hit[0] == dir_ident:
-                subdirs = json.loads(hit[1])
-            else:
-                subdirs = _list_dir(path)
-                conn.execute("INSERT OR REPLACE INTO search_dirs VALUES (?, ?, ?)",
-                             [rel, dir_ident, json.dumps(subdirs)])
-            seen_dirs.add(rel)
-            stack.extend(f"{rel}/{d}" if rel else d for d in subdirs)
-        for gone in cache.keys() - seen_dirs:
-            conn.execute("DELETE FROM search_dirs WHERE path = ?", [gone])
-        return found
-
-    def _reindex(self, rel: str, ident: str | None, row: _Row | None) -> _Row:
-        """Parse and digest one folder; replace its text. An unreadable skill keeps only its folder name."""
-        from skillctl.loader import Observed
-        from skillctl.parse import read_skill
-
-        folder = self._folder(rel)
-        deep = folder_signature(folder)
-        observed: str | None = None
-        try:
-            # With an identity, SKILL.md is a regular file reached without any symlink (the walk
-            # follows none), so read_skill's containment check could not fail; without one, it runs.
-            skill = read_skill(folder, root=None if ident is not None else self.root)
-            seen = Observed.from_skill(skill, skill_digest(folder))
-            observed = _observed_json(seen, self.root)
-            name, description, body = skill.name, skill.description, skill.body
-        except InputError:
-            name, description, body, ident, deep = folder.name, "", "", None, None
+    def _reindex(self, reading: Reading, row: _Row | None, writes: _Writes) -> _Row:
+        """A folder's new text and observation (``read_folder``): its FTS row is replaced when judged."""
+        rel, name, description, body, ident, deep, observed = reading
         if row is not None:
-            self.conn.execute("DELETE FROM search_fts WHERE rowid = ?", [row.id])
-        # written by _judge, once, with the verdict and its token in the FTS row (id 0: not stored yet)
+            writes.fts_delete.append([row.id])
         return _Row(row.id if row else 0, rel, name, ident, deep, observed, row.entry if row else None, 0, UNTRACKED,
-                    "", None, None, fresh=True, text=(name, description, body))
+                    "", None, None, fresh=True, text=(name, description, body), offered=row.loadable if row else 0)
 
-    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime,
+    def _judge(self, row: _Row, name: str | None, entry: str | None, now: datetime, writes: _Writes,
                lock_entry: LockEntry | None = None) -> _Row:
-        """Ask the loader about one row and store its verdict (and the lock entry it judged).
+        """Ask the loader about one row and queue its verdict (and the lock entry it judged) for writing.
 
         *lock_entry* is *entry* already parsed, when the caller has it.
         """
@@ -318,7 +325,8 @@ class Index:
         expires: float | None = None
         if name is None or entry is None:
             loadable, status, reason, entry = 0, UNTRACKED, NOT_IN_LOCK, None
-            name = self._folder(row.path).name  # as the loader names a folder no entry claims
+            # as the loader names a folder no entry claims (its last path part; string work, once per skill)
+            name = row.path.rsplit("/", 1)[-1] if row.path else self.root.name
         else:
             lock_entry = lock_entry or LockEntry.model_validate_json(entry)
             verdict = judge(self.root, name, lock_entry, self._folder(row.path), now, self._observer(row),
@@ -326,28 +334,29 @@ class Index:
             loadable = int(isinstance(verdict, LoadedSkill))
             status, reason = lock_entry.status, ("" if loadable else getattr(verdict, "reason", ""))
             expires = as_utc(lock_entry.expires_at).timestamp() if lock_entry.expires_at else None
-        values = [row.path, name, row.text[1] if row.text else None, row.ident, row.deep, row.observed, entry,
-                  loadable, status, reason, expires, now.timestamp()]
-        if row.fresh and row.id == 0:
-            cur = self.conn.execute("INSERT INTO search_docs (path, name, description, ident, deep, observed, entry, "
-                                    "loadable, status, reason, expires, judged) "
-                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values)
-            row.id = int(cur.lastrowid or 0)
-        elif row.fresh:
-            self.conn.execute("UPDATE search_docs SET path = ?, name = ?, description = ?, ident = ?, deep = ?, "
-                              "observed = ?, entry = ?, loadable = ?, status = ?, reason = ?, expires = ?, "
-                              "judged = ? WHERE id = ?", [*values, row.id])
+        judged = now.timestamp()
+        if row.fresh:
+            new = row.id == 0
+            if new:
+                row.id = writes.new_id()
+            values = [row.path, name, row.text[1] if row.text else None, row.ident, row.deep, row.observed, entry,
+                      loadable, status, reason, expires, judged, row.id]
+            (writes.docs_insert if new else writes.docs_update).append(values)
         else:
-            self.conn.execute("UPDATE search_docs SET name = ?, entry = ?, loadable = ?, status = ?, reason = ?, "
-                              "deep = ?, observed = ?, expires = ?, judged = ? WHERE id = ?",
-                              [name, entry, loadable, status, reason, row.deep, row.observed, expires,
-                               now.timestamp(), row.id])
+            writes.verdicts.append([name, entry, loadable, status, reason, row.deep, row.observed, expires, judged,
+                                    row.id])
+        new_text = row.text is not None
+        if row.offered and (new_text or not loadable):
+            writes.unoffer.append([row.id])
+        if loadable and row.text is not None:
+            writes.offer_text.append([row.id, *row.text])
+        elif loadable and not row.offered:
+            writes.offer.append([row.id])
         if row.text is not None:
-            self.conn.execute("INSERT INTO search_fts (rowid, name, description, body) VALUES (?, ?, ?, ?)",
-                              [row.id, *row.text])
+            writes.fts_insert.append([row.id, *row.text])
             row.text = None
         row.name, row.entry, row.loadable, row.status, row.reason = name, entry, loadable, status, reason
-        row.expires, row.judged = expires, now.timestamp()
+        row.expires, row.judged = expires, judged
         return row
 
     def _observer(self, row: _Row, deep: str | None = None) -> Callable[[Path, Path], Observed]:
@@ -359,12 +368,12 @@ class Index:
 
         def observed(root: Path, folder: Path) -> Observed:
             if row.fresh and row.observed is not None:
-                return _observed_from_json(row.observed, root)
+                return observed_from_json(row.observed, root)
             now_deep = deep if deep is not None else folder_signature(folder)
             if now_deep is not None and now_deep == row.deep and row.observed is not None:
-                return _observed_from_json(row.observed, root)
+                return observed_from_json(row.observed, root)
             seen = observe(root, folder)  # InputError propagates: the loader reports "unreadable"
-            row.deep, row.observed = now_deep, _observed_json(seen, root)
+            row.deep, row.observed = now_deep, observed_json(seen, root)
             return seen
 
         return observed
@@ -381,29 +390,35 @@ class Index:
         try:
             return self._query(text, limit, include_all, now)
         except sqlite3.OperationalError as exc:
-            if not _is_query_error(exc):
+            if not is_query_error(exc):
                 raise
         try:
             return self._query(phrase(text), limit, include_all, now)
         except sqlite3.OperationalError as exc:
-            if not _is_query_error(exc):
+            if not is_query_error(exc):
                 raise
             return []
 
     def _query(self, match: str, limit: int, include_all: bool, now: datetime) -> list[Hit]:
-        # Rank in FTS5 alone, then look the candidates up: ANDing the verdict token into the
-        # match (or a join) makes every matching row pay (3 ms at 100,000 skills), while most
-        # candidates are loadable anyway.
-        ranked = (f"SELECT rowid, bm25(search_fts, {', '.join(map(str, WEIGHTS))}) AS score FROM search_fts "
-                  "WHERE search_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?")
+        """Rank (``ranking.ranked``), then ask the loader again about each row about to be shown.
+
+        A default search ranks ``search_ok``, the rows whose stored verdict is loadable, and
+        keeps a row only if that verdict is still the loader's now (``_recheck``); ``--all``
+        ranks every row. Rows are looked up a page at a time, and more are ranked only when
+        rows of the page are refused now.
+        """
+        from skillctl.deliver.ranking import ranked
+
+        table = "search_fts" if include_all else "search_ok"
+        page = limit if include_all else limit + 2  # a spare row or two for one refused on re-check
+        where = "" if include_all else " AND loadable = 1"  # the stored verdict, not only its copy in search_ok
+        candidates = ranked(self.conn, table, match, page)
         hits: list[Hit] = []
-        offset, batch = 0, max(2 * limit, 20)
         while len(hits) < limit:
-            got = self.conn.execute(ranked, [match, batch, offset]).fetchall()
+            got = list(itertools.islice(candidates, page))
             if not got:
                 break
             marks = ", ".join("?" * len(got))
-            where = "" if include_all else " AND loadable = 1"
             rows = {values[0]: (_Row(*values[:_NCOLS]), values[_NCOLS]) for values in self.conn.execute(
                 f"SELECT {_ROW_COLUMNS}, description FROM search_docs WHERE id IN ({marks}){where}",
                 [r[0] for r in got])}
@@ -417,11 +432,6 @@ class Index:
                                     -float(score)))
                     if len(hits) == limit:
                         break
-            if batch < 0 or len(got) < batch:
-                break
-            # few loadable among the best matches: rank the rest once, not page by page (each
-            # page would rank every match again)
-            offset, batch = offset + batch, -1
         return hits
 
     def _recheck(self, row: _Row, now: datetime) -> _Row:
@@ -452,9 +462,11 @@ class Index:
             with contextlib.suppress(sqlite3.OperationalError):
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
+                    self.conn.execute(_UNOFFER, [row.id])
                     self.conn.execute("UPDATE search_docs SET loadable = ?, reason = ?, deep = ?, observed = ?, "
                                       "judged = ? WHERE id = ?",
                                       [row.loadable, row.reason, row.deep, row.observed, ts, row.id])
+                    self.conn.execute(_OFFER, [row.id])
                     self.conn.execute("COMMIT")
                 except BaseException:
                     self.conn.execute("ROLLBACK")
@@ -482,44 +494,3 @@ def _rel(path: str, root: str) -> str:
     if real == root:
         return ""
     return real[len(root) + 1:] if real.startswith(root + os.sep) else path
-
-
-def _skill_md(folder: str) -> tuple[bool, str | None]:
-    """(folder holds a SKILL.md that is not a directory, its identity or None when not cacheable)."""
-    path = f"{folder}/{SKILL_FILE}"
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False, None
-    if stat.S_ISLNK(st.st_mode):
-        return not os.path.isdir(path), None
-    return not stat.S_ISDIR(st.st_mode), stat_identity(st)
-
-
-def _list_dir(path: str) -> list[str]:
-    """The sorted subdirectories to descend into (os.walk's, minus symlinks and SKIP_DIRS)."""
-    try:
-        with os.scandir(path) as entries:
-            return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False) and e.name not in SKIP_DIRS)
-    except OSError:
-        return []
-
-
-def _observed_json(seen: Any, root: Path) -> str:
-    skill_md = Path(seen.skill_md)
-    rel = skill_md.relative_to(root).as_posix() if skill_md.is_relative_to(root) else str(skill_md)
-    return json.dumps([seen.name, seen.description, rel, seen.has_lifecycle, seen.version, seen.digest])
-
-
-def _observed_from_json(text: str, root: Path) -> Any:
-    from skillctl.loader import Observed
-
-    name, description, rel, has_lifecycle, version, digest = json.loads(text)
-    return Observed(name, description, root / rel, has_lifecycle, version, digest)
-
-
-def _is_query_error(exc: sqlite3.OperationalError) -> bool:
-    """FTS5 syntax errors (and unknown column filters), as opposed to a locked or broken database."""
-    message = str(exc).lower()
-    return message.startswith("fts5") or "syntax error" in message or "no such column" in message \
-        or "unterminated" in message or "unknown special query" in message
