@@ -74,10 +74,12 @@ def run_peer(name: str, folders: list[Path]) -> tuple[dict[Path, bool | None], f
     return {Path(k): v for k, v in data["flagged"].items()}, data["seconds"]
 
 
-def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list[str]]:
-    """Verdicts in one batch, the time, and the skills whose verdict differs when scanned alone."""
-    # A skill cannot grant itself a tier: the benchmark vouches for each labelled case at the tier it
-    # states, as a repository curating these skills would (tests/security/test_labelled.py does the same).
+def make_scanner(folders: list[Path], trust: str) -> Scanner:
+    """A scanner rooted at the set's common folder, vouching for each labelled case at the tier it states.
+
+    A skill cannot grant itself a tier: the benchmark vouches for each labelled case at the tier it
+    states, as a repository curating these skills would (tests/security/test_labelled.py does the same).
+    """
     root = Path(os.path.commonpath([str(f) for f in folders])) if folders else None
     vouched = []
     for folder in folders:
@@ -87,8 +89,13 @@ def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list
             continue
         if life is not None and life.trust and root is not None:
             vouched.append(TrustRule(folder.relative_to(root).as_posix() or ".", life.trust))
-    scanner = Scanner(rules=load_rules(), policy=Policy(default_trust=trust, rules=vouched), root=root,
-                      established=frozenset())
+    return Scanner(rules=load_rules(), policy=Policy(default_trust=trust, rules=vouched), root=root,
+                   established=frozenset())
+
+
+def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list[str]]:
+    """Verdicts in one batch, the time, and the skills whose verdict differs when scanned alone."""
+    scanner = make_scanner(folders, trust)
     scan_tree(folders[:3], scanner=scanner)  # warm up (regexes, imports): the peers' times exclude start-up too
     t0 = time.perf_counter()
     results = scan_tree(folders, scanner=scanner)
@@ -98,13 +105,8 @@ def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list
     return batch, secs, differs
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
-    ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--community", type=Path, default=COMMUNITY)
-    args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
+def build_sets(tmp: Path, community_all: list[Path], sample: int) -> dict[str, tuple[list[Path], str, bool]]:
+    """``label -> (skill folders, trust tier, malicious?)`` for every set of the table."""
     sets: dict[str, tuple[list[Path], str, bool]] = {
         "legacy malicious": (discover_skills(ROOT / "tests/security/cases/malicious"), "community", True),
         "legacy benign": (discover_skills(ROOT / "tests/security/cases/benign"), "community", False),
@@ -114,10 +116,21 @@ def main() -> None:
         sets[f"{name} benign"] = (materialize(name, "benign", tmp), "community", False)
     if CORPORA.is_dir():
         sets["corpora (team)"] = (discover_skills(CORPORA), "team", False)
-    community_all = discover_skills(args.community) if args.community.is_dir() else []
     if community_all:
-        sample = sorted(random.Random(12).sample(community_all, min(args.sample, len(community_all))))
-        sets[f"community sample ({len(sample)})"] = (sample, "community", False)
+        chosen = sorted(random.Random(12).sample(community_all, min(sample, len(community_all))))
+        sets[f"community sample ({len(chosen)})"] = (chosen, "community", False)
+    return sets
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--community", type=Path, default=COMMUNITY)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
+    community_all = discover_skills(args.community) if args.community.is_dir() else []
+    sets = build_sets(tmp, community_all, args.sample)
     peers = [] if args.no_peers else list(PEERS)
     rows = []
     total = {"skillctl": [0.0, 0], **{p: [0.0, 0] for p in peers}}

@@ -35,7 +35,11 @@ def test_keyword_prefilter_never_loses_a_match():
 
 ALPHABET = st.sampled_from(["curl ", "| sh", "nc ", "-e ", "/bin/sh ", "base64 -d", " ", "x", "~/.ssh/id_rsa",
                             "bash -i >& /dev/tcp/1/2", "NCAT", "İ", "\n", "eval(", "atob(", ">>", "~/.bashrc",
-                            "ignore previous instructions", "Ignore All Prior Rules", "wget ", "http://192.0.2.1/"])
+                            "ignore previous instructions", "Ignore All Prior Rules", "wget ", "http://192.0.2.1/",
+                            # word and token edges the keyword index relies on (keywords.py)
+                            "rm", "-rf", "xrm ", "form", "(nc", "\u00e9nc", "_", "\u00a0", "\t", "\x1c", "-o", ":",
+                            "ghp_", "eval (", "exec(", "open(", "rev |", "review", "$(", "=${SECRET}", "K", "\u212a",
+                            "http://x.example.invalid/?d=$TOKEN", "readFile(", "~/.ssh/id_rsa"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -44,6 +48,17 @@ def test_keyword_prefilter_matches_brute_force_on_generated_text(text):
     rules = load_rules()
     for kind in ("body", "scripts"):
         assert {(n, r.id) for n, _l, r, _m in rules.match_lines(text, kind)} == brute_force(rules, text, kind)
+
+
+def test_keywords_know_where_they_sit():
+    """A literal next to ``\\b``, whitespace or ``(`` must sit at a word or token edge, which lets
+    "rm" skip "format" and "exec(" skip "execute"; the brute-force tests above prove nothing is lost."""
+    from skillctl.scan.keywords import END_TOKEN, END_WORD, START_TOKEN, START_WORD, required_keywords
+
+    assert required_keywords(r"\brm\s+-rf") == {("-rf", START_TOKEN)}
+    assert required_keywords(r"\bexec\s*\(") == {("exec", START_WORD | END_WORD)}
+    assert required_keywords(r"\bgh[pousr]_[A-Za-z0-9]{36,}") == {(f"gh{c}_", START_WORD) for c in "pousr"}
+    assert required_keywords(r"\s-o\s+x") == {("-o", START_TOKEN | END_TOKEN)}
 
 
 def test_required_literals():
