@@ -10,6 +10,7 @@ the skill's trust tier. The library API is ``scan_skill`` and ``scan_paths``; ``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,6 +48,7 @@ class Scanner:
     root: Path | None = None
     lock: Any = None  # a Lock: import source tiers and approvals it records count (policy.effective_tier)
     established: frozenset[str] | None = None  # None: the names skills.lock under root vouches for
+    _root_resolved: Path | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def names(self) -> NameIndex:
@@ -69,10 +71,11 @@ class Scanner:
             lock=lock if lock is not None else _lock_at(root),
         )
 
-    def tier_of(self, skill: Skill | None, folder: Path | None = None) -> TierDecision:
+    def tier_of(self, skill: Skill | None, folder: Path | None = None, *, rel: str | None = None) -> TierDecision:
         """The skill's effective tier: granted by the repo (config, lock), only lowered by the skill."""
         folder = folder if folder is not None else skill.folder if skill is not None else None
-        rel = relpath(folder, self.root) if folder is not None and self.root is not None else None
+        if rel is None and folder is not None and self.root is not None:
+            rel = self._relpath(folder)
         entry = None
         if self.lock is not None and skill is not None:
             entry = self.lock.skills.get(skill.name)
@@ -86,6 +89,39 @@ class Scanner:
                 digest = None
         return effective_tier(self.policy, skill, rel=rel, entry=entry, digest=digest)
 
+    def _inside(self, path: Path) -> str | None:
+        """*path* relative to the root (``repo.relpath``), or None when outside it or unresolvable.
+
+        The root is resolved once per scanner (when absolute): ``resolve`` costs a system call per
+        path component, and the scan used to pay it for every file.
+        """
+        if self.root is None:
+            return None
+        if self._root_resolved is None or not Path(self.root).is_absolute():
+            try:
+                self._root_resolved = Path(self.root).resolve()
+            except OSError:
+                return None
+        try:
+            return Path(path).resolve().relative_to(self._root_resolved).as_posix()
+        except (ValueError, OSError):
+            return None
+
+    def _relpath(self, path: Path) -> str:
+        inside = self._inside(path)
+        return inside if inside is not None else Path(path).as_posix()
+
+    def _prefix(self, folder: Path) -> tuple[str | None, str]:
+        """``(folder relative to the root or None, display prefix of the files under it)``.
+
+        A file reached by walking real folders (``skill_files`` never follows a linked folder)
+        resolves to the folder's resolved path plus its relative path, so one ``resolve`` per
+        skill gives every file's display path.
+        """
+        inside = self._inside(folder) if self.root is not None else None
+        shown = Path(folder).as_posix() if inside is None else inside
+        return inside, "" if shown == "." else shown + "/"
+
     # -- one skill -----------------------------------------------------------------------------
 
     def scan(self, skill: Skill) -> list[Finding]:
@@ -93,14 +129,21 @@ class Scanner:
 
         Nothing here depends on which other skills are scanned in the same run.
         """
+        return self.scan_with_tier(skill)[1]
+
+    def scan_with_tier(self, skill: Skill) -> tuple[str, list[Finding]]:
+        """The skill's tier and its findings (``scan``; the tier is worked out once for both)."""
         names = self.names
-        tier = self.tier_of(skill).tier
+        inside, prefix = self._prefix(skill.folder)
+        tier = self.tier_of(skill, rel=inside if inside is not None or self.root is None
+                            else Path(skill.folder).as_posix()).tier
         education = is_education(skill.name, skill.description)
         subject = subject_words(skill.name, skill.description)
         findings: list[Finding] = []
         texts: dict[str, str] = {}
         md_text = read_text(skill.skill_md)
-        skill_md = self._display(skill.skill_md)
+        linked = skill.skill_md.parent != skill.folder or os.path.islink(skill.skill_md)
+        skill_md = self._display(skill.skill_md) if linked else prefix + skill.skill_md.name
         if md_text is not None:
             texts[skill_md] = md_text
             lines = md_text.split("\n")
@@ -112,22 +155,28 @@ class Scanner:
         findings += self._analyze_frontmatter(skill, skill_md, names)
         run_texts = [t for t in (md_text,) if t]
         for f in skill_files(skill.folder):
-            findings += self._scan_file(f, education, run_texts, texts, subject)
+            findings += self._scan_file(f, education, run_texts, texts, subject, prefix)
         findings += self._analyze_checks(skill, skill_md, tier)
-        return self._finish(findings, texts, tier)
+        return tier, self._finish(findings, texts, tier)
 
     def scan_unparsed(self, folder: Path) -> list[Finding]:
         """A skill whose SKILL.md does not parse is still scanned, as plain text, at default trust."""
+        return self.scan_unparsed_with_tier(folder)[1]
+
+    def scan_unparsed_with_tier(self, folder: Path) -> tuple[str, list[Finding]]:
         findings: list[Finding] = []
         texts: dict[str, str] = {}
         run_texts: list[str] = []
+        inside, prefix = self._prefix(folder)
         for f in skill_files(folder, include_skill_md=True):
             if f.rel == "SKILL.md":
                 f.kind = "body"
                 if f.text:
                     run_texts.append(f.text)
-            findings += self._scan_file(f, False, run_texts, texts, subject_words(folder.name, ""))
-        return self._finish(findings, texts, self.tier_of(None, folder).tier)
+            findings += self._scan_file(f, False, run_texts, texts, subject_words(folder.name, ""), prefix)
+        tier = self.tier_of(None, folder, rel=inside if inside is not None or self.root is None
+                            else Path(folder).as_posix()).tier
+        return tier, self._finish(findings, texts, tier)
 
     def _finish(self, findings: list[Finding], texts: dict[str, str], tier: str) -> list[Finding]:
         unique = {(f.rule_id, f.path, f.line, f.snippet): f for f in findings}
@@ -234,8 +283,8 @@ class Scanner:
         return out
 
     def _scan_file(self, f: SkillFile, education: bool, run_texts: list[str], texts: dict[str, str],
-                   subject: frozenset[str] = frozenset()) -> list[Finding]:
-        path = self._display(f.path)
+                   subject: frozenset[str] = frozenset(), prefix: str | None = None) -> list[Finding]:
+        path = self._display(f.path) if prefix is None or f.symlink_target is not None else prefix + f.rel
         out: list[Finding] = []
         if f.symlink_target is not None:
             out.append(_finding("FILE-LINK-001", "structure", "medium", path, 1,
@@ -374,10 +423,11 @@ def scan_parsed(parsed: Iterable[tuple[Path, Skill | None, InputError | None]], 
     results = []
     for folder, skill, error in parsed:
         if skill is None:
-            results.append(SkillResult(folder, folder.name, scanner.tier_of(None, folder).tier,
-                                       scanner.scan_unparsed(folder), error))
+            tier, findings = scanner.scan_unparsed_with_tier(folder)
+            results.append(SkillResult(folder, folder.name, tier, findings, error))
         else:
-            results.append(SkillResult(folder, skill.name, scanner.tier_of(skill).tier, scanner.scan(skill)))
+            tier, findings = scanner.scan_with_tier(skill)
+            results.append(SkillResult(folder, skill.name, tier, findings))
     return results
 
 

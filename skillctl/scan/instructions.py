@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from skillctl.scan.keywords import lowered
+
 _LOCAL_SECRET = (
     r"(?:\.env\b|~/\.ssh\b|\.ssh (?:folder|directory|keys?)|id_rsa|id_ed25519|\.aws/credentials|aws credentials|"
     r"credentials file|hosts\.yml|oauth_token|\.netrc|\.npmrc|\.pypirc|\.git-credentials|kubeconfig|\.kube/config|"
@@ -59,14 +61,30 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
 _SECRET_WORDS = re.compile(r"\b(?:api[ _-]?keys?|tokens?|secrets?|passwords?|credentials?|private keys?)\b", re.IGNORECASE)  # noqa: E501
 
 
-# Substrings every match of a rule contains (at least one of them).
-_NEEDS = {
-    "AGENT-SEND-001": (".env", "ssh", "id_rsa", "id_ed25519", "credentials", "hosts.yml", "oauth_token", ".netrc",
-                       ".npmrc", ".pypirc", "kubeconfig", ".kube", "keychain", "cookies", "history", "private key",
-                       "token", "environment variables"),
-    "AGENT-HIDE-001": ("not ", "n't ", "never ", "without ", "keep ", "hide", "conceal"),
-    "AGENT-APPROVAL-001": ("approv", "confirm", "permission"),
+# Groups of substrings: every match of a rule contains at least one word of each group (lower
+# case). A text or paragraph missing a group cannot match, so its regex is never run there.
+_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "AGENT-SEND-001": (
+        (".env", "ssh", "id_rsa", "id_ed25519", "credentials", "hosts.yml", "oauth_token", ".netrc", ".npmrc",
+         ".pypirc", "kubeconfig", ".kube", "keychain", "cookies", "history", "private key", "token",
+         "environment variables"),
+        ("send", "upload", "post", "paste", "include", "attach", "forward", "transmit", "submit", "share", "sync",
+         "email", "exfiltrate", "put"),
+        ("http", "to ", "remote:", "bucket", "issue body"),
+    ),
+    "AGENT-HIDE-001": (
+        ("not ", "n't ", "never ", "without ", "keep ", "hide", "conceal"),
+        ("tell", "inform", "notif", "mention", "reveal", "disclos", "report", "alert", "showing", "out of", "hide",
+         "conceal"),
+    ),
+    "AGENT-APPROVAL-001": (("approv", "confirm", "permission"),),
 }
+_GATES = {rule: tuple(re.compile("|".join(map(re.escape, group))) for group in groups)
+          for rule, groups in _NEEDS.items()}
+# The same for a whole text: a paragraph folds line breaks into single spaces, so only the part
+# of each word before its first space is sure to appear in the text as written.
+_TEXT_GATES = {rule: tuple(re.compile("|".join(sorted({re.escape(w.split()[0]) for w in group}))) for group in groups)
+               for rule, groups in _NEEDS.items()}
 
 
 @dataclass(frozen=True)
@@ -107,14 +125,18 @@ def _prose(text: str) -> Iterator[tuple[int, str]]:
 
 def agent_instructions(text: str) -> list[Hit]:
     """Every instruction of the four kinds in the prose of a markdown *text*."""
+    whole = lowered(text)
+    rules = [r for r in RULES if all(g.search(whole) for g in _TEXT_GATES[r[0]])]
+    if not rules:
+        return []  # no paragraph can match: skip reading the prose at all
     out: list[Hit] = []
     lines = text.split("\n")
     for start, para in _prose(text):
         if para.startswith("|"):
             continue  # a table row documents options; it orders nothing
-        low = para.lower()
-        for rule_id, severity, message, pattern in RULES:
-            if not any(word in low for word in _NEEDS[rule_id]):
+        low = lowered(para)
+        for rule_id, severity, message, pattern in rules:
+            if not all(g.search(low) for g in _GATES[rule_id]):
                 continue  # a substring test spares the regex on almost every paragraph
             for m in pattern.finditer(para):
                 line = _line_of(lines, start, para, m.start())

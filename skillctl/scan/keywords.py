@@ -24,7 +24,10 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse  # type: ignore[no-redef,unused-ignore]
 
 FLAGS = re.IGNORECASE | re.MULTILINE
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# Letters that case-insensitive regexes equate with an ASCII letter but ``str.lower`` does not
+# turn into it ("ſh" matches ``sh`` under IGNORECASE): folded so a keyword search finds them too.
+_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i", "\u212a": "k"})
+_ASCII_LOWER = str.maketrans({**{c: c + 32 for c in range(65, 91)}, **_FOLD})
 # Distinct tokens remembered per kind before the memo starts over (a few hundred MB at worst
 # would otherwise accumulate over a corpus of thousands of skills).
 MAX_MEMO = 500_000
@@ -33,9 +36,12 @@ FIND_LIMIT = 16
 
 
 def lowered(text: str) -> str:
-    """*text* lower-cased with every character at its offset (``İ`` lower-cases to two)."""
+    """*text* lower-cased with every character at its offset (``İ`` lower-cases to two), and with
+    the few letters a case-insensitive regex equates with ASCII ones folded to them."""
     low = text.lower()
-    return low if len(low) == len(text) else text.translate(_ASCII_LOWER)
+    if len(low) != len(text):
+        return text.translate(_ASCII_LOWER)
+    return low.translate(_FOLD) if ("\u017f" in low or "\u0131" in low) else low
 
 
 # Where a keyword must sit inside a whitespace-separated token, from the regex around the
