@@ -26,13 +26,12 @@ except ImportError:  # pragma: no cover - Python 3.10
 FLAGS = re.IGNORECASE | re.MULTILINE
 # Letters that case-insensitive regexes equate with an ASCII letter but ``str.lower`` does not
 # turn into it ("ſh" matches ``sh`` under IGNORECASE): folded so a keyword search finds them too.
-_FOLD = str.maketrans({"\u017f": "s", "\u0131": "i", "\u0130": "i", "\u212a": "k"})
-_ASCII_LOWER = str.maketrans({**{c: c + 32 for c in range(65, 91)}, **_FOLD})
+_FOLD_CHARS = {"\u017f": "s", "\u0131": "i", "\u0130": "i", "\u212a": "k"}
+_FOLD = str.maketrans(_FOLD_CHARS)
+_ASCII_LOWER = str.maketrans({**{chr(c): chr(c + 32) for c in range(65, 91)}, **_FOLD_CHARS})
 # Distinct tokens remembered per kind before the memo starts over (a few hundred MB at worst
 # would otherwise accumulate over a corpus of thousands of skills).
 MAX_MEMO = 500_000
-# Up to this many distinct hot tokens in a file, each is located with a substring search.
-FIND_LIMIT = 16
 
 
 def lowered(text: str) -> str:
