@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scan_eval import COMMUNITY, build_sets, make_scanner  # noqa: E402
+from scan_eval import COMMUNITY, build_sets, make_scanner
 
-from skillctl.repo import discover_skills  # noqa: E402
-from skillctl.scan import scan_tree  # noqa: E402
+from skillctl.repo import discover_skills
+from skillctl.scan import scan_tree
 
 Dump = dict[str, dict[str, list[list[object]]]]
 

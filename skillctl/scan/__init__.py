@@ -291,6 +291,12 @@ class Scanner:
                                 f"symlink inside the skill points to {f.symlink_target!r}; it was not scanned",
                                 "Replace the link with the file itself."))
             return out
+        if f.special is not None:
+            out.append(_finding("FILE-SPECIAL-001", "structure", "critical", path, 1,
+                                f"{f.special} inside the skill (SK017): only regular files and folders are read; "
+                                "anything that opens it hangs, so the skill cannot be reviewed, verified or loaded",
+                                "Delete it; a skill ships regular files only."))
+            return out
         if f.too_large:
             out.append(_finding("FILE-SIZE-001", "structure", "medium", path, 1,
                                 "file is too large to scan; its content cannot be reviewed",
