@@ -47,6 +47,7 @@ from skillctl.scan.rules import load_rules  # noqa: E402
 
 CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "skillctl-bench"))
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
+FRESH = Path(os.environ.get("SKILLCTL_COMMUNITY_FRESH", CACHE / "community-fresh"))
 PEERS = {
     "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
     "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),
@@ -127,6 +128,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--community", type=Path, default=COMMUNITY)
+    ap.add_argument("--fresh", type=Path, default=FRESH, help="second real-world corpus (fresh-manifest.json)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
     community_all = discover_skills(args.community) if args.community.is_dir() else []
@@ -149,15 +151,21 @@ def main() -> None:
             total[peer][0] += psecs
             total[peer][1] += n
         rows.append(row)
-    if community_all:
-        flagged, secs, differs = ours(community_all, "community")
-        blocked = sorted(str(f.relative_to(args.community)) for f, v in flagged.items() if v)
-        (CACHE / "community-blocked.json").write_text(json.dumps(blocked, indent=1))
+    whole = []
+    for name, directory in (("community", args.community), ("fresh", args.fresh)):
+        folders = discover_skills(directory) if directory.is_dir() else []
+        if not folders:
+            continue
+        flagged, secs, differs = ours(folders, "community")
+        blocked = sorted(str(f.relative_to(directory)) for f, v in flagged.items() if v)
+        (CACHE / f"{name}-blocked.json").write_text(json.dumps(blocked, indent=1))
+        whole.append((name, len(blocked), len(folders), secs, len(differs)))
     print_table(rows, peers, total)
-    if community_all:
-        print(f"\nskillctl on the whole community corpus: {len(blocked)}/{len(community_all)} blocked = "
-              f"{len(blocked) / len(community_all):.2%}, {secs / len(community_all) * 1000:.1f} ms/skill, "
-              f"{len(differs)} verdicts differ alone vs batch; list in {CACHE / 'community-blocked.json'}")
+    for name, n_blocked, n, secs, n_differs in whole:
+        print(f"\nskillctl on the whole {name} corpus: {n_blocked}/{n} blocked = {n_blocked / n:.2%}, "
+              f"{secs / n * 1000:.1f} ms/skill, {n_differs} verdicts differ alone vs batch; "
+              f"list in {CACHE / (name + '-blocked.json')}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
 def print_table(rows: list[dict], peers: list[str], total: dict[str, list]) -> None:  # type: ignore[type-arg]

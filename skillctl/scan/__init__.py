@@ -22,7 +22,16 @@ from skillctl.model import Finding, Skill
 from skillctl.policy import CAPABILITY_RULE, Policy, TierDecision, capability_problem, effective_tier
 from skillctl.repo import relpath
 from skillctl.scan.code import analyze_script, private_keys
-from skillctl.scan.context import MarkdownMap, cap, hidden_comments, is_education, rate
+from skillctl.scan.context import (
+    MarkdownMap,
+    cap,
+    hidden_comments,
+    is_defensive,
+    is_education,
+    rate,
+    rate_code,
+    runs_strings,
+)
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
 from skillctl.scan.instructions import agent_instructions
@@ -137,7 +146,9 @@ class Scanner:
         inside, prefix = self._prefix(skill.folder)
         tier = self.tier_of(skill, rel=inside if inside is not None or self.root is None
                             else Path(skill.folder).as_posix()).tier
-        education = is_education(skill.name, skill.description)
+        # "security" for a skill about attacks, "defensive" when it is about detecting them (context.py)
+        education = ("defensive" if is_defensive(skill.name) else "security") if is_education(
+            skill.name, skill.description) else ""
         subject = subject_words(skill.name, skill.description)
         findings: list[Finding] = []
         texts: dict[str, str] = {}
@@ -173,7 +184,7 @@ class Scanner:
                 f.kind = "body"
                 if f.text:
                     run_texts.append(f.text)
-            findings += self._scan_file(f, False, run_texts, texts, subject_words(folder.name, ""), prefix)
+            findings += self._scan_file(f, "", run_texts, texts, subject_words(folder.name, ""), prefix)
         tier = self.tier_of(None, folder, rel=inside if inside is not None or self.root is None
                             else Path(folder).as_posix()).tier
         return tier, self._finish(findings, texts, tier)
@@ -192,7 +203,7 @@ class Scanner:
     # -- text ----------------------------------------------------------------------------------
 
     def _scan_text(self, text: str, kind: str, path: str, first_line: int, mdmap: MarkdownMap | None,
-                   education: bool, subject: frozenset[str] = frozenset(), rel: str = "") -> list[Finding]:
+                   education: str, subject: frozenset[str] = frozenset(), rel: str = "") -> list[Finding]:
         out: list[Finding] = []
         offset = first_line - 1
         if ANY_HIDDEN.search(text) is not None:
@@ -204,11 +215,22 @@ class Scanner:
                 if h.decoded:
                     out += self._rescan(h.decoded, "body", path, h.line + offset, "hidden text")
             text = strip_invisible(text)
+        code_lines: list[str] | None = None
+        runs = True
         for lineno, line, rule, m in self.rules.match_lines(text, kind):
             severity, why = rule.severity, None
-            if rule.explainable:
+            if rule.explainable and mdmap is not None:
                 severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
-                                     match_start=m.start(), education=education)
+                                     match_start=m.start(), education=bool(education),
+                                     defensive=education == "defensive")
+            elif rule.explainable and kind in ("scripts", "references"):
+                if code_lines is None:
+                    code_lines, runs = text.split("\n"), runs_strings(text)
+                # a flag named in a comment runs nothing, but words to the agent reach it there too
+                instruction = rule.category == "prompt-injection" and rule.id != "INJ-008"
+                severity, why = rate_code(rule.severity, lines=code_lines, line=lineno, match_start=m.start(),
+                                          education=bool(education), instruction=instruction,
+                                          runs_strings=runs)
             if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
                 # a scanner's pattern list or a write-up in plain text: the phrase is data here
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
@@ -242,19 +264,19 @@ class Scanner:
             for f in self._rescan(d.text, "scripts", path, d.line + offset, f"{d.encoding}-decoded payload"):
                 if mdmap is not None and line_text:
                     f.severity, why = rate(f.severity, mdmap=mdmap, line=f.line or 0, line_text=line_text,
-                                           match_start=0, education=education)
+                                           match_start=0, education=bool(education))
                     if why:
                         f.message += f" (rated {f.severity}: {why})"
                 out.append(f)
         return out
 
-    def _prose(self, text: str, path: str, offset: int, mdmap: MarkdownMap, education: bool,
+    def _prose(self, text: str, path: str, offset: int, mdmap: MarkdownMap, education: str,
                subject: frozenset[str]) -> list[Finding]:
         """Fake prerequisites and plain-language instructions to the agent, rated in context."""
         out = []
         for step in fake_prerequisites(text, subject):
             severity, why = rate(step.severity, mdmap=mdmap, line=step.line + offset, line_text=step.text,
-                                 match_start=0, education=education)
+                                 match_start=0, education=bool(education))
             out.append(Finding(rule_id="PREREQ-001", category="fake-prerequisite", severity=severity, path=path,
                                line=step.line + offset, snippet=_snip(step.text),
                                message=step.message + (f" (rated {severity}: {why})" if why else ""),
@@ -262,7 +284,7 @@ class Scanner:
                                            "pinned; never from paste sites, shorteners, IPs or unrelated releases."))
         for hit in agent_instructions(text):
             severity, why = rate(hit.severity, mdmap=mdmap, line=hit.line + offset, line_text=hit.sentence,
-                                 match_start=hit.start, education=education)
+                                 match_start=hit.start, education=bool(education))
             out.append(Finding(rule_id=hit.rule_id, category="agent-instruction", severity=severity, path=path,
                                line=hit.line + offset, snippet=_snip(hit.sentence[hit.start:]),
                                message=hit.message + (f" (rated {severity}: {why})" if why else ""),
@@ -282,7 +304,7 @@ class Scanner:
                                    remediation=rule.remediation))
         return out
 
-    def _scan_file(self, f: SkillFile, education: bool, run_texts: list[str], texts: dict[str, str],
+    def _scan_file(self, f: SkillFile, education: str, run_texts: list[str], texts: dict[str, str],
                    subject: frozenset[str] = frozenset(), prefix: str | None = None) -> list[Finding]:
         path = self._display(f.path) if prefix is None or f.symlink_target is not None else prefix + f.rel
         out: list[Finding] = []

@@ -35,7 +35,7 @@ KNOWN_INSTALLERS = frozenset({
     "astral.sh", "sh.rustup.rs", "bun.sh", "deno.land", "get.docker.com", "ollama.com", "get.pnpm.io",
     "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
     "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
-    "deb.nodesource.com", "rpm.nodesource.com",
+    "deb.nodesource.com", "rpm.nodesource.com", "community.chocolatey.org",
 })
 # The same, served from a shared host under the project's own account.
 KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
