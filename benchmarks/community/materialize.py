@@ -99,12 +99,14 @@ def main() -> None:
     ap.add_argument("--manifest", type=Path, default=MANIFEST)
     ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    ap.add_argument("--skip-known", type=Path, help="skip skills whose SKILL.md is already in this corpus")
+    ap.add_argument("--skip-known", type=Path, action="append", default=[],
+                    help="skip skills whose SKILL.md is already in this corpus (repeatable)")
     args = ap.parse_args()
     manifest = json.loads(args.manifest.read_text())
-    seen: set[str] = known_digests(args.skip_known) if args.skip_known else set()
-    if args.skip_known:
-        print(f"  {len(seen)} SKILL.md digests known from {args.skip_known}")
+    seen: set[str] = set()
+    for known in args.skip_known:
+        seen |= known_digests(known)
+        print(f"  {len(seen)} SKILL.md digests known after reading {known}")
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
