@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MIN_BLOB = 20
 B64 = re.compile(r"[A-Za-z0-9+/_-]{20,}+={0,2}")
 HEX_ONLY = re.compile(r"[0-9A-Fa-f]+")
 ESCAPED_HEX = re.compile(r"(?:\\x[0-9A-Fa-f]{2}){8,}")
@@ -56,40 +55,24 @@ def _b64(blob: str) -> bytes | None:
         return None
 
 
-def _blobs(text: str) -> Iterator[tuple[int, str]]:
-    """``(offset, blob)`` for every ``B64`` match in *text*, in order.
-
-    A blob holds no whitespace, so it lies inside one whitespace-separated token of at least
-    ``MIN_BLOB`` characters; only those tokens are searched. The regex alone re-reads every
-    short word once per letter, which made it most of the decoder's time.
-    """
-    pos = 0
-    for token in text.split():
-        if len(token) < MIN_BLOB:
-            continue
-        at = text.find(token, pos)  # tokens come in order and a shorter one cannot contain it
-        pos = at + len(token)
-        for m in B64.finditer(token):
-            yield at + m.start(), m.group()
-
-
 def decode_blobs(text: str, depth: int = 1) -> Iterator[Decoded]:
     """Yield every blob in *text* that decodes to readable text, recursively (bounded)."""
     if depth > MAX_DEPTH:
         return
     hits: list[tuple[int, str, str]] = []
-    for start, blob in _blobs(text):
-        if len(blob) > MAX_BLOB or DATA_URI.search(text, max(0, start - 64), start):
+    for m in B64.finditer(text):
+        blob = m.group()
+        if len(blob) > MAX_BLOB or DATA_URI.search(text, max(0, m.start() - 64), m.start()):
             continue
         if len(blob) >= 24 and len(blob) % 2 == 0 and HEX_ONLY.fullmatch(blob):
             plain = _printable(bytes.fromhex(blob))
             if plain:
-                hits.append((start, "hex", plain))
+                hits.append((m.start(), "hex", plain))
             continue
         raw = _b64(blob)
         plain = _printable(raw) if raw else None
         if plain:
-            hits.append((start, "base64", plain))
+            hits.append((m.start(), "base64", plain))
     if "\\x" in text:
         for m in ESCAPED_HEX.finditer(text):
             plain = _printable(bytes.fromhex(m.group().replace("\\x", "")))

@@ -79,12 +79,16 @@ _NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "AGENT-APPROVAL-001": (("approv", "confirm", "permission"),),
 }
-_GATES = {rule: tuple(re.compile("|".join(map(re.escape, group))) for group in groups)
-          for rule, groups in _NEEDS.items()}
 # The same for a whole text: a paragraph folds line breaks into single spaces, so only the part
 # of each word before its first space is sure to appear in the text as written.
-_TEXT_GATES = {rule: tuple(re.compile("|".join(sorted({re.escape(w.split()[0]) for w in group}))) for group in groups)
+_TEXT_NEEDS = {rule: tuple(tuple(sorted({w.split()[0] for w in group})) for group in groups)
                for rule, groups in _NEEDS.items()}
+
+
+def _has_all(text: str, groups: tuple[tuple[str, ...], ...]) -> bool:
+    """Does *text* hold a word of every group? (substring tests run in C; a regex of the words does not)"""
+    contains = text.__contains__
+    return all(any(map(contains, group)) for group in groups)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def _prose(text: str) -> Iterator[tuple[int, str]]:
 def agent_instructions(text: str) -> list[Hit]:
     """Every instruction of the four kinds in the prose of a markdown *text*."""
     whole = lowered(text)
-    rules = [r for r in RULES if all(g.search(whole) for g in _TEXT_GATES[r[0]])]
+    rules = [r for r in RULES if _has_all(whole, _TEXT_NEEDS[r[0]])]
     if not rules:
         return []  # no paragraph can match: skip reading the prose at all
     out: list[Hit] = []
@@ -136,7 +140,7 @@ def agent_instructions(text: str) -> list[Hit]:
             continue  # a table row documents options; it orders nothing
         low = lowered(para)
         for rule_id, severity, message, pattern in rules:
-            if not all(g.search(low) for g in _GATES[rule_id]):
+            if not _has_all(low, _NEEDS[rule_id]):
                 continue  # a substring test spares the regex on almost every paragraph
             for m in pattern.finditer(para):
                 line = _line_of(lines, start, para, m.start())

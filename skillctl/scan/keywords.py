@@ -301,26 +301,25 @@ class KeywordIndex:
         self._plain: set[str] = set()
         self._hot: dict[str, tuple[int, ...]] = {}
 
-    def _learn(self, token: str) -> tuple[int, ...]:
-        """The probes whose keyword occurs in *token* where its conditions allow (memoised)."""
+    def _learn(self, token: str, first: int) -> tuple[int, ...]:
+        """The probes whose keyword occurs in *token* where its conditions allow (memoised).
+
+        *first* is where the first keyword starts in the token (``select`` has it already: most
+        tokens hold no keyword, and those never get here).
+        """
         assert self._finder is not None
         ids: set[int] = set()
-        first = self._finder.search(token)  # most tokens hold no keyword at all: one C-level pass
-        if first is not None:
-            size = len(token)
-            for m in self._finder.finditer(token, first.start()):
-                pos = m.start()
-                for word, cond, found in self._chain[m.group(1)]:
-                    if cond:
-                        end = pos + len(word)
-                        if (cond & START_TOKEN and pos) or (cond & END_TOKEN and end != size) \
-                                or (cond & START_WORD and pos and _is_word(token[pos - 1])) \
-                                or (cond & END_WORD and end < size and _is_word(token[end])):
-                            continue
-                    ids.update(found)
-        if len(self._plain) + len(self._hot) > MAX_MEMO:  # start over rather than grow without bound
-            self._plain.clear()
-            self._hot.clear()
+        size = len(token)
+        for m in self._finder.finditer(token, first):
+            pos = m.start()
+            for word, cond, found in self._chain[m.group(1)]:
+                if cond:
+                    end = pos + len(word)
+                    if (cond & START_TOKEN and pos) or (cond & END_TOKEN and end != size) \
+                            or (cond & START_WORD and pos and _is_word(token[pos - 1])) \
+                            or (cond & END_WORD and end < size and _is_word(token[end])):
+                        continue
+                ids.update(found)
         if not ids:
             self._plain.add(token)
             return ()
@@ -329,21 +328,31 @@ class KeywordIndex:
 
     def select(self, low: str) -> Iterator[tuple[int, str, list[int]]]:
         """``(line index, lowered line, probe numbers in order)`` for each line of *low* that has any."""
+        if len(self._plain) + len(self._hot) > MAX_MEMO:  # start over rather than grow without bound
+            self._plain.clear()
+            self._hot.clear()
         lines = low.split("\n")
         plain, memo, unkeyed = self._plain, self._hot, self.unkeyed
+        search = self._finder.search if self._finder is not None else None
         spaced: dict[int, set[int]] = {}
         for word, ids in self.spaced:
             _occurrences(low, word, ids, spaced)
         for i, line in enumerate(lines):
             tokens = line.split()
             chosen: set[int] | None = None
-            if not plain.issuperset(tokens) and self._finder is not None:
+            if search is not None and not plain.issuperset(tokens):
                 chosen = set()
                 for token in tokens:
                     if token in plain:
                         continue
                     got = memo.get(token)
-                    chosen.update(self._learn(token) if got is None else got)
+                    if got is None:
+                        first = search(token)
+                        if first is None:  # the common case, kept out of a method call
+                            plain.add(token)
+                            continue
+                        got = self._learn(token, first.start())
+                    chosen.update(got)
             if spaced and i in spaced:
                 chosen = spaced[i] if chosen is None else chosen | spaced[i]
             if unkeyed:

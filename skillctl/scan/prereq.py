@@ -232,8 +232,10 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
         required: bool | None = None
         paste: bool | None = None
         for url in dict.fromkeys(urls):
-            line_no = start + para[: para.find(url)].count("\n")
-            line = para.split("\n")[line_no - start]
+            at = para.find(url)  # the line of its first occurrence, without splitting a long block per URL
+            line_no = start + para.count("\n", 0, at)
+            end = para.find("\n", at)
+            line = para[para.rfind("\n", 0, at) + 1: end if end != -1 else len(para)]
             piped = _FETCHERS.search(lowered(line)) is not None and PIPE_RUN.search(line) is not None
             asset = _EXEC_ASSET.search(_path(url)) is not None or "/releases/download/" in url
             if not (piped or (asset and RUN_WORDS.search(para) is not None)):
