@@ -148,3 +148,13 @@ def test_lookalike_names(name, others, expected):
 def test_tool_breadth(tools, description, severity):
     got = tool_breadth(tools, description)
     assert (got[0] if got else None) == severity
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["QUJD", "ZGVm", "a" * 19, "b" * 21, "=", "==", "===", " ", "\n", "+/", "-_", "é",
+                                 "\u4e2d", "\U0001f600", "x", "0123456789"]), max_size=40).map("".join))
+def test_base64_runs_are_found_exactly_as_the_regex_finds_them(text):
+    """decode._b64_matches locates runs on a byte map instead of trying the regex at every letter."""
+    from skillctl.scan.decode import B64, _b64_matches
+
+    assert [(m.start(), m.group()) for m in _b64_matches(text)] == [(m.start(), m.group()) for m in B64.finditer(text)]
