@@ -1,6 +1,6 @@
 """Detection quality and speed: skillctl scan vs Cisco's skill-scanner and Hermes' skills_guard, same sets.
 
-Run: ``.venv/bin/python benchmarks/scan_eval.py [--sample N] [--no-peers] [--community DIR]``.
+Run: ``.venv/bin/python benchmarks/scan_eval.py [--sample N] [--no-peers] [--community DIR] [--fresh DIR ...]``.
 
 Sets (see tests/security/labelled/README.md for which were tuned on):
 - ``legacy``: tests/security/cases, the labelled cases the original rules were written from (tuned);
@@ -8,7 +8,9 @@ Sets (see tests/security/labelled/README.md for which were tuned on):
 - ``holdout``: tests/security/labelled/holdout-*.yaml, written before those rules and not tuned on;
 - ``corpora``: the curated public collections in ../shared/corpora (benign, scanned as team skills);
 - ``community``: the measurement corpus of benchmarks/community (materialize it first), benign by
-  presumption, used only for the real-world block rate; the peers get a seeded sample of it.
+  presumption, used only for the real-world block rate; the peers get a seeded sample of it;
+- ``fresh`` corpora (``fresh-manifest.json``, ``fresh2-manifest.json``): further real-world sets,
+  skillctl only, whole-corpus block rates (see docs/scan-measurement.md for when each was measured).
 
 The peers are installed by this script into venvs under ``~/.cache/skillctl-bench/venvs`` (they
 conflict with each other): ``cisco-ai-skill-scanner`` with its offline analyzers (static,
@@ -47,7 +49,7 @@ from skillctl.scan.rules import load_rules  # noqa: E402
 
 CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "skillctl-bench"))
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
-FRESH = Path(os.environ.get("SKILLCTL_COMMUNITY_FRESH", CACHE / "community-fresh"))
+FRESH = (CACHE / "community-fresh", CACHE / "community-fresh2")  # benchmarks/community/fresh*-manifest.json
 PEERS = {
     "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
     "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),
@@ -128,7 +130,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--community", type=Path, default=COMMUNITY)
-    ap.add_argument("--fresh", type=Path, default=FRESH, help="second real-world corpus (fresh-manifest.json)")
+    ap.add_argument("--fresh", type=Path, action="append", default=None,
+                    help="further real-world corpus, repeatable (default: the fresh and fresh2 manifests' folders)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
     community_all = discover_skills(args.community) if args.community.is_dir() else []
@@ -152,7 +155,8 @@ def main() -> None:
             total[peer][1] += n
         rows.append(row)
     whole = []
-    for name, directory in (("community", args.community), ("fresh", args.fresh)):
+    for directory in (args.community, *(args.fresh if args.fresh is not None else FRESH)):
+        name = directory.name
         folders = discover_skills(directory) if directory.is_dir() else []
         if not folders:
             continue

@@ -101,30 +101,32 @@ class Hit:
     start: int  # offset of the match within *sentence*
 
 
-def _prose(text: str) -> Iterator[tuple[int, str]]:
-    """``(first line, paragraph)`` for prose outside fenced code, line breaks folded to spaces."""
-    start, buf, fence = 1, list[str](), ""
-    for i, line in enumerate(text.split("\n"), start=1):
+def _prose(text: str, low: str) -> Iterator[tuple[int, str, str]]:
+    """``(first line, paragraph, lower-case paragraph)`` for prose outside fenced code, line breaks
+    folded to spaces; *low* is ``lowered(text)`` (same length, so its lines match)."""
+    start, buf, lbuf, fence = 1, list[str](), list[str](), ""
+    for i, (line, lline) in enumerate(zip(text.split("\n"), low.split("\n"), strict=True), start=1):
         stripped = line.strip()
         marker = stripped[:3]
         if marker in ("```", "~~~"):
             if buf:
-                yield start, " ".join(buf)
-                buf = []
+                yield start, " ".join(buf), " ".join(lbuf)
+                buf, lbuf = [], []
             fence = "" if fence and marker == fence else (fence or marker)
             continue
         if fence:
             continue
         if not stripped or stripped.startswith("#"):
             if buf:
-                yield start, " ".join(buf)
-            buf = []
+                yield start, " ".join(buf), " ".join(lbuf)
+            buf, lbuf = [], []
             continue
         if not buf:
             start = i
         buf.append(stripped)
+        lbuf.append(lline.strip())
     if buf:
-        yield start, " ".join(buf)
+        yield start, " ".join(buf), " ".join(lbuf)
 
 
 def agent_instructions(text: str) -> list[Hit]:
@@ -135,10 +137,9 @@ def agent_instructions(text: str) -> list[Hit]:
         return []  # no paragraph can match: skip reading the prose at all
     out: list[Hit] = []
     lines = text.split("\n")
-    for start, para in _prose(text):
+    for start, para, low in _prose(text, whole):
         if para.startswith("|"):
             continue  # a table row documents options; it orders nothing
-        low = lowered(para)
         for rule_id, severity, message, pattern in rules:
             if not _has_all(low, _NEEDS[rule_id]):
                 continue  # a substring test spares the regex on almost every paragraph
