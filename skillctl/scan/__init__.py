@@ -11,6 +11,7 @@ the skill's trust tier. The library API is ``scan_skill`` and ``scan_paths``; ``
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,6 +46,12 @@ from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
 SOURCE_RATED = frozenset({"RCE-001", "RCE-006"})
+# Enumerating the environment (EXFIL-007 on os.environ.items() and the like) is evidence only in a
+# file that also sends something over the network; elsewhere it is how programs pass variables on.
+LOCAL_ONLY = frozenset({"EXFIL-007"})
+_SENDS = re.compile(r"\b(?:requests|httpx|aiohttp|session|client)\.(?:post|put|patch|request)\b|\burlopen\b|"
+                    r"urllib\.request|\bfetch\(|\baxios\b|https?\.request\(|\bcurl\b|\bwget\b|Invoke-(?:RestMethod|WebRequest)|"
+                    r"\bsocket\b|\bsmtplib\b|\bnc\b|webhook", re.IGNORECASE)
 
 
 @dataclass
@@ -217,6 +224,7 @@ class Scanner:
             text = strip_invisible(text)
         code_lines: list[str] | None = None
         runs = True
+        sends: bool | None = None
         for lineno, line, rule, m in self.rules.match_lines(text, kind):
             severity, why = rule.severity, None
             if rule.explainable and mdmap is not None:
@@ -236,6 +244,11 @@ class Scanner:
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity)
+            if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
+                if sends is None:
+                    sends = _SENDS.search(text) is not None
+                if not sends:
+                    severity, why = cap(severity, "low"), "enumerated in a file that sends nothing over the network"
             message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"
             out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
                                line=lineno + offset, message=message, snippet=_snip(line),
