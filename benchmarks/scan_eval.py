@@ -1,6 +1,6 @@
 """Detection quality and speed: skillctl scan vs Cisco's skill-scanner and Hermes' skills_guard, same sets.
 
-Run: ``.venv/bin/python benchmarks/scan_eval.py [--sample N] [--no-peers] [--community DIR]``.
+Run: ``.venv/bin/python benchmarks/scan_eval.py [--sample N] [--no-peers] [--community DIR] [--fresh DIR ...]``.
 
 Sets (see tests/security/labelled/README.md for which were tuned on):
 - ``legacy``: tests/security/cases, the labelled cases the original rules were written from (tuned);
@@ -8,7 +8,9 @@ Sets (see tests/security/labelled/README.md for which were tuned on):
 - ``holdout``: tests/security/labelled/holdout-*.yaml, written before those rules and not tuned on;
 - ``corpora``: the curated public collections in ../shared/corpora (benign, scanned as team skills);
 - ``community``: the measurement corpus of benchmarks/community (materialize it first), benign by
-  presumption, used only for the real-world block rate; the peers get a seeded sample of it.
+  presumption, used only for the real-world block rate; the peers get a seeded sample of it;
+- ``fresh`` corpora (``fresh-manifest.json``, ``fresh2-manifest.json``): further real-world sets,
+  skillctl only, whole-corpus block rates (see docs/scan-measurement.md for when each was measured).
 
 The peers are installed by this script into venvs under ``~/.cache/skillctl-bench/venvs`` (they
 conflict with each other): ``cisco-ai-skill-scanner`` with its offline analyzers (static,
@@ -47,6 +49,7 @@ from skillctl.scan.rules import load_rules  # noqa: E402
 
 CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "skillctl-bench"))
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
+FRESH = (CACHE / "community-fresh", CACHE / "community-fresh2")  # benchmarks/community/fresh*-manifest.json
 PEERS = {
     "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
     "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),
@@ -74,10 +77,12 @@ def run_peer(name: str, folders: list[Path]) -> tuple[dict[Path, bool | None], f
     return {Path(k): v for k, v in data["flagged"].items()}, data["seconds"]
 
 
-def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list[str]]:
-    """Verdicts in one batch, the time, and the skills whose verdict differs when scanned alone."""
-    # A skill cannot grant itself a tier: the benchmark vouches for each labelled case at the tier it
-    # states, as a repository curating these skills would (tests/security/test_labelled.py does the same).
+def make_scanner(folders: list[Path], trust: str) -> Scanner:
+    """A scanner rooted at the set's common folder, vouching for each labelled case at the tier it states.
+
+    A skill cannot grant itself a tier: the benchmark vouches for each labelled case at the tier it
+    states, as a repository curating these skills would (tests/security/test_labelled.py does the same).
+    """
     root = Path(os.path.commonpath([str(f) for f in folders])) if folders else None
     vouched = []
     for folder in folders:
@@ -87,8 +92,13 @@ def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list
             continue
         if life is not None and life.trust and root is not None:
             vouched.append(TrustRule(folder.relative_to(root).as_posix() or ".", life.trust))
-    scanner = Scanner(rules=load_rules(), policy=Policy(default_trust=trust, rules=vouched), root=root,
-                      established=frozenset())
+    return Scanner(rules=load_rules(), policy=Policy(default_trust=trust, rules=vouched), root=root,
+                   established=frozenset())
+
+
+def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list[str]]:
+    """Verdicts in one batch, the time, and the skills whose verdict differs when scanned alone."""
+    scanner = make_scanner(folders, trust)
     scan_tree(folders[:3], scanner=scanner)  # warm up (regexes, imports): the peers' times exclude start-up too
     t0 = time.perf_counter()
     results = scan_tree(folders, scanner=scanner)
@@ -98,13 +108,8 @@ def ours(folders: list[Path], trust: str) -> tuple[dict[Path, bool], float, list
     return batch, secs, differs
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
-    ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--community", type=Path, default=COMMUNITY)
-    args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
+def build_sets(tmp: Path, community_all: list[Path], sample: int) -> dict[str, tuple[list[Path], str, bool]]:
+    """``label -> (skill folders, trust tier, malicious?)`` for every set of the table."""
     sets: dict[str, tuple[list[Path], str, bool]] = {
         "legacy malicious": (discover_skills(ROOT / "tests/security/cases/malicious"), "community", True),
         "legacy benign": (discover_skills(ROOT / "tests/security/cases/benign"), "community", False),
@@ -114,10 +119,23 @@ def main() -> None:
         sets[f"{name} benign"] = (materialize(name, "benign", tmp), "community", False)
     if CORPORA.is_dir():
         sets["corpora (team)"] = (discover_skills(CORPORA), "team", False)
-    community_all = discover_skills(args.community) if args.community.is_dir() else []
     if community_all:
-        sample = sorted(random.Random(12).sample(community_all, min(args.sample, len(community_all))))
-        sets[f"community sample ({len(sample)})"] = (sample, "community", False)
+        chosen = sorted(random.Random(12).sample(community_all, min(sample, len(community_all))))
+        sets[f"community sample ({len(chosen)})"] = (chosen, "community", False)
+    return sets
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sample", type=int, default=600, help="community skills the peers scan (seeded sample)")
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--community", type=Path, default=COMMUNITY)
+    ap.add_argument("--fresh", type=Path, action="append", default=None,
+                    help="further real-world corpus, repeatable (default: the fresh and fresh2 manifests' folders)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="scan-eval-"))
+    community_all = discover_skills(args.community) if args.community.is_dir() else []
+    sets = build_sets(tmp, community_all, args.sample)
     peers = [] if args.no_peers else list(PEERS)
     rows = []
     total = {"skillctl": [0.0, 0], **{p: [0.0, 0] for p in peers}}
@@ -136,15 +154,22 @@ def main() -> None:
             total[peer][0] += psecs
             total[peer][1] += n
         rows.append(row)
-    if community_all:
-        flagged, secs, differs = ours(community_all, "community")
-        blocked = sorted(str(f.relative_to(args.community)) for f, v in flagged.items() if v)
-        (CACHE / "community-blocked.json").write_text(json.dumps(blocked, indent=1))
+    whole = []
+    for directory in (args.community, *(args.fresh if args.fresh is not None else FRESH)):
+        name = directory.name
+        folders = discover_skills(directory) if directory.is_dir() else []
+        if not folders:
+            continue
+        flagged, secs, differs = ours(folders, "community")
+        blocked = sorted(str(f.relative_to(directory)) for f, v in flagged.items() if v)
+        (CACHE / f"{name}-blocked.json").write_text(json.dumps(blocked, indent=1))
+        whole.append((name, len(blocked), len(folders), secs, len(differs)))
     print_table(rows, peers, total)
-    if community_all:
-        print(f"\nskillctl on the whole community corpus: {len(blocked)}/{len(community_all)} blocked = "
-              f"{len(blocked) / len(community_all):.2%}, {secs / len(community_all) * 1000:.1f} ms/skill, "
-              f"{len(differs)} verdicts differ alone vs batch; list in {CACHE / 'community-blocked.json'}")
+    for name, n_blocked, n, secs, n_differs in whole:
+        print(f"\nskillctl on the whole {name} corpus: {n_blocked}/{n} blocked = {n_blocked / n:.2%}, "
+              f"{secs / n * 1000:.1f} ms/skill, {n_differs} verdicts differ alone vs batch; "
+              f"list in {CACHE / (name + '-blocked.json')}")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
 def print_table(rows: list[dict], peers: list[str], total: dict[str, list]) -> None:  # type: ignore[type-arg]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import make_skill, skill_text
 
@@ -220,3 +222,26 @@ def test_one_broken_skill_among_many_does_not_hide_the_others(repo, cli):
     validate = cli("validate", "--repo", str(repo))
     assert validate.code == 1 and "SK002" in validate.out
     assert cli("validate", str(repo / "skills" / "gone"), "--repo", str(repo)).code == 2
+
+
+@pytest.mark.parametrize("where", ["scripts/pipe", "SKILL.md"])
+def test_a_fifo_blocks_its_own_skill_and_the_others_are_still_scanned(repo, cli, where):
+    """A named pipe in one skill used to stop the whole run (exit 2, nothing reported): it is
+    never opened (it would hang the reader) and is that skill's finding; the run goes on."""
+    folder = repo / "skills" / "piped"
+    folder.mkdir()
+    (folder / "SKILL.md").write_text(skill_text("piped"))
+    target = folder / where
+    target.parent.mkdir(exist_ok=True)
+    target.unlink(missing_ok=True)
+    os.mkfifo(target)
+    poison(repo)
+    scan = cli("scan", "--repo", str(repo), "--json")
+    assert scan.code == 1, scan.out + scan.err
+    data = json.loads(scan.out)
+    by_name = {s["path"].rsplit("/", 1)[-1]: s for s in data["skills"]}
+    assert by_name["piped"]["blocking"] and by_name["evil-skill"]["blocking"]
+    special = [f for f in by_name["piped"]["findings"] if f["rule_id"] == "FILE-SPECIAL-001"]
+    assert [f["path"] for f in special] == [f"skills/piped/{where}"]
+    assert "SK017" in special[0]["message"] and special[0]["severity"] == "critical"
+    assert "demo-skill" in by_name and not by_name["demo-skill"]["blocking"]

@@ -1,6 +1,7 @@
 """Materialize the community measurement corpus from git mirrors of the repositories in manifest.json.
 
-Run: ``.venv/bin/python benchmarks/community/materialize.py [--mirrors DIR] [--out DIR]``.
+Run: ``.venv/bin/python benchmarks/community/materialize.py [--manifest FILE] [--mirrors DIR] [--out DIR]
+[--skip-known DIR]``.
 
 The corpus is thousands of real skills from public collections. It is used only to measure how
 many real skills the scanner blocks (false positives); rules are never written from its files.
@@ -12,6 +13,11 @@ already taken (collections copy each other) are skipped, so each skill counts on
 A mirror is a git directory at ``MIRRORS/<owner>+<name>/repo`` (or ``MIRRORS/<owner>+<name>``);
 a repository without a mirror is skipped with a note. The default output is
 ``~/.cache/skillctl-bench/community`` (override with ``--out`` or ``SKILLCTL_COMMUNITY``).
+
+A manifest entry may list ``exclude`` path prefixes (translations of the same skills, for
+example). ``--skip-known DIR`` also skips every skill whose SKILL.md is byte-identical to one
+under DIR: ``fresh-manifest.json`` is materialized with the first corpus as DIR, so the fresh
+set holds no skill any calibration has seen.
 """
 
 from __future__ import annotations
@@ -42,11 +48,16 @@ def git_dir(mirrors: Path, repo: str) -> Path | None:
     return None
 
 
-def skill_dirs(gdir: Path, commit: str) -> list[str]:
+def skill_dirs(gdir: Path, commit: str, exclude: tuple[str, ...] = ()) -> list[str]:
     out = subprocess.run(["git", "--git-dir", str(gdir), "ls-tree", "-r", "--name-only", commit],
                          check=True, capture_output=True, text=True).stdout
-    dirs = [p[: -len("/SKILL.md")] for p in out.splitlines() if p.endswith("/SKILL.md")]
+    dirs = [p[: -len("/SKILL.md")] for p in out.splitlines() if p.endswith("/SKILL.md") and not p.startswith(exclude)]
     return sorted(set(dirs))
+
+
+def known_digests(directory: Path) -> set[str]:
+    """SHA-256 of every SKILL.md under *directory* (a corpus materialized before)."""
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.rglob("SKILL.md") if p.is_file()}
 
 
 def extract(gdir: Path, commit: str, dirs: list[str], dest: Path, seen: set[str]) -> tuple[int, int]:
@@ -85,21 +96,27 @@ def extract(gdir: Path, commit: str, dirs: list[str], dest: Path, seen: set[str]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--manifest", type=Path, default=MANIFEST)
     ap.add_argument("--mirrors", type=Path, default=DEFAULT_MIRRORS)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--skip-known", type=Path, action="append", default=[],
+                    help="skip skills whose SKILL.md is already in this corpus (repeatable)")
     args = ap.parse_args()
-    manifest = json.loads(MANIFEST.read_text())
+    manifest = json.loads(args.manifest.read_text())
+    seen: set[str] = set()
+    for known in args.skip_known:
+        seen |= known_digests(known)
+        print(f"  {len(seen)} SKILL.md digests known after reading {known}")
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
-    seen: set[str] = set()
     total = 0
     for entry in manifest["repos"]:
         gdir = git_dir(args.mirrors, entry["repo"])
         if gdir is None:
             print(f"  {entry['repo']}: no mirror under {args.mirrors}, skipped", file=sys.stderr)
             continue
-        dirs = skill_dirs(gdir, entry["commit"])
+        dirs = skill_dirs(gdir, entry["commit"], tuple(entry.get("exclude", ())))
         taken, dupes = extract(gdir, entry["commit"], dirs, args.out / entry["repo"].replace("/", "+"), seen)
         total += taken
         print(f"  {entry['repo']} @ {entry['commit'][:10]}: {taken} skills ({dupes} duplicates skipped)")

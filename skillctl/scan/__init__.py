@@ -10,6 +10,8 @@ the skill's trust tier. The library API is ``scan_skill`` and ``scan_paths``; ``
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,7 +23,16 @@ from skillctl.model import Finding, Skill
 from skillctl.policy import CAPABILITY_RULE, Policy, TierDecision, capability_problem, effective_tier
 from skillctl.repo import relpath
 from skillctl.scan.code import analyze_script, private_keys
-from skillctl.scan.context import MarkdownMap, cap, hidden_comments, is_education, rate
+from skillctl.scan.context import (
+    MarkdownMap,
+    cap,
+    hidden_comments,
+    is_defensive,
+    is_education,
+    rate,
+    rate_code,
+    runs_strings,
+)
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
 from skillctl.scan.instructions import agent_instructions
@@ -35,6 +46,12 @@ from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
 SOURCE_RATED = frozenset({"RCE-001", "RCE-006"})
+# Enumerating the environment (EXFIL-007 on os.environ.items() and the like) is evidence only in a
+# file that also sends something over the network; elsewhere it is how programs pass variables on.
+LOCAL_ONLY = frozenset({"EXFIL-007"})
+_SENDS = re.compile(r"\b(?:requests|httpx|aiohttp|session|client)\.(?:post|put|patch|request)\b|\burlopen\b|"
+                    r"urllib\.request|\bfetch\(|\baxios\b|https?\.request\(|\bcurl\b|\bwget\b|Invoke-(?:RestMethod|WebRequest)|"
+                    r"\bsocket\b|\bsmtplib\b|\bnc\b|webhook", re.IGNORECASE)
 
 
 @dataclass
@@ -47,6 +64,7 @@ class Scanner:
     root: Path | None = None
     lock: Any = None  # a Lock: import source tiers and approvals it records count (policy.effective_tier)
     established: frozenset[str] | None = None  # None: the names skills.lock under root vouches for
+    _root_resolved: Path | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def names(self) -> NameIndex:
@@ -69,10 +87,11 @@ class Scanner:
             lock=lock if lock is not None else _lock_at(root),
         )
 
-    def tier_of(self, skill: Skill | None, folder: Path | None = None) -> TierDecision:
+    def tier_of(self, skill: Skill | None, folder: Path | None = None, *, rel: str | None = None) -> TierDecision:
         """The skill's effective tier: granted by the repo (config, lock), only lowered by the skill."""
         folder = folder if folder is not None else skill.folder if skill is not None else None
-        rel = relpath(folder, self.root) if folder is not None and self.root is not None else None
+        if rel is None and folder is not None and self.root is not None:
+            rel = self._relpath(folder)
         entry = None
         if self.lock is not None and skill is not None:
             entry = self.lock.skills.get(skill.name)
@@ -86,6 +105,39 @@ class Scanner:
                 digest = None
         return effective_tier(self.policy, skill, rel=rel, entry=entry, digest=digest)
 
+    def _inside(self, path: Path) -> str | None:
+        """*path* relative to the root (``repo.relpath``), or None when outside it or unresolvable.
+
+        The root is resolved once per scanner (when absolute): ``resolve`` costs a system call per
+        path component, and the scan used to pay it for every file.
+        """
+        if self.root is None:
+            return None
+        if self._root_resolved is None or not Path(self.root).is_absolute():
+            try:
+                self._root_resolved = Path(self.root).resolve()
+            except OSError:
+                return None
+        try:
+            return Path(path).resolve().relative_to(self._root_resolved).as_posix()
+        except (ValueError, OSError):
+            return None
+
+    def _relpath(self, path: Path) -> str:
+        inside = self._inside(path)
+        return inside if inside is not None else Path(path).as_posix()
+
+    def _prefix(self, folder: Path) -> tuple[str | None, str]:
+        """``(folder relative to the root or None, display prefix of the files under it)``.
+
+        A file reached by walking real folders (``skill_files`` never follows a linked folder)
+        resolves to the folder's resolved path plus its relative path, so one ``resolve`` per
+        skill gives every file's display path.
+        """
+        inside = self._inside(folder) if self.root is not None else None
+        shown = Path(folder).as_posix() if inside is None else inside
+        return inside, "" if shown == "." else shown + "/"
+
     # -- one skill -----------------------------------------------------------------------------
 
     def scan(self, skill: Skill) -> list[Finding]:
@@ -93,14 +145,23 @@ class Scanner:
 
         Nothing here depends on which other skills are scanned in the same run.
         """
+        return self.scan_with_tier(skill)[1]
+
+    def scan_with_tier(self, skill: Skill) -> tuple[str, list[Finding]]:
+        """The skill's tier and its findings (``scan``; the tier is worked out once for both)."""
         names = self.names
-        tier = self.tier_of(skill).tier
-        education = is_education(skill.name, skill.description)
+        inside, prefix = self._prefix(skill.folder)
+        tier = self.tier_of(skill, rel=inside if inside is not None or self.root is None
+                            else Path(skill.folder).as_posix()).tier
+        # "security" for a skill about attacks, "defensive" when it is about detecting them (context.py)
+        education = ("defensive" if is_defensive(skill.name) else "security") if is_education(
+            skill.name, skill.description) else ""
         subject = subject_words(skill.name, skill.description)
         findings: list[Finding] = []
         texts: dict[str, str] = {}
         md_text = read_text(skill.skill_md)
-        skill_md = self._display(skill.skill_md)
+        linked = skill.skill_md.parent != skill.folder or os.path.islink(skill.skill_md)
+        skill_md = self._display(skill.skill_md) if linked else prefix + skill.skill_md.name
         if md_text is not None:
             texts[skill_md] = md_text
             lines = md_text.split("\n")
@@ -112,22 +173,28 @@ class Scanner:
         findings += self._analyze_frontmatter(skill, skill_md, names)
         run_texts = [t for t in (md_text,) if t]
         for f in skill_files(skill.folder):
-            findings += self._scan_file(f, education, run_texts, texts, subject)
+            findings += self._scan_file(f, education, run_texts, texts, subject, prefix)
         findings += self._analyze_checks(skill, skill_md, tier)
-        return self._finish(findings, texts, tier)
+        return tier, self._finish(findings, texts, tier)
 
     def scan_unparsed(self, folder: Path) -> list[Finding]:
         """A skill whose SKILL.md does not parse is still scanned, as plain text, at default trust."""
+        return self.scan_unparsed_with_tier(folder)[1]
+
+    def scan_unparsed_with_tier(self, folder: Path) -> tuple[str, list[Finding]]:
         findings: list[Finding] = []
         texts: dict[str, str] = {}
         run_texts: list[str] = []
+        inside, prefix = self._prefix(folder)
         for f in skill_files(folder, include_skill_md=True):
             if f.rel == "SKILL.md":
                 f.kind = "body"
                 if f.text:
                     run_texts.append(f.text)
-            findings += self._scan_file(f, False, run_texts, texts, subject_words(folder.name, ""))
-        return self._finish(findings, texts, self.tier_of(None, folder).tier)
+            findings += self._scan_file(f, "", run_texts, texts, subject_words(folder.name, ""), prefix)
+        tier = self.tier_of(None, folder, rel=inside if inside is not None or self.root is None
+                            else Path(folder).as_posix()).tier
+        return tier, self._finish(findings, texts, tier)
 
     def _finish(self, findings: list[Finding], texts: dict[str, str], tier: str) -> list[Finding]:
         unique = {(f.rule_id, f.path, f.line, f.snippet): f for f in findings}
@@ -143,7 +210,7 @@ class Scanner:
     # -- text ----------------------------------------------------------------------------------
 
     def _scan_text(self, text: str, kind: str, path: str, first_line: int, mdmap: MarkdownMap | None,
-                   education: bool, subject: frozenset[str] = frozenset(), rel: str = "") -> list[Finding]:
+                   education: str, subject: frozenset[str] = frozenset(), rel: str = "") -> list[Finding]:
         out: list[Finding] = []
         offset = first_line - 1
         if ANY_HIDDEN.search(text) is not None:
@@ -155,16 +222,33 @@ class Scanner:
                 if h.decoded:
                     out += self._rescan(h.decoded, "body", path, h.line + offset, "hidden text")
             text = strip_invisible(text)
+        code_lines: list[str] | None = None
+        runs = True
+        sends: bool | None = None
         for lineno, line, rule, m in self.rules.match_lines(text, kind):
             severity, why = rule.severity, None
-            if rule.explainable:
+            if rule.explainable and mdmap is not None:
                 severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
-                                     match_start=m.start(), education=education)
+                                     match_start=m.start(), education=bool(education),
+                                     defensive=education == "defensive")
+            elif rule.explainable and kind in ("scripts", "references"):
+                if code_lines is None:
+                    code_lines, runs = text.split("\n"), runs_strings(text)
+                # a flag named in a comment runs nothing, but words to the agent reach it there too
+                instruction = rule.category == "prompt-injection" and rule.id != "INJ-008"
+                severity, why = rate_code(rule.severity, lines=code_lines, line=lineno, match_start=m.start(),
+                                          education=bool(education), instruction=instruction,
+                                          runs_strings=runs)
             if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
                 # a scanner's pattern list or a write-up in plain text: the phrase is data here
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity)
+            if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
+                if sends is None:
+                    sends = _SENDS.search(text) is not None
+                if not sends:
+                    severity, why = cap(severity, "low"), "enumerated in a file that sends nothing over the network"
             message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"
             out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
                                line=lineno + offset, message=message, snippet=_snip(line),
@@ -193,19 +277,19 @@ class Scanner:
             for f in self._rescan(d.text, "scripts", path, d.line + offset, f"{d.encoding}-decoded payload"):
                 if mdmap is not None and line_text:
                     f.severity, why = rate(f.severity, mdmap=mdmap, line=f.line or 0, line_text=line_text,
-                                           match_start=0, education=education)
+                                           match_start=0, education=bool(education))
                     if why:
                         f.message += f" (rated {f.severity}: {why})"
                 out.append(f)
         return out
 
-    def _prose(self, text: str, path: str, offset: int, mdmap: MarkdownMap, education: bool,
+    def _prose(self, text: str, path: str, offset: int, mdmap: MarkdownMap, education: str,
                subject: frozenset[str]) -> list[Finding]:
         """Fake prerequisites and plain-language instructions to the agent, rated in context."""
         out = []
         for step in fake_prerequisites(text, subject):
             severity, why = rate(step.severity, mdmap=mdmap, line=step.line + offset, line_text=step.text,
-                                 match_start=0, education=education)
+                                 match_start=0, education=bool(education))
             out.append(Finding(rule_id="PREREQ-001", category="fake-prerequisite", severity=severity, path=path,
                                line=step.line + offset, snippet=_snip(step.text),
                                message=step.message + (f" (rated {severity}: {why})" if why else ""),
@@ -213,7 +297,7 @@ class Scanner:
                                            "pinned; never from paste sites, shorteners, IPs or unrelated releases."))
         for hit in agent_instructions(text):
             severity, why = rate(hit.severity, mdmap=mdmap, line=hit.line + offset, line_text=hit.sentence,
-                                 match_start=hit.start, education=education)
+                                 match_start=hit.start, education=bool(education))
             out.append(Finding(rule_id=hit.rule_id, category="agent-instruction", severity=severity, path=path,
                                line=hit.line + offset, snippet=_snip(hit.sentence[hit.start:]),
                                message=hit.message + (f" (rated {severity}: {why})" if why else ""),
@@ -233,14 +317,20 @@ class Scanner:
                                    remediation=rule.remediation))
         return out
 
-    def _scan_file(self, f: SkillFile, education: bool, run_texts: list[str], texts: dict[str, str],
-                   subject: frozenset[str] = frozenset()) -> list[Finding]:
-        path = self._display(f.path)
+    def _scan_file(self, f: SkillFile, education: str, run_texts: list[str], texts: dict[str, str],
+                   subject: frozenset[str] = frozenset(), prefix: str | None = None) -> list[Finding]:
+        path = self._display(f.path) if prefix is None or f.symlink_target is not None else prefix + f.rel
         out: list[Finding] = []
         if f.symlink_target is not None:
             out.append(_finding("FILE-LINK-001", "structure", "medium", path, 1,
                                 f"symlink inside the skill points to {f.symlink_target!r}; it was not scanned",
                                 "Replace the link with the file itself."))
+            return out
+        if f.special is not None:
+            out.append(_finding("FILE-SPECIAL-001", "structure", "critical", path, 1,
+                                f"{f.special} inside the skill (SK017): only regular files and folders are read; "
+                                "anything that opens it hangs, so the skill cannot be reviewed, verified or loaded",
+                                "Delete it; a skill ships regular files only."))
             return out
         if f.too_large:
             out.append(_finding("FILE-SIZE-001", "structure", "medium", path, 1,
@@ -374,10 +464,11 @@ def scan_parsed(parsed: Iterable[tuple[Path, Skill | None, InputError | None]], 
     results = []
     for folder, skill, error in parsed:
         if skill is None:
-            results.append(SkillResult(folder, folder.name, scanner.tier_of(None, folder).tier,
-                                       scanner.scan_unparsed(folder), error))
+            tier, findings = scanner.scan_unparsed_with_tier(folder)
+            results.append(SkillResult(folder, folder.name, tier, findings, error))
         else:
-            results.append(SkillResult(folder, skill.name, scanner.tier_of(skill).tier, scanner.scan(skill)))
+            tier, findings = scanner.scan_with_tier(skill)
+            results.append(SkillResult(folder, skill.name, tier, findings))
     return results
 
 

@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from skillctl.scan.keywords import lowered
+
 # Names whose assembly at run time is itself a sign of evasion.
 _DANGEROUS_NAMES = re.compile(
     r"^(?:exec|eval|spawn|system|popen|execSync|execFileSync|spawnSync|execFile|Function|__import__|getattr|"
@@ -25,6 +27,7 @@ _DANGEROUS_NAMES = re.compile(
     re.IGNORECASE,
 )
 _LITERAL = re.compile(r"'([^'\\\n]*)'|\"([^\"\\\n]*)\"")
+_JOINED = re.compile(r"['\"][^\S\n]*\+\s*['\"]")
 _DECODE_CALL = re.compile(
     r"Buffer\.from\(\s*['\"]([A-Za-z0-9+/=]{2,})['\"]\s*,\s*['\"](hex|base64)['\"]"
     r"|bytes\.fromhex\(\s*['\"]([0-9A-Fa-f\s]{2,})['\"]"
@@ -63,6 +66,9 @@ _FETCH_WORDS = ("requests.", "urlopen", "urllib", "httpx", "fetch(", "axios", "h
                 "urlretrieve", "session.get")
 _SINK = r"\b(?:exec|eval|pickle\.loads?|marshal\.loads|cloudpickle\.loads?|dill\.loads?|joblib\.load|torch\.load|" \
         r"yaml\.unsafe_load|new Function|Function)\s*\(\s*"
+# One of these (lower case) is in every _SINK match.
+_SINK_WORDS = ("exec", "eval", "pickle.load", "marshal.load", "dill.load", "joblib.load", "torch.load",
+               "yaml.unsafe_load", "function")
 _DIRECT_SINK = re.compile(_SINK + r"[^\n]*\b(?:urlopen|requests\.get|httpx\.get|fetch\(|urllib\.request)", re.IGNORECASE)  # noqa: E501
 _UPS_JOIN = re.compile(r"(?:os\.path\.join|path\.join|path\.resolve|Path)\s*\(([^)\n]*)\)")
 _UPS_LITERAL = re.compile(r"((?:\.\./){1,})([^\s'\"`;|&)]*)")
@@ -140,12 +146,13 @@ def analyze_script(text: str, rel: str, rescan: Rescan) -> list[CodeHit]:
     """Findings for one script file; *rel* is its path inside the skill (for ``../`` depth)."""
     out: list[CodeHit] = []
     lines = text.split("\n")
-    for no, line in enumerate(lines, start=1):
-        if "+" in line and ("'" in line or '"' in line):
-            folded = fold_concatenations(line)
-            if folded is not None:
-                out += _assembled(folded, no, "a string assembled by concatenation", rescan,
-                                  [m.group(1) or m.group(2) or "" for m in _LITERAL.finditer(folded)])
+    # Only a line with a closing quote, "+" and an opening quote can fold (fold_concatenations).
+    candidates = sorted({_lineno(text, m.start()) for m in _JOINED.finditer(text)}) if "+" in text else []
+    for no in candidates:
+        folded = fold_concatenations(lines[no - 1])
+        if folded is not None:
+            out += _assembled(folded, no, "a string assembled by concatenation", rescan,
+                              [m.group(1) or m.group(2) or "" for m in _LITERAL.finditer(folded)])
     for m in _DECODE_CALL.finditer(text):
         plain = _decode(m)
         if plain:
@@ -175,8 +182,8 @@ def _dns(text: str) -> list[CodeHit]:
     out = []
     if not any(w in text for w in _DNS_WORDS):
         return []
-    encodes = _ENCODES.search(text) is not None
     for m in _DNS.finditer(text):
+        encodes = _ENCODES.search(text) is not None
         out.append(CodeHit(
             "EXFIL-DNS-001", "exfiltration", "critical" if encodes else "high", _lineno(text, m.start()),
             "DNS lookups of names built from variables" + (" holding encoded data" if encodes else "") +
@@ -187,7 +194,9 @@ def _dns(text: str) -> list[CodeHit]:
 
 def _time_bombs(lines: list[str]) -> list[CodeHit]:
     for i, line in enumerate(lines):
-        if not _DATE_GATE.search(line) or not _DATE_COMPARE.search(line):
+        # every date gate names "date", "Date" or "time.time": a substring test spares the regex
+        if ("date" not in line and "Date" not in line and "time.time" not in line) \
+                or not _DATE_GATE.search(line) or not _DATE_COMPARE.search(line):
             continue
         window = "\n".join(lines[i: i + 7])
         if _PAYLOAD.search(window):
@@ -199,11 +208,14 @@ def _time_bombs(lines: list[str]) -> list[CodeHit]:
 
 def _fetched_code(text: str) -> list[CodeHit]:
     out = []
-    m = _DIRECT_SINK.search(text) if any(w in text for w in _FETCH_WORDS) else None
-    if m:
-        out.append(m)
     if not any(w in text for w in _FETCH_WORDS):
         return []
+    low = lowered(text)
+    if not any(w in low for w in _SINK_WORDS):
+        return []  # nothing could run or unpickle what was fetched
+    m = _DIRECT_SINK.search(text)
+    if m:
+        out.append(m)
     names = {a.group(1) for a in _FETCH_ASSIGN.finditer(text)}
     if names:
         sink = re.compile(_SINK + r"(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")

@@ -23,7 +23,8 @@ _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
 EDUCATION = re.compile(
     r"\b(?:security|secure|pentest\w*|penetration|red[- ]?team\w*|threat\w*|malware|vulnerab\w*|"
     r"exploit\w*|attacks?|forensic\w*|incident|ctf|harden\w*|awareness|phishing|detect\w*|"
-    r"prompt[- ]injection|injection|jailbreak\w*|defen[cs]\w*|appsec|soc|siem|yara|sigma)\b",
+    r"prompt[- ]injection|injection|jailbreak\w*|defen[cs]\w*|appsec|soc|siem|yara|sigma|"
+    r"threat[- ]hunt\w*|hunting|monitoring|blue[- ]?team|purple[- ]?team|tabletop|dfir|edr|soar|iocs?)\b",
     re.IGNORECASE,
 )
 # Lead-in or same-line wording that describes an attack rather than requests one.
@@ -183,6 +184,7 @@ def rate(
     line_text: str,
     match_start: int,
     education: bool,
+    defensive: bool = False,
 ) -> tuple[str, str | None]:
     """The severity a markdown hit deserves in its context, and why it changed (or None).
 
@@ -200,6 +202,8 @@ def rate(
     if before.rstrip()[-1:] in QUOTES and before.rstrip() and MENTIONS.search(_SENTENCE.split(before)[-1]):
         return cap(severity, "low"), "quoted as a specimen"
     if fence is None:
+        if line_text.count(" > ") >= 2 and before.count("`") % 2 == 0:
+            return cap(severity, "low"), "a chain of '>' in prose is an arrow, not a redirect"
         quoted = line_text.lstrip().startswith(">")
         if education and not commands(line_text):
             return cap(severity, "low"), "explanatory prose in a security-education skill"
@@ -211,13 +215,114 @@ def rate(
     lead = mdmap.lead_in(fence)
     if commands(lead):
         return severity, None
+    if _marked_bad(mdmap, fence, line):
+        return cap(severity, "low"), "the example is marked as what not to do"
     if education and (EXPLAINS.search(lead) or fence.lang in QUOTING_LANGS):
         return cap(severity, "low"), "example introduced as an attack in a security-education skill"
+    if education and defensive:
+        return cap(severity, "low"), "code example in a skill about detecting or answering attacks"
     if education:
         return lower(severity, 1), "code example in a security-education skill"
     if fence.lang in QUOTING_LANGS and EXPLAINS.search(lead):
         return lower(severity, 1), "quoted as an example of an attack"
     return severity, None
+
+
+# A comment line of a script, and words that forbid what the comment goes on to name.
+_CODE_COMMENT = re.compile(r"^\s*(?:#|//|--|;|/?\*|rem\s)", re.IGNORECASE)
+_FORBIDS = re.compile(r"\b(?:never|do not|don't|must not|mustn't|forbid\w*|refuse\w*|reject\w*|den(?:y|ies)|"
+                      r"block(?:s|ed)?|disallow\w*|not allowed)\b", re.IGNORECASE)
+# A call that runs or evaluates its argument: a string on such a line is code, not data.
+_RUNS = re.compile(r"\b(?:system|popen|exec\w*|eval|spawn\w*|run|call|check_output|check_call|Popen|getoutput|"
+                   r"shell_exec|passthru|Invoke-Expression|iex|Start-Process|Function)\s*\(", re.IGNORECASE)
+
+
+def in_string(line: str, pos: int) -> bool:
+    """Does character *pos* of a code line sit inside a quoted string literal?"""
+    quote = ""
+    i = 0
+    while i < pos:
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        i += 1
+    return bool(quote)
+
+
+# Calls that hand a string to a shell or an evaluator: a script with one may run its "data".
+SHELL_SINK = re.compile(r"\bos\.system\s*\(|shell\s*=\s*True|\b(?:eval|exec|execSync|popen)\s*\(|"
+                        r"\bchild_process\b|\b(?:iex|Invoke-Expression)\b", re.IGNORECASE)
+
+
+def runs_strings(text: str) -> bool:
+    """Does the code hand strings to a shell or an evaluator (a sink outside a string literal)?"""
+    for m in SHELL_SINK.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        if not in_string(text[start:m.start() + 1], m.start() - start):
+            return True
+    return False
+
+
+def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, education: bool,
+              instruction: bool = False, runs_strings: bool = True) -> tuple[str, str | None]:
+    """The severity a hit in a script or data file deserves, and why it changed (or None).
+
+    Two kinds of text in code never run: a comment that forbids what it names ("never emit
+    --yolo"), and, in a skill about attacks or their detection, a string that is a signature
+    (a pattern in a detector's list, a payload in a tester's list) on a line that runs nothing.
+    An instruction to the agent (*instruction*) keeps its severity in a comment, since agents
+    read comments; and no string counts as data in a file that hands strings to a shell or an
+    evaluator (*runs_strings*), since its list could be what it runs.
+    """
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if not instruction and _CODE_COMMENT.match(text):
+        block = [text[:match_start]]
+        for back in range(line - 2, max(line - 4, -1), -1):
+            if not _CODE_COMMENT.match(lines[back]):
+                break
+            block.insert(0, lines[back])
+        if _FORBIDS.search(" ".join(block)):
+            return cap(severity, "low"), "named in a comment that forbids it"
+    if education and not runs_strings and in_string(text, match_start) and not _RUNS.search(text):
+        return cap(severity, "low"), "a signature (string data) in a security skill's code"
+    return severity, None
+
+
+# A comment just above a line of an example that marks it as the wrong way.
+_BAD_EXAMPLE = re.compile(r"^\s*(?:#|//|--|<!--)\s*(?:bad|wrong|don't|do not|never|avoid|insecure|unsafe|vulnerable|"
+                          r"anti-?pattern)\b", re.IGNORECASE)
+
+
+def _marked_bad(mdmap: MarkdownMap, fence: Fence, line: int) -> bool:
+    """Is the hit's line, inside a code block, right under a comment such as "# BAD:"?"""
+    for above in (line - 1, line - 2):
+        if above <= fence.start:
+            return False
+        text = mdmap.line_text(above)
+        if text.strip():
+            return bool(_BAD_EXAMPLE.match(text))
+    return False
+
+
+# Names of skills that teach detecting or answering attacks (not carrying them out): their
+# code examples are detection rules, queries and evidence that quote what they look for.
+DEFENSIVE = re.compile(r"\b(?:detect\w*|hunt\w*|monitor\w*|defen[cs]\w*|forensic\w*|incident|soc|siem|dfir|edr|"
+                       r"blue[- ]?team|harden\w*|yara|sigma|falco|iocs?|triag\w*|investigat\w*|playbooks?|tabletop|"
+                       r"respon\w*)\b", re.IGNORECASE)
+OFFENSIVE = re.compile(r"\b(?:exploit\w*|pentest\w*|penetration|red[- ]?team\w*|attack\w*|offensive|bypass\w*|"
+                       r"escap\w*|escalat\w*|fuzz\w*|bounty|ctf|payloads?|weaponi[sz]\w*|crack\w*|"
+                       r"credential[- ]access)\b", re.IGNORECASE)
+
+
+def is_defensive(name: str) -> bool:
+    """Does the skill's name say it detects or answers attacks, and nothing says it mounts them?"""
+    words = name.replace("-", " ").replace("_", " ")
+    return bool(DEFENSIVE.search(words)) and not OFFENSIVE.search(words)
 
 
 def is_education(name: str, description: str) -> bool:

@@ -55,12 +55,35 @@ def _b64(blob: str) -> bytes | None:
         return None
 
 
+# Every character B64 runs over becomes "a", everything else a space, one byte a character.
+_RUN_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_RUN_MAP = bytes(0x61 if i in _RUN_CHARS else 0x20 for i in range(256))
+_LONG_RUN = b"a" * 20
+
+
+def _b64_matches(text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``B64.finditer(text)``, found without running the regex at every letter.
+
+    A match is a maximal run of at least 20 base64 characters (the repeat is possessive), so
+    the runs are located on a byte map of the text (latin-1 keeps one byte per character;
+    anything else becomes "?", which is no base64 character), and the regex runs only there.
+    """
+    marks = text.encode("latin-1", "replace").translate(_RUN_MAP)
+    at = marks.find(_LONG_RUN)
+    while at != -1:
+        m = B64.match(text, at)
+        if m is None:  # cannot happen: the map and the class are the same characters
+            return
+        yield m
+        at = marks.find(_LONG_RUN, m.end())
+
+
 def decode_blobs(text: str, depth: int = 1) -> Iterator[Decoded]:
     """Yield every blob in *text* that decodes to readable text, recursively (bounded)."""
     if depth > MAX_DEPTH:
         return
     hits: list[tuple[int, str, str]] = []
-    for m in B64.finditer(text):
+    for m in _b64_matches(text):
         blob = m.group()
         if len(blob) > MAX_BLOB or DATA_URI.search(text, max(0, m.start() - 64), m.start()):
             continue

@@ -2,11 +2,13 @@
 
 Every file of a skill is scanned, not just SKILL.md: the Feb 2026 payloads sat in
 ``scripts/`` and in references the body told the agent to read. Files are read once, with a
-size cap, and never through a symlink.
+size cap, and never through a symlink; a FIFO, socket or device is never opened (it would
+hang the reader) but reported as a finding of its skill.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillctl.errors import InputError
-from skillctl.safeio import read_regular, refuse_special
+from skillctl.safeio import kind_of, read_regular, refuse_special
 
 MAX_SCAN_BYTES = 4 * 1024 * 1024
 SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv"})
@@ -42,6 +44,7 @@ class SkillFile:
     native: bool = False  # a native executable or an archive that may carry one
     too_large: bool = False
     symlink_target: str | None = None
+    special: str | None = None  # "a FIFO (named pipe)", a socket, a device: never opened (SK017)
 
     @property
     def markdown(self) -> bool:
@@ -108,6 +111,12 @@ def _one_file(path: Path, rel: str, symlink: bool) -> Iterator[SkillFile]:
         size = st.st_size
         executable = os.access(path, os.X_OK)
         data = read_regular(path, MAX_SCAN_BYTES)
+    except InputError:  # reported for this skill; the other skills of the run are still scanned
+        kind = "a special file"
+        with contextlib.suppress(OSError):
+            kind = kind_of(os.lstat(path).st_mode)
+        yield SkillFile(path, rel, "references", None, special=kind)
+        return
     except OSError:
         return
     native = data.startswith(_EXEC_MAGIC[:-1]) or suffix in _ARCHIVE_SUFFIXES

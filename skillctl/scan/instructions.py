@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from skillctl.scan.keywords import lowered
+
 _LOCAL_SECRET = (
     r"(?:\.env\b|~/\.ssh\b|\.ssh (?:folder|directory|keys?)|id_rsa|id_ed25519|\.aws/credentials|aws credentials|"
     r"credentials file|hosts\.yml|oauth_token|\.netrc|\.npmrc|\.pypirc|\.git-credentials|kubeconfig|\.kube/config|"
@@ -59,14 +61,34 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
 _SECRET_WORDS = re.compile(r"\b(?:api[ _-]?keys?|tokens?|secrets?|passwords?|credentials?|private keys?)\b", re.IGNORECASE)  # noqa: E501
 
 
-# Substrings every match of a rule contains (at least one of them).
-_NEEDS = {
-    "AGENT-SEND-001": (".env", "ssh", "id_rsa", "id_ed25519", "credentials", "hosts.yml", "oauth_token", ".netrc",
-                       ".npmrc", ".pypirc", "kubeconfig", ".kube", "keychain", "cookies", "history", "private key",
-                       "token", "environment variables"),
-    "AGENT-HIDE-001": ("not ", "n't ", "never ", "without ", "keep ", "hide", "conceal"),
-    "AGENT-APPROVAL-001": ("approv", "confirm", "permission"),
+# Groups of substrings: every match of a rule contains at least one word of each group (lower
+# case). A text or paragraph missing a group cannot match, so its regex is never run there.
+_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "AGENT-SEND-001": (
+        (".env", "ssh", "id_rsa", "id_ed25519", "credentials", "hosts.yml", "oauth_token", ".netrc", ".npmrc",
+         ".pypirc", "kubeconfig", ".kube", "keychain", "cookies", "history", "private key", "token",
+         "environment variables"),
+        ("send", "upload", "post", "paste", "include", "attach", "forward", "transmit", "submit", "share", "sync",
+         "email", "exfiltrate", "put"),
+        ("http", "to ", "remote:", "bucket", "issue body"),
+    ),
+    "AGENT-HIDE-001": (
+        ("not ", "n't ", "never ", "without ", "keep ", "hide", "conceal"),
+        ("tell", "inform", "notif", "mention", "reveal", "disclos", "report", "alert", "showing", "out of", "hide",
+         "conceal"),
+    ),
+    "AGENT-APPROVAL-001": (("approv", "confirm", "permission"),),
 }
+# The same for a whole text: a paragraph folds line breaks into single spaces, so only the part
+# of each word before its first space is sure to appear in the text as written.
+_TEXT_NEEDS = {rule: tuple(tuple(sorted({w.split()[0] for w in group})) for group in groups)
+               for rule, groups in _NEEDS.items()}
+
+
+def _has_all(text: str, groups: tuple[tuple[str, ...], ...]) -> bool:
+    """Does *text* hold a word of every group? (substring tests run in C; a regex of the words does not)"""
+    contains = text.__contains__
+    return all(any(map(contains, group)) for group in groups)
 
 
 @dataclass(frozen=True)
@@ -79,42 +101,47 @@ class Hit:
     start: int  # offset of the match within *sentence*
 
 
-def _prose(text: str) -> Iterator[tuple[int, str]]:
-    """``(first line, paragraph)`` for prose outside fenced code, line breaks folded to spaces."""
-    start, buf, fence = 1, list[str](), ""
-    for i, line in enumerate(text.split("\n"), start=1):
+def _prose(text: str, low: str) -> Iterator[tuple[int, str, str]]:
+    """``(first line, paragraph, lower-case paragraph)`` for prose outside fenced code, line breaks
+    folded to spaces; *low* is ``lowered(text)`` (same length, so its lines match)."""
+    start, buf, lbuf, fence = 1, list[str](), list[str](), ""
+    for i, (line, lline) in enumerate(zip(text.split("\n"), low.split("\n"), strict=True), start=1):
         stripped = line.strip()
         marker = stripped[:3]
         if marker in ("```", "~~~"):
             if buf:
-                yield start, " ".join(buf)
-                buf = []
+                yield start, " ".join(buf), " ".join(lbuf)
+                buf, lbuf = [], []
             fence = "" if fence and marker == fence else (fence or marker)
             continue
         if fence:
             continue
         if not stripped or stripped.startswith("#"):
             if buf:
-                yield start, " ".join(buf)
-            buf = []
+                yield start, " ".join(buf), " ".join(lbuf)
+            buf, lbuf = [], []
             continue
         if not buf:
             start = i
         buf.append(stripped)
+        lbuf.append(lline.strip())
     if buf:
-        yield start, " ".join(buf)
+        yield start, " ".join(buf), " ".join(lbuf)
 
 
 def agent_instructions(text: str) -> list[Hit]:
     """Every instruction of the four kinds in the prose of a markdown *text*."""
+    whole = lowered(text)
+    rules = [r for r in RULES if _has_all(whole, _TEXT_NEEDS[r[0]])]
+    if not rules:
+        return []  # no paragraph can match: skip reading the prose at all
     out: list[Hit] = []
     lines = text.split("\n")
-    for start, para in _prose(text):
+    for start, para, low in _prose(text, whole):
         if para.startswith("|"):
             continue  # a table row documents options; it orders nothing
-        low = para.lower()
-        for rule_id, severity, message, pattern in RULES:
-            if not any(word in low for word in _NEEDS[rule_id]):
+        for rule_id, severity, message, pattern in rules:
+            if not _has_all(low, _NEEDS[rule_id]):
                 continue  # a substring test spares the regex on almost every paragraph
             for m in pattern.finditer(para):
                 line = _line_of(lines, start, para, m.start())

@@ -111,6 +111,9 @@ class NameIndex:
     def __init__(self, established: Iterable[str] = ()) -> None:
         self.names = frozenset(established) | well_known()
         self.lowered = frozenset(n.lower() for n in self.names)
+        # Words the reference itself uses as name parts ("codex", "meme"): a name that swaps in
+        # one of them is a different skill (codex-review, meme-factory), not a misspelling.
+        self.parts = frozenset(part for n in self.names for part in n.lower().split("-") if len(part) >= 3)
         self.exact: dict[str, set[str]] = {}
         self.near: dict[str, set[str]] = {}
         for name in self.names:
@@ -138,9 +141,19 @@ class NameIndex:
             if fold(other) == folded:
                 continue
             limit = 1 if len(other) < 8 else 2
-            if not _is_family(name, other) and distance(folded, fold(other), limit) <= limit:
+            if not _is_family(name, other) and not self._other_word(name, other) \
+                    and distance(folded, fold(other), limit) <= limit:
                 return other, "typo"
         return None
+
+
+    def _other_word(self, name: str, other: str) -> bool:
+        """Does *name* differ from *other* in one hyphen-part that is itself a reference word?"""
+        a, b = name.lower().split("-"), other.lower().split("-")
+        if len(a) != len(b):
+            return False
+        diffs = [x for x, y in zip(a, b, strict=True) if x != y]
+        return len(diffs) == 1 and diffs[0] in self.parts
 
 
 def lookalike(name: str, established: Iterable[str] = ()) -> tuple[str, str] | None:

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from skillctl.scan.keywords import lowered
+
 PASTE_HOSTS = frozenset({
     "pastebin.com", "glot.io", "rentry.co", "rentry.org", "hastebin.com", "paste.ee", "ghostbin.com",
     "dpaste.org", "dpaste.com", "controlc.com", "justpaste.it", "privatebin.net", "termbin.com", "ix.io",
@@ -33,7 +35,7 @@ KNOWN_INSTALLERS = frozenset({
     "astral.sh", "sh.rustup.rs", "bun.sh", "deno.land", "get.docker.com", "ollama.com", "get.pnpm.io",
     "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
     "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
-    "deb.nodesource.com", "rpm.nodesource.com",
+    "deb.nodesource.com", "rpm.nodesource.com", "community.chocolatey.org",
 })
 # The same, served from a shared host under the project's own account.
 KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
@@ -68,6 +70,9 @@ PIPE_RUN = re.compile(
     r"|\b(?:ba|z)?sh\s+<\(\s*(?:curl|wget)\b|\$\(\s*(?:curl|wget)\b|\b(?:iex|Invoke-Expression)\b[^\n]*\b(?:iwr|irm)\b",
     re.IGNORECASE,
 )
+# Words (lower case) every PIPE_RUN and every PASTE_TERMINAL match contains: a cheap test first.
+_FETCHERS = re.compile(r"curl|wget|iwr|irm|invoke-webrequest|invoke-restmethod")
+_TERMINALS = re.compile(r"terminal|powershell|command prompt|cmd\.exe|shell|console")
 RUN_WORDS = re.compile(
     r"\b(?:run|execute|open|launch|start|extract|unzip|install|double[- ]click|chmod\s+\+x|xattr|as administrator)\b",
     re.IGNORECASE,
@@ -203,9 +208,14 @@ def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
         yield start, "\n".join(buf)
 
 
+def _pastes(para: str) -> bool:
+    """Does the paragraph tell someone to paste or type a command into a terminal?"""
+    return _TERMINALS.search(lowered(para)) is not None and PASTE_TERMINAL.search(para) is not None
+
+
 def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
     """Download-and-run or paste-into-terminal steps whose source is not the skill's own."""
-    if "http" not in text.lower():
+    if "://" not in text:  # every URL has one
         return []
     out: list[Step] = []
     heading = ""
@@ -215,22 +225,31 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             heading = first.split("\n", 1)[0]
             para = para.split("\n", 1)[1] if "\n" in para else ""
             start += 1
-        urls = URL.findall(para)
+        urls = URL.findall(para) if "://" in para else None
         if not urls:
             continue
-        required = bool(REQUIRED.search(heading) or REQUIRED.search(para))
-        paste = PASTE_TERMINAL.search(para) is not None
+        # Each test runs only when the decision needs it: most URLs are plain links, never run.
+        required: bool | None = None
+        paste: bool | None = None
         for url in dict.fromkeys(urls):
-            line_no = start + para[: para.find(url)].count("\n")
-            line = para.split("\n")[line_no - start]
-            piped = PIPE_RUN.search(line) is not None
+            at = para.find(url)  # the line of its first occurrence, without splitting a long block per URL
+            line_no = start + para.count("\n", 0, at)
+            end = para.find("\n", at)
+            line = para[para.rfind("\n", 0, at) + 1: end if end != -1 else len(para)]
+            piped = _FETCHERS.search(lowered(line)) is not None and PIPE_RUN.search(line) is not None
             asset = _EXEC_ASSET.search(_path(url)) is not None or "/releases/download/" in url
-            runs = piped or (asset and RUN_WORDS.search(para) is not None) or paste
-            if not runs:
-                continue
+            if not (piped or (asset and RUN_WORDS.search(para) is not None)):
+                if paste is None:
+                    paste = _pastes(para)
+                if not paste:
+                    continue
             kind = source_kind(url, subject)
             if kind == "related":
                 continue
+            if paste is None:
+                paste = _pastes(para)
+            if required is None:
+                required = bool(REQUIRED.search(heading) or REQUIRED.search(para))
             how = ("paste a command into a terminal" if paste and not piped
                    else "download and run" if not piped else "pipe a download into a shell")
             if kind in ("paste", "shortener", "raw-ip"):

@@ -18,6 +18,15 @@ import yaml
 
 from skillctl.errors import InputError
 from skillctl.safeio import check_budget, read_regular
+from skillctl.scan.keywords import (
+    FLAGS,
+    Keyword,
+    KeywordIndex,
+    literal_sets,
+    lowered,
+    required_keywords,
+    required_literals,
+)
 from skillctl.vocab import SEVERITIES
 
 KINDS = ("frontmatter", "body", "scripts", "references")
@@ -30,13 +39,6 @@ _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 # Inline flags in the middle of a combined pattern are an error since Python 3.11, and
 # backreferences would point at the wrong group once patterns are joined: refuse both early.
 _FORBIDDEN = re.compile(r"^\(\?[aiLmsux]+\)|\(\?P[<=]|\\[1-9]")
-FLAGS = re.IGNORECASE | re.MULTILINE
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-try:  # the regex parser moved in 3.11; it is only used to find keywords, never to match
-    import re._parser as _sre_parse  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - Python 3.10
-    import sre_parse as _sre_parse  # type: ignore[no-redef,unused-ignore]
 
 
 @dataclass(frozen=True)
@@ -201,116 +203,20 @@ def pack_files(location: Path) -> list[Path]:
     return sorted(p for p in location.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """Lower-case strings of which every match of *pattern* contains at least one, if known.
-
-    Worked out from the parsed regex (literal runs, alternations, repeats with a minimum of
-    one). ``None`` means no useful literal exists and the rule must look at every line.
-    """
-    try:
-        parsed = _sre_parse.parse(pattern, FLAGS)
-    except (re.error, RecursionError):
-        return None
-    found = _literals(list(parsed))
-    if not found or min(len(s) for s in found) < 2:
-        return None
-    return frozenset(found)
-
-
-def literal_sets(pattern: str) -> list[frozenset[str]]:
-    """Every set of literals the pattern's top level requires (each: one member must occur)."""
-    try:
-        parsed = _sre_parse.parse(pattern, FLAGS)
-    except (re.error, RecursionError):
-        return []
-    return [frozenset(c) for c in _candidates(list(parsed))]
-
-
-def _literals(seq: list) -> set[str] | None:
-    candidates = _candidates(seq)
-    if not candidates:
-        return None
-    usable = [c for c in candidates if min(len(w) for w in c) >= 2] or candidates
-    return min(usable, key=_cost)
-
-
-def _candidates(seq: list) -> list[set[str]]:
-    candidates: list[set[str]] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if run:
-            candidates.append({"".join(run)})
-            run.clear()
-
-    for op, arg in seq:
-        name = str(op)
-        if name == "LITERAL":
-            run.append(chr(arg).lower())
-            continue
-        if name == "BRANCH" and run and all(all(str(o) == "LITERAL" for o, _ in b) for b in arg[1]):
-            # The parser factors common prefixes out ("nc|ncat" -> "n" + (c|cat)): glue them back.
-            prefix = "".join(run)
-            run.clear()
-            candidates.append({prefix + "".join(chr(c).lower() for _, c in b) for b in arg[1]})
-            continue
-        flush()
-        sub: set[str] | None = None
-        if name == "BRANCH":
-            parts = [_literals(list(branch)) for branch in arg[1]]
-            sub = set().union(*parts) if all(parts) else None  # type: ignore[arg-type]
-        elif name == "SUBPATTERN":
-            sub = _literals(list(arg[-1]))
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
-            sub = _literals(list(arg[2]))
-        if sub:
-            candidates.append(sub)
-    flush()
-    return candidates
-
-
-# Words so frequent in skill prose that a keyword equal to one of them filters little.
-_COMMON = frozenset({
-    "mode", "you", "from", "user", "set", "key", "path", "image", "system", "install", "link", "session",
-    "url", "before", "function", "memory", "pass", "request", "upload", "http", "env", "post", "send",
-    "add", "run", "new", "data", "file", "code", "must", "first", "report", "email", "line", "lines",
-    "output", "show", "token", "prompt", "api", "include", "files", "display", "render", "host",
-    "all", "not", "every", "put", "always", "never", "future", "save", "write",
-})
-_STOP = frozenset({"at", "to", "are", "via", "the", "is", "of", "in", "on", "and", "or", "by", "as", "it"})
-
-
-def _cost(candidate: set[str]) -> float:
-    """Rough expected number of lines a keyword set selects: lower is better."""
-    total = 0.0
-    for word in candidate:
-        stripped = word.strip()
-        if stripped in _STOP or not stripped.strip("#-=*`|~>"):
-            total += 1000
-            continue
-        base = {1: 1000.0, 2: 200.0, 3: 40.0, 4: 12.0}.get(len(stripped), 5.0)
-        if stripped in _COMMON:
-            base *= 8
-        if any(not ch.isalnum() for ch in stripped):
-            base /= 3
-        total += base
-    return total
-
-
 # A compiled pattern with the literal sets its matches need besides its keyword: checking
 # ``word in line`` first spares most regex runs on lines a keyword selected.
 Probe = tuple[Rule, re.Pattern[str], tuple[frozenset[str], ...]]
+
+__all__ = ["KINDS", "Rule", "RuleSet", "load_rules", "required_literals"]
 
 
 @dataclass
 class RuleSet:
     """All active rules, indexed by the literal keywords that every match must contain.
 
-    Joining hundreds of patterns into one alternation is what Python's regex engine is worst
-    at (measured: ~90 s for the 10 MB reference corpora). Instead each file is lower-cased
-    once, each distinct keyword is located with a substring search, and a rule's regex runs
-    only on the lines holding one of its keywords. Rules without a usable keyword run on
-    every line of the files they apply to.
+    A rule's regex runs only on the lines holding one of its keywords (``keywords.py`` says how
+    those lines are found cheaply). Rules without a usable keyword run on every line of the
+    files they apply to.
     """
 
     rules: list[Rule]
@@ -327,80 +233,43 @@ class RuleSet:
                 )
             seen[rule.id] = rule
         self.by_id = seen
-        self.keywords: dict[str, dict[str, list[Probe]]] = {}
-        self.unkeyed: dict[str, list[Probe]] = {}
-        self.finders: dict[str, re.Pattern[str] | None] = {}
-        self.overlapping: dict[str, re.Pattern[str] | None] = {}
+        self.probes: dict[str, list[Probe]] = {}
+        self.index: dict[str, KeywordIndex] = {}
         for kind in KINDS:
             rules = [r for r in self.rules if kind in r.applies_to]
             self.by_kind[kind] = rules
-            index: dict[str, list[Probe]] = {}
-            unkeyed: list[Probe] = []
-            for rule in rules:
+            probes: list[Probe] = []
+            keywords: dict[Keyword, set[int]] = {}
+            unkeyed: list[int] = []
+            for rule in rules:  # probe numbers follow the packs' order, so results do too
                 for source, compiled in zip(rule.patterns, rule.probes, strict=True):
                     wrapped = _wrap(source, rule.case_sensitive)
-                    lits = required_literals(wrapped)
-                    probe = (rule, compiled, tuple(s for s in literal_sets(wrapped) if s != lits))
-                    if lits is None:
-                        unkeyed.append(probe)
-                    for word in lits or ():
-                        index.setdefault(word, []).append(probe)
-            # A line is searched for the longest keyword at each position, so a keyword also
-            # stands for every shorter keyword that is a prefix of it ("ncat" implies "nc").
-            for word in list(index):
-                for other in index:
-                    if other != word and word.startswith(other):
-                        index[word] = index[word] + [p for p in index[other] if p not in index[word]]
-            self.keywords[kind] = index
-            self.unkeyed[kind] = unkeyed
-            trie = _trie_pattern(index)
-            self.finders[kind] = re.compile(trie) if index else None
-            self.overlapping[kind] = re.compile(f"(?=({trie}))") if index else None
-
-    def _lines(self, text: str, kind: str) -> Iterator[tuple[int, int, str, list[Probe]]]:
-        """``(start, end, lowered line, probes)`` for each line holding a keyword, in order.
-
-        One regex pass finds every keyword occurrence (overlapping, so "ssh/id_" inside
-        ".ssh/id_rsa" is not hidden by a shorter keyword that starts earlier).
-        """
-        overlapping = self.overlapping.get(kind)
-        if overlapping is None:
-            return
-        low = text.lower()
-        if len(low) != len(text):  # a few code points change length when lower-cased
-            low = text.translate(_ASCII_LOWER)
-        finder = self.finders[kind]
-        first = finder.search(low) if finder is not None else None
-        if first is None:
-            return
-        index = self.keywords[kind]
-        start = stop = -1
-        words: set[str] = set()
-        for m in overlapping.finditer(low, low.rfind("\n", 0, first.start()) + 1):
-            pos = m.start()
-            if pos > stop:
-                if words:
-                    yield start, stop, low[start:stop], [p for w in words for p in index[w]]
-                    words = set()
-                start = low.rfind("\n", 0, pos) + 1
-                stop = low.find("\n", pos)
-                if stop == -1:
-                    stop = len(low)
-            words.add(m.group(1))
-        if words:
-            yield start, stop, low[start:stop], [p for w in words for p in index[w]]
+                    found = required_keywords(wrapped)
+                    chosen = None if found is None else frozenset(w for w, _ in found)
+                    number = len(probes)
+                    probes.append((rule, compiled, tuple(s for s in literal_sets(wrapped) if s != chosen)))
+                    if found is None:
+                        unkeyed.append(number)
+                    for keyword in found or ():
+                        keywords.setdefault(keyword, set()).add(number)
+            self.probes[kind] = probes
+            self.index[kind] = KeywordIndex(keywords, unkeyed)
 
     def match_lines(self, text: str, kind: str) -> Iterator[tuple[int, str, Rule, re.Match[str]]]:
-        """Yield ``(line_no, line, rule, match)`` for every rule hit (once per rule and line)."""
-        unkeyed = self.unkeyed[kind]
-        spans = self._all_lines(text, kind, unkeyed) if unkeyed else self._lines(text, kind)
-        line_no, counted = 1, 0
-        for start, stop, low, probes in spans:
-            line_no += text.count("\n", counted, start)
-            counted = start
-            line = text[start:stop]
+        """Yield ``(line_no, line, rule, match)`` for every rule hit (once per rule and line).
+
+        The match is the rule's own (its patterns joined, leftmost first), whichever pattern's
+        keyword selected the line.
+        """
+        probes = self.probes[kind]
+        lines: list[str] | None = None
+        for i, low, numbers in self.index[kind].select(lowered(text)):
+            if lines is None:
+                lines = text.split("\n")
+            line = lines[i]
             done: set[str] = set()
-            for rule, probe, needs in probes:
+            for number in numbers:
+                rule, probe, needs = probes[number]
                 if rule.id in done:
                     continue
                 for need in needs:
@@ -410,38 +279,14 @@ class RuleSet:
                     hit = probe.search(line)
                     if hit is not None and not rule.exempt(line):
                         done.add(rule.id)
-                        yield line_no, line, rule, hit
-
-    def _all_lines(self, text: str, kind: str, unkeyed: list[Probe]) -> Iterator[tuple[int, int, str, list[Probe]]]:
-        keyed = {start: probes for start, _stop, _low, probes in self._lines(text, kind)}
-        start = 0
-        for line in text.split("\n"):
-            yield start, start + len(line), line.lower(), [*keyed.get(start, ()), *unkeyed]
-            start += len(line) + 1
+                        if len(rule.probes) > 1:
+                            hit = rule.compiled.search(line) or hit
+                        yield i + 1, line, rule, hit
 
     def scan_line(self, line: str, kind: str) -> Iterator[tuple[Rule, re.Match[str]]]:
         """Every rule of *kind* matching one line (used for decoded or normalised text)."""
         for _line_no, _text, rule, hit in self.match_lines(line, kind):
             yield rule, hit
-
-
-def _trie_pattern(words: Iterable[str]) -> str:
-    """One regex for many literals, as a trie, so the engine tries one branch per position."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
 
 
 @lru_cache(maxsize=32)
