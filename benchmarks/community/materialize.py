@@ -62,7 +62,8 @@ def known_digests(directory: Path) -> set[str]:
 
 
 def _blobs(gdir: Path, commit: str, dirs: list[str]) -> list[tuple[str, str, int]]:
-    """``(path, blob id, size)`` of every file under *dirs* at *commit* (size -1: not stored here)."""
+    """``(path, blob id, size)`` of every file under *dirs* at *commit* (size -1: not stored here,
+    which ``ls-tree -l`` prints as ``-`` or ``BAD``)."""
     out = subprocess.run(["git", "--git-dir", str(gdir), "ls-tree", "-r", "-l", "-z", commit, "--", *dirs],
                          check=True, capture_output=True).stdout
     blobs = []
@@ -72,7 +73,7 @@ def _blobs(gdir: Path, commit: str, dirs: list[str]) -> list[tuple[str, str, int
         meta, _, path = entry.partition(b"\t")
         _mode, kind, oid, size = meta.split()
         if kind == b"blob":
-            blobs.append((path.decode("utf-8", "surrogateescape"), oid.decode(), int(size) if size != b"-" else -1))
+            blobs.append((path.decode("utf-8", "surrogateescape"), oid.decode(), int(size) if size.isdigit() else -1))
     return blobs
 
 
