@@ -49,7 +49,7 @@ from skillctl.scan.rules import load_rules  # noqa: E402
 
 CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "skillctl-bench"))
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
-FRESH = (CACHE / "community-fresh", CACHE / "community-fresh2")  # benchmarks/community/fresh*-manifest.json
+FRESH = (CACHE / "community-fresh", CACHE / "community-fresh2", CACHE / "community-fresh3")  # fresh*-manifest.json
 PEERS = {
     "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
     "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),

@@ -107,8 +107,7 @@ def test_a_skill_cannot_grant_itself_builtin_and_silence_its_findings(tmp_path, 
     assert result["trust"] == "community"  # not the builtin it claims
     blocking = {f["rule_id"] for f in result["findings"] if f["blocking"]}
     assert any(r.startswith("EXFIL-") for r in blocking)  # its own `skillctl-ignore *` does not count
-    # the installer on a host named after the skill rates low (a vendor's own installer), but its
-    # inline suppression is still not honoured: the finding stays, unsuppressed
+    # the installer's inline suppression is not honoured: the finding stays, unsuppressed
     assert "RCE-001" in {f["rule_id"] for f in result["findings"]}
     assert not any(f["suppressed"] for f in result["findings"])
 

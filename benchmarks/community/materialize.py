@@ -18,19 +18,20 @@ A manifest entry may list ``exclude`` path prefixes (translations of the same sk
 example). ``--skip-known DIR`` also skips every skill whose SKILL.md is byte-identical to one
 under DIR: ``fresh-manifest.json`` is materialized with the first corpus as DIR, so the fresh
 set holds no skill any calibration has seen.
+
+A mirror may be a partial snapshot that lacks its largest blobs: files are read one by one and
+missing or large ones skipped, so the corpus is the same whether or not they are present.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,37 +61,72 @@ def known_digests(directory: Path) -> set[str]:
     return {hashlib.sha256(p.read_bytes()).hexdigest() for p in directory.rglob("SKILL.md") if p.is_file()}
 
 
+def _blobs(gdir: Path, commit: str, dirs: list[str]) -> list[tuple[str, str, int]]:
+    """``(path, blob id, size)`` of every file under *dirs* at *commit* (size -1: not stored here,
+    which ``ls-tree -l`` prints as ``-`` or ``BAD``)."""
+    out = subprocess.run(["git", "--git-dir", str(gdir), "ls-tree", "-r", "-l", "-z", commit, "--", *dirs],
+                         check=True, capture_output=True).stdout
+    blobs = []
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, path = entry.partition(b"\t")
+        _mode, kind, oid, size = meta.split()
+        if kind == b"blob":
+            blobs.append((path.decode("utf-8", "surrogateescape"), oid.decode(), int(size) if size.isdigit() else -1))
+    return blobs
+
+
+def _read(gdir: Path, oids: list[str]) -> dict[str, bytes]:
+    """The content of each blob present in the mirror; a snapshot may lack its largest files."""
+    request = "".join(o + "\n" for o in oids).encode()
+    proc = subprocess.run(["git", "--git-dir", str(gdir), "cat-file", "--batch"], input=request,
+                          check=True, capture_output=True)
+    data, at, found = proc.stdout, 0, {}
+    while at < len(data):
+        eol = data.index(b"\n", at)
+        head = data[at:eol].split()
+        at = eol + 1
+        if len(head) == 2 and head[1] == b"missing":
+            continue
+        size = int(head[2])
+        found[head[0].decode()] = data[at:at + size]
+        at += size + 1
+    return found
+
+
 def extract(gdir: Path, commit: str, dirs: list[str], dest: Path, seen: set[str]) -> tuple[int, int]:
-    """Extract *dirs* (skill folders) of *commit* under *dest*; returns (taken, duplicates)."""
-    archive = subprocess.run(["git", "--git-dir", str(gdir), "archive", "--format=tar", commit, "--", *dirs],
-                             check=True, capture_output=True).stdout
-    members: dict[str, list[tarfile.TarInfo]] = {d: [] for d in dirs}
+    """Extract *dirs* (skill folders) of *commit* under *dest*; returns (taken, duplicates).
+
+    Files are read blob by blob (``git cat-file --batch``) rather than through ``git archive``,
+    which stops at the first blob a partial mirror does not hold; files over ``MAX_FILE`` and
+    missing blobs are skipped (they add nothing to a false-positive count).
+    """
+    blobs = [(p, o, n) for p, o, n in _blobs(gdir, commit, dirs) if 0 <= n <= MAX_FILE]
+    content = _read(gdir, sorted({o for _p, o, _n in blobs}))
+    members: dict[str, list[tuple[str, str]]] = {d: [] for d in dirs}
     roots = sorted(dirs, key=len, reverse=True)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        infos = tar.getmembers()
-        skill_md = {}
-        for info in infos:
-            if not info.isfile() or info.size > MAX_FILE:
-                continue
-            owner = next((d for d in roots if info.name.startswith(d + "/")), None)
-            if owner is None:
-                continue
-            members[owner].append(info)
-            if info.name == owner + "/SKILL.md":
-                skill_md[owner] = tar.extractfile(info).read()  # type: ignore[union-attr]
-        taken = dupes = 0
-        for d in dirs:
-            digest = hashlib.sha256(skill_md.get(d, b"")).hexdigest()
-            if d not in skill_md or digest in seen:
-                dupes += 1
-                continue
-            seen.add(digest)
-            taken += 1
-            for info in members[d]:
-                target = dest / info.name
-                # a nested skill's files belong to it, not to its parent folder
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(tar.extractfile(info).read())  # type: ignore[union-attr]
+    skill_md: dict[str, bytes] = {}
+    for path, oid, _size in blobs:
+        owner = next((d for d in roots if path.startswith(d + "/")), None)
+        if owner is None or oid not in content:
+            continue
+        members[owner].append((path, oid))
+        if path == owner + "/SKILL.md":
+            skill_md[owner] = content[oid]
+    taken = dupes = 0
+    for d in dirs:
+        digest = hashlib.sha256(skill_md.get(d, b"")).hexdigest()
+        if d not in skill_md or digest in seen:
+            dupes += 1
+            continue
+        seen.add(digest)
+        taken += 1
+        for path, oid in members[d]:
+            target = dest / path
+            # a nested skill's files belong to it, not to its parent folder
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content[oid])
     return taken, dupes
 
 

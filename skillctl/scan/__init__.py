@@ -42,6 +42,7 @@ from skillctl.scan.rules import RuleSet, load_rules
 from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
+from skillctl.scan.wording import describes, documents_option
 
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
@@ -49,6 +50,10 @@ SOURCE_RATED = frozenset({"RCE-001", "RCE-006"})
 # Enumerating the environment (EXFIL-007 on os.environ.items() and the like) is evidence only in a
 # file that also sends something over the network; elsewhere it is how programs pass variables on.
 LOCAL_ONLY = frozenset({"EXFIL-007"})
+# Orders to the agent about approvals and concealment: in markdown prose, a reference entry for an
+# option documents it, and (for the first two) a third-person sentence describes a product (wording.py).
+WORDED = frozenset({"INJ-003", "INJ-004", "INJ-008"})
+DESCRIBED = frozenset({"INJ-003", "INJ-004"})
 _SENDS = re.compile(r"\b(?:requests|httpx|aiohttp|session|client)\.(?:post|put|patch|request)\b|\burlopen\b|"
                     r"urllib\.request|\bfetch\(|\baxios\b|https?\.request\(|\bcurl\b|\bwget\b|Invoke-(?:RestMethod|WebRequest)|"
                     r"\bsocket\b|\bsmtplib\b|\bnc\b|webhook", re.IGNORECASE)
@@ -231,6 +236,8 @@ class Scanner:
                 severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
                                      match_start=m.start(), education=bool(education),
                                      defensive=education == "defensive")
+                if why is None and rule.id in WORDED:
+                    severity, why = _worded(severity, rule.id, mdmap, lineno + offset, line, m.start())
             elif rule.explainable and kind in ("scripts", "references"):
                 if code_lines is None:
                     code_lines, runs = text.split("\n"), runs_strings(text)
@@ -243,7 +250,7 @@ class Scanner:
                 # a scanner's pattern list or a write-up in plain text: the phrase is data here
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in SOURCE_RATED and why is None:
-                severity, why = installer_rating(line, subject, severity)
+                severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
                 if sends is None:
                     sends = _SENDS.search(text) is not None
@@ -298,6 +305,8 @@ class Scanner:
         for hit in agent_instructions(text):
             severity, why = rate(hit.severity, mdmap=mdmap, line=hit.line + offset, line_text=hit.sentence,
                                  match_start=hit.start, education=bool(education))
+            if why is None and hit.rule_id == "AGENT-HIDE-001" and describes(hit.sentence[:hit.start]):
+                severity, why = cap(severity, "low"), "a third-person sentence describing what a product does"
             out.append(Finding(rule_id=hit.rule_id, category="agent-instruction", severity=severity, path=path,
                                line=hit.line + offset, snippet=_snip(hit.sentence[hit.start:]),
                                message=hit.message + (f" (rated {severity}: {why})" if why else ""),
@@ -383,6 +392,18 @@ class Scanner:
                                 skill.key_lines.get("allowed-tools", 2), message,
                                 "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
         return out
+
+
+def _worded(severity: str, rule_id: str, mdmap: MarkdownMap, line: int, text: str,
+            start: int) -> tuple[str, str | None]:
+    """INJ-003/004/008 in prose: documentation of an option, or a description, is no order."""
+    if mdmap.in_comment(line) or mdmap.fence_at(line) is not None:
+        return severity, None
+    if documents_option(text):
+        return cap(severity, "low"), "a reference entry documenting an option"
+    if rule_id in DESCRIBED and describes(text[:start]):
+        return cap(severity, "low"), "a third-person sentence describing what a product does"
+    return severity, None
 
 
 def _lock_at(root: Path | None) -> Any:

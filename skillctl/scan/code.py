@@ -36,7 +36,8 @@ _DECODE_CALL = re.compile(
     r"|codecs\.decode\(\s*b?['\"]([0-9A-Fa-f]{4,})['\"]\s*,\s*['\"]hex['\"]",
 )
 _DNS = re.compile(
-    r"\b(?:nslookup|dig|host|drill)\b[^\n]*?['\"]?\$\{?\w+\}?\.(?:[a-z0-9-]+\.)+[a-z]{2,}"
+    # the commands as typed (lower case, then an argument): ``Host='{host}'`` is a PowerShell key
+    r"\b(?-i:nslookup|dig|host|drill)[ \t]+[^\n]*?['\"]?\$\{?\w+\}?\.(?:[a-z0-9-]+\.)+[a-z]{2,}"
     r"|\b(?:gethostbyname|getaddrinfo|resolve|lookup|query|resolve4|resolveTxt)\s*\(\s*f?['\"`][^'\"`\n]*"
     r"(?:\{[^}]+\}|\$\{[^}]+\})\.(?:[\w-]+\.)*[a-z]{2,}['\"`]",
     re.IGNORECASE,

@@ -51,12 +51,12 @@ COMMANDS = re.compile(
 )
 # Wording that introduces a quoted string as a specimen ("reject phrases like "...").
 MENTIONS = re.compile(
-    r"\b(?:like|such as|e\.g\.|for example|phrases?|phrasing|wording|language|words?|strings?|patterns?|"
+    r"\b(?:e\.g|i\.e)\.|\b(?:like|such as|for example|phrases?|phrasing|wording|language|words?|strings?|patterns?|"
     r"keywords?|says?|saying|reject\w*|detect\w*|block\w*|filter\w*|flag\w*|match\w*|contain\w*|avoid\w*|"
     r"never|don't|do not|inputs?|ask(?:s|ing)? (?:the )?(?:agent|model|assistant|ai|claude|it) to)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[.!?]\s")
+_SENTENCE = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)[.!?]\s")  # "e.g. " ends no sentence
 QUOTES = "\"'`\u201c\u2018"
 _CLAUSE = re.compile(r"[.;:!?\u2014]\s")
 _NEGATION_BEFORE = re.compile(r"\b(?:never|not|don't|avoid)\b[^.;:!?]{0,20}$", re.IGNORECASE)
@@ -311,18 +311,27 @@ def _marked_bad(mdmap: MarkdownMap, fence: Fence, line: int) -> bool:
 
 # Names of skills that teach detecting or answering attacks (not carrying them out): their
 # code examples are detection rules, queries and evidence that quote what they look for.
-DEFENSIVE = re.compile(r"\b(?:detect\w*|hunt\w*|monitor\w*|defen[cs]\w*|forensic\w*|incident|soc|siem|dfir|edr|"
+DEFENSIVE = re.compile(r"\b(?:detect\w*|hunt\w*|monitor\w*|defen[cds]\w*|forensic\w*|incident|soc|siem|dfir|edr|"
                        r"blue[- ]?team|harden\w*|yara|sigma|falco|iocs?|triag\w*|investigat\w*|playbooks?|tabletop|"
-                       r"respon\w*)\b", re.IGNORECASE)
-OFFENSIVE = re.compile(r"\b(?:exploit\w*|pentest\w*|penetration|red[- ]?team\w*|attack\w*|offensive|bypass\w*|"
-                       r"escap\w*|escalat\w*|fuzz\w*|bounty|ctf|payloads?|weaponi[sz]\w*|crack\w*|"
-                       r"credential[- ]access)\b", re.IGNORECASE)
+                       r"respon\w*|analy[sz]\w*|deobfuscat\w*|protect\w*)\b", re.IGNORECASE)
+# Words of mounting an attack: a name with one of them is offensive whatever else it says.
+OFFENSIVE = re.compile(r"\b(?:exploit\w*|pentest\w*|penetration|red[- ]?team\w*|offensive|bypass\w*|escaping|"
+                       r"escalating|fuzz\w*|bounty|ctf|weaponi[sz]\w*|crack\w*|credential[- ]access)\b", re.IGNORECASE)
+# Names of attacks: the object of a defensive skill ("detecting-container-escape-attempts") or the
+# subject of an offensive one ("privilege-escalation-methods"); the name's leading verb decides.
+ATTACK_NOUNS = re.compile(r"\b(?:attacks?|escapes?|escalations?|payloads?)\b", re.IGNORECASE)
 
 
 def is_defensive(name: str) -> bool:
-    """Does the skill's name say it detects or answers attacks, and nothing says it mounts them?"""
+    """Does the skill's name say it detects or answers attacks, and nothing says it mounts them?
+
+    An attack named as the object ("detecting-...-attacks", "hunting-for-...-escape") keeps the
+    skill defensive when the name leads with the defensive verb.
+    """
     words = name.replace("-", " ").replace("_", " ")
-    return bool(DEFENSIVE.search(words)) and not OFFENSIVE.search(words)
+    if not DEFENSIVE.search(words) or OFFENSIVE.search(words):
+        return False
+    return not ATTACK_NOUNS.search(words) or DEFENSIVE.match(words.strip()) is not None
 
 
 def is_education(name: str, description: str) -> bool:
@@ -333,8 +342,10 @@ def is_education(name: str, description: str) -> bool:
 # Wording in an HTML comment that addresses the agent reading the raw file.
 _AGENT_WORDS = r"\b(?:ai|agent|assistant|model|llm|claude|codex|hermes|gpt|copilot)s?\b"
 AGENT_DIRECTIVE = re.compile(
-    _AGENT_WORDS + r"[^.\n]{0,80}?\b(?:must|should|shall|"
-    r"will|always|never|needs? to|are to|ignore|run|execute|send|upload|include|do not)\b"
+    # a plain verb after the agent word ("agents include an evaluator") describes agents; an order
+    # has a modal ("the agent must run") or addresses the agent ("AI agent: run ...")
+    _AGENT_WORDS + r"[^.\n]{0,80}?\b(?:must|should|shall|will|always|never|needs? to|are to|do not)\b"
+    r"|" + _AGENT_WORDS + r"\s*[:,\u2014-][^.\n]{0,80}?\b(?:ignore|run|execute|send|upload|include)\b"
     r"|\b(?:ignore|disregard)\b[^.\n]{0,30}\b(?:instructions|rules|above|previous)\b"
     r"|\b(?:run|execute|download|install|send|upload|post|fetch|cat)\s+(?:the\s+)?(?:following|this|these|`|"
     r"https?://|~/|\$)",
@@ -350,6 +361,14 @@ _HUMAN_NOTE = re.compile(r"^\s*(?:todo|fixme|xxx|hack|note|markdownlint|prettier
                          r"(?:maintainers?|contributors?|editors?|authors?|translators?|reviewers?|docs team)\s*:)",
                          re.IGNORECASE)
 _AGENT_ADDRESSED = re.compile(_AGENT_WORDS, re.IGNORECASE)
+# A template's guidance to whoever fills it in ("<!-- Describe when the agent should use each
+# tool -->"): it opens with a writing verb, and asks for text, not for anything to be run.
+_WRITING_GUIDANCE = re.compile(r"^\s*(?:describe|list|fill(?:\s+in)?|replace|explain|summari[sz]e|document|provide|"
+                               r"enter|outline|specify|state|define|capture|write\s+(?:down|a|an|the|one|each|here))\b",
+                               re.IGNORECASE)
+_RUNS_SOMETHING = re.compile(r"\b(?:run|execute|download|install|send|upload|post|fetch|curl|wget|paste|ignore|"
+                             r"disregard|reveal|hide|conceal|exfiltrat\w*|tokens?|passwords?|secrets?|credentials?|keys?)\b"
+                             r"|https?://|~/|\$\(|`", re.IGNORECASE)
 
 
 def _code_ranges(text: str) -> list[tuple[int, int]]:
@@ -389,6 +408,8 @@ def hidden_comments(text: str, first_line: int = 1) -> list[tuple[int, str]]:
             continue
         if _HUMAN_NOTE.search(inner) and not _AGENT_ADDRESSED.search(inner):
             continue
+        if _WRITING_GUIDANCE.match(inner) and not _RUNS_SOMETHING.search(inner):
+            continue  # a template's note to its author
         hit = AGENT_DIRECTIVE.search(inner)
         if hit is None:
             second = _SECOND_PERSON.search(inner)

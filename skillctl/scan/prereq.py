@@ -12,49 +12,15 @@ paste site or an IP address.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from skillctl.scan.hosts import BAD, FREE, package_source_related, source_kind, subject_words, url_path
 from skillctl.scan.keywords import lowered
 
-PASTE_HOSTS = frozenset({
-    "pastebin.com", "glot.io", "rentry.co", "rentry.org", "hastebin.com", "paste.ee", "ghostbin.com",
-    "dpaste.org", "dpaste.com", "controlc.com", "justpaste.it", "privatebin.net", "termbin.com", "ix.io",
-    "sprunge.us", "paste.rs", "pastes.io", "0bin.net", "pastie.org", "paste.mozilla.org", "bpa.st",
-    "katb.in", "zerobin.net", "telegra.ph", "codeshare.io",
-})
-SHORTENERS = frozenset({
-    "bit.ly", "tinyurl.com", "t.co", "goo.gl", "is.gd", "cutt.ly", "rebrand.ly", "ow.ly", "shorturl.at",
-    "rb.gy", "tiny.cc", "buff.ly", "t.ly", "v.gd", "s.id", "bl.ink", "short.io", "lnkd.in", "shorturl.gg",
-})
-# Official installers of common developer tools, run in skills about anything: their own domains.
-KNOWN_INSTALLERS = frozenset({
-    "astral.sh", "sh.rustup.rs", "bun.sh", "deno.land", "get.docker.com", "ollama.com", "get.pnpm.io",
-    "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
-    "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
-    "deb.nodesource.com", "rpm.nodesource.com", "community.chocolatey.org",
-})
-# The same, served from a shared host under the project's own account.
-KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
-                         "raw.githubusercontent.com/pyenv/", "raw.githubusercontent.com/ohmyzsh/")
-# Download domains of the large platform vendors (their own CLIs and runtimes), matched as suffixes.
-VENDOR_DOMAINS = (".amazonaws.com", ".googleapis.com", ".microsoft.com", ".nodejs.org", ".python.org",
-                  ".hashicorp.com", ".docker.com", ".jetbrains.com", ".oracle.com", ".azureedge.net")
-# Hosts that serve many owners' files: the owner (first path segments) is the identity.
-_SHARED_HOSTS = frozenset({
-    "github.com", "raw.githubusercontent.com", "objects.githubusercontent.com", "gist.github.com",
-    "gist.githubusercontent.com", "gitlab.com", "bitbucket.org", "codeberg.org", "sourceforge.net",
-})
-_GENERIC = frozenset({
-    "www", "get", "cdn", "dl", "download", "downloads", "install", "installer", "sh", "raw", "static", "api",
-    "releases", "release", "files", "assets", "tools", "tool", "app", "apps", "dev", "org", "io", "com", "net",
-    "hub", "cli", "the", "and", "for", "with", "use", "using", "when", "skill", "skills", "from", "into",
-    "your", "this", "that", "data", "script", "scripts", "setup", "helper", "agent", "agents", "main",
-    "latest", "master", "head", "official", "example", "invalid", "test", "local", "home", "docs", "site",
-})
+__all__ = ["Step", "fake_prerequisites", "installer_rating", "subject_words"]
+
 _EXEC_ASSET = re.compile(
     r"\.(?:zip|exe|dmg|pkg|msi|ps1|sh|bat|cmd|scr|app|appimage|jar|7z|rar|tar\.gz|tgz|run|bin|command)(?:$|[?#])",
     re.IGNORECASE,
@@ -63,6 +29,11 @@ _EXEC_ASSET = re.compile(
 _BINARY_ASSET = re.compile(r"\.(?:zip|exe|dmg|pkg|msi|7z|rar|app|scr|bat|cmd|ps1|appimage|command)(?:$|[?#])",
                            re.IGNORECASE)
 URL = re.compile(r"https?://[^\s<>\"'`)\]]+", re.IGNORECASE)
+
+
+def urls_in(text: str) -> list[str]:
+    """The URLs of *text*, without the sentence punctuation that follows one in prose."""
+    return [u.rstrip(".,;:!?") for u in URL.findall(text)]
 # A step that runs what it fetched: piped into an interpreter, or fetched then run.
 PIPE_RUN = re.compile(
     r"\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n]*(?:\|\s*(?:sudo\s+)?(?:ba|z)?sh\b|"
@@ -90,91 +61,25 @@ REQUIRED = re.compile(
 )
 RELEASE_PAGE = re.compile(r"/releases(?:/latest|/tag/[^/\s]+)?/?$")
 BINARY_WORDS = re.compile(r"\.(?:exe|zip|dmg|pkg|msi|app)\b", re.IGNORECASE)
-# The machine itself and private LANs. (ipaddress calls the documentation ranges "private" too,
-# but an installer there stands for a public IP, the way examples are written.)
-_LOCAL_NETS = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"))
 # ``irm bun.sh/install.ps1 | iex``: a host written without a scheme after the fetch command.
 BARE_FETCH = re.compile(r"\b(?:curl|wget|irm|iwr|Invoke-RestMethod|Invoke-WebRequest)\s+(?:-\S+\s+)*['\"]?"
                         r"((?:[a-z0-9-]+\.)+[a-z]{2,}/[^\s'\"|)]*)", re.IGNORECASE)
-_WORD = re.compile(r"[a-z0-9]+")
 
 
-def _path(url: str) -> str:
-    try:
-        return urlsplit(url).path
-    except ValueError:  # a malformed URL (bad IPv6 brackets) is still text to judge, with no path
-        return ""
-
-
-def subject_words(name: str, description: str) -> frozenset[str]:
-    """What the skill is about: the words of its name and description (without filler)."""
-    words = _WORD.findall(f"{name} {description}".lower())
-    return frozenset(w for w in words if len(w) >= 3 and w not in _GENERIC)
-
-
-def host_identity(url: str) -> tuple[str, frozenset[str]]:
-    """``(host, identity words)``: whose file this is (domain labels, or owner/repo on shared hosts)."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return "", frozenset()
-    if host in _SHARED_HOSTS:
-        segs = [s for s in parts.path.split("/") if s][:2]
-        words = {w for s in segs for w in re.split(r"[-_.]", s.lower())}
-    else:
-        labels = host.split(".")
-        words = {w for lab in labels[:-1] for w in re.split(r"[-_]", lab)}
-    return host, frozenset(w for w in words if len(w) >= 3 and w not in _GENERIC)
-
-
-def related(identity: frozenset[str], subject: frozenset[str]) -> bool:
-    """Does the source belong to what the skill is about (``astral.sh`` for a uv skill by Astral)?"""
-    for a in identity:
-        for b in subject:
-            if a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a))):
-                return True
-    return False
-
-
-def source_kind(url: str, subject: frozenset[str]) -> str:
-    """``paste``, ``shortener``, ``raw-ip``, ``release`` (of an unrelated repo), ``unrelated`` or ``related``."""
-    host, identity = host_identity(url)
-    if host in PASTE_HOSTS:
-        return "paste"
-    if host in SHORTENERS:
-        return "shortener"
-    try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        ip = None
-    if ip is not None:
-        return "related" if ip.is_loopback or ip.is_link_local or any(ip in n for n in _LOCAL_NETS) else "raw-ip"
-    if host in ("localhost", "") or host in KNOWN_INSTALLERS or host.endswith(VENDOR_DOMAINS):
-        return "related"
-    if (host + _path(url).lower()).startswith(KNOWN_INSTALLER_PATHS):
-        return "related"
-    if related(identity, subject):
-        return "related"
-    path = _path(url)
-    if host in _SHARED_HOSTS and ("/releases/" in path or path.endswith("/releases")):
-        return "release"
-    return "unrelated"
-
-
-_BAD = {"paste": "a paste site", "shortener": "a URL shortener", "raw-ip": "a raw IP address",
-        "release": "a release of a repository unrelated to the skill", "unrelated": "a host unrelated to the skill"}
-
-
-def installer_rating(line: str, subject: frozenset[str], severity: str) -> tuple[str, str | None]:
-    """RCE-001 calibrated by source: the vendor's own https installer is low, a paste site or IP high."""
-    urls = URL.findall(line) or ["https://" + h for h in BARE_FETCH.findall(line)]
+def installer_rating(line: str, subject: frozenset[str], severity: str, *,
+                     package: bool = False) -> tuple[str, str | None]:
+    """RCE-001 (and RCE-006, *package*) calibrated by source: the vendor's own https installer is
+    low, one from a host that cost its owner nothing (paste site, tunnel, IP) high (``hosts.py``)."""
+    urls = urls_in(line) or ["https://" + h for h in BARE_FETCH.findall(line)]
     kinds = [source_kind(u, subject) for u in urls]
+    if package:
+        kinds = ["related" if k in ("unrelated", "release") and package_source_related(u, subject) else k
+                 for u, k in zip(urls, kinds, strict=True)]
     if not kinds:
         return severity, None
-    if any(k in ("paste", "shortener", "raw-ip") for k in kinds):
-        bad = next(k for k in kinds if k in ("paste", "shortener", "raw-ip"))
-        return "high", f"served from {_BAD[bad]}"
+    if any(k in FREE for k in kinds):
+        bad = next(k for k in kinds if k in FREE)
+        return "high", f"served from {BAD[bad]}"
     if all(k == "related" for k in kinds) and all(u.lower().startswith("https://") for u in urls):
         return "low", "the vendor's own installer for what the skill is about"
     return severity, None
@@ -225,7 +130,7 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             heading = first.split("\n", 1)[0]
             para = para.split("\n", 1)[1] if "\n" in para else ""
             start += 1
-        urls = URL.findall(para) if "://" in para else None
+        urls = urls_in(para) if "://" in para else None
         if not urls:
             continue
         # Each test runs only when the decision needs it: most URLs are plain links, never run.
@@ -237,7 +142,7 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             end = para.find("\n", at)
             line = para[para.rfind("\n", 0, at) + 1: end if end != -1 else len(para)]
             piped = _FETCHERS.search(lowered(line)) is not None and PIPE_RUN.search(line) is not None
-            asset = _EXEC_ASSET.search(_path(url)) is not None or "/releases/download/" in url
+            asset = _EXEC_ASSET.search(url_path(url)) is not None or "/releases/download/" in url
             if not (piped or (asset and RUN_WORDS.search(para) is not None)):
                 if paste is None:
                     paste = _pastes(para)
@@ -252,17 +157,17 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
                 required = bool(REQUIRED.search(heading) or REQUIRED.search(para))
             how = ("paste a command into a terminal" if paste and not piped
                    else "download and run" if not piped else "pipe a download into a shell")
-            if kind in ("paste", "shortener", "raw-ip"):
+            if kind in FREE:
                 severity = "critical" if required or paste else "high"
             elif kind == "release" and (required or paste) and (
-                    _BINARY_ASSET.search(_path(url)) or (RELEASE_PAGE.search(url) and BINARY_WORDS.search(para))):
+                    _BINARY_ASSET.search(url_path(url)) or (RELEASE_PAGE.search(url) and BINARY_WORDS.search(para))):
                 severity = "critical"
-            elif kind == "unrelated" and not piped and required and _BINARY_ASSET.search(_path(url)):
+            elif kind == "unrelated" and not piped and required and _BINARY_ASSET.search(url_path(url)):
                 severity = "high"
             else:
                 continue  # an installer piped from a named host is RCE-001's, rated by its source
             what = "a required step" if required else "a step"
             out.append(Step(line_no, severity,
-                            f"fake prerequisite: {what} tells the user to {how} from {_BAD[kind]} ({url[:80]})",
+                            f"fake prerequisite: {what} tells the user to {how} from {BAD[kind]} ({url[:80]})",
                             line))
     return out

@@ -49,6 +49,54 @@ def _joiner_is_legit(text: str, i: int) -> bool:
     return ord(prev) >= 0x0590 and ord(nxt) >= 0x0590 and prev.isalpha() and nxt.isalpha()
 
 
+_ESCAPE = re.compile(r"\\(?:[uU][0-9a-fA-F]{4,8}|x[0-9a-fA-F]{2}|N\{[^}]*\}|.)")
+_QUOTES = "\"'`"
+
+
+def _in_string(line: str, pos: int) -> bool:
+    """Does character *pos* of a code line sit inside a quoted string literal?"""
+    quote, i = "", 0
+    while i < pos:
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in _QUOTES:
+            quote = ch
+        i += 1
+    return bool(quote)
+
+
+def character_list(line: str, positions: list[int], *, rest_of_line: bool) -> bool:
+    """Are the invisible characters at *positions* a detector's list of characters, hiding nothing?
+
+    They must sit in string literals with nothing visible among them but punctuation and escapes
+    (``"[\u200b-\u200f\U000e0000-\U000e007f]"`` written raw), so no word is split or hidden. A bidi
+    control also reorders what follows it on the line (Trojan Source), so for those the rest of the
+    line (*rest_of_line*) must hold no letter or digit either.
+    """
+    if not positions or not all(_in_string(line, p) for p in positions):
+        return False
+    end = len(line) if rest_of_line else _string_end(line, positions[-1])
+    span = _ESCAPE.sub("", ANY_HIDDEN.sub("", line[positions[0]:end]))
+    return not any(c.isalnum() for c in span)
+
+
+def _string_end(line: str, pos: int) -> int:
+    """Where the string literal holding character *pos* closes (or the end of the line)."""
+    i = pos
+    while i < len(line):
+        if line[i] == "\\":
+            i += 2
+            continue
+        if line[i] in _QUOTES:
+            return i
+        i += 1
+    return len(line)
+
+
 def strip_invisible(text: str) -> str:
     """*text* without the characters this module reports, for re-scanning with the rules."""
     return ANY_HIDDEN.sub("", text)
@@ -73,10 +121,12 @@ def find_hidden(text: str, *, code: bool) -> Iterator[Hidden]:
         bidi = BIDI.findall(line)
         if bidi:
             names = ", ".join(sorted({f"U+{ord(c):04X}" for c in bidi}))
+            listed = code and character_list(line, [m.start() for m in ANY_HIDDEN.finditer(line)], rest_of_line=True)
             yield Hidden(
-                "UNI-BIDI-001", "high", lineno,
-                f"bidirectional override characters ({names}) make the text display differently "
-                "from how it is read",
+                "UNI-BIDI-001", "low" if listed else "high", lineno,
+                f"bidirectional override characters ({names}) "
+                + ("written as a list of characters in a string (they reorder no code)" if listed
+                   else "make the text display differently from how it is read"),
                 strip_invisible(line).strip()[:160],
             )
         run = ZW_RUN.search(line)
@@ -99,7 +149,8 @@ def find_hidden(text: str, *, code: bool) -> Iterator[Hidden]:
         if not zw:
             continue
         inside_word = any(0 < i < len(line) - 1 and line[i - 1].isalnum() and line[i + 1].isalnum() for i in zw)
-        severity = "medium" if code or (inside_word and len(zw) > 1) else "low"
+        listed = code and not inside_word and character_list(line, zw, rest_of_line=False)
+        severity = "medium" if (code and not listed) or (inside_word and len(zw) > 1) else "low"
         yield Hidden(
             "UNI-ZW-001", severity, lineno,
             f"{len(zw)} zero-width character(s) "
