@@ -346,8 +346,10 @@ def _hermes_local_names() -> set[str]:
 VERDICT_CACHE = "sync-verdicts.json"
 
 
-def _fingerprint(repo: Path) -> str:
-    """What the loader's verdicts depend on besides the skills' own files: lock, config, version."""
+def _fingerprint(repo: Path, signers: str | None) -> str:
+    """What the loader's verdicts depend on besides the skills' own files: lock, config,
+    version, and with ``require_signed`` the ``allowed_signers`` file at *signers* (a key
+    removed from it revokes every verdict it signed)."""
     import hashlib
 
     from skillctl import __version__
@@ -355,7 +357,7 @@ def _fingerprint(repo: Path) -> str:
     from skillctl.lock import lock_path
 
     h = hashlib.sha256(__version__.encode())
-    for path in (lock_path(repo), repo / CONFIG_NAME):
+    for path in (lock_path(repo), repo / CONFIG_NAME, *([Path(signers)] if signers else [])):
         try:
             h.update(path.read_bytes())
         except OSError:
@@ -363,15 +365,32 @@ def _fingerprint(repo: Path) -> str:
     return h.hexdigest()
 
 
+def _signers_path(repo: Path) -> str | None:
+    """The ``allowed_signers`` file the loader checks signatures against, or None when it checks none.
+
+    The config is part of the fingerprint, so the path read here holds while the fingerprint does.
+    """
+    from skillctl.config import load_config
+    from skillctl.errors import SkillctlError
+    from skillctl.signing import allowed_signers_path
+
+    try:
+        config = load_config(repo)
+    except SkillctlError:
+        return None  # the loader reports the broken config; nothing is cached without a verdict
+    return str(allowed_signers_path(repo, config)) if config.require_signed else None
+
+
 def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSkill], dict[Path, str]]:
     """The loader's verdict, reused from the last sync when nothing it depends on changed.
 
     The loader reads and hashes every skill; a sync where nothing changed should not. The
-    verdict is reused only if the lock, the config and skillctl's version are byte-identical
-    and every loadable skill's folder has the same file sizes, mtimes and inodes as when it
-    was judged (the same trust ``make`` and ``rsync`` give a stat). Expiry is always checked
-    against *now*. Anything else, including a missing or unreadable cache, asks the loader.
-    Returns the loadable skills and each one's folder stamp as it was when judged.
+    verdict is reused only if the lock, the config, the signer list and skillctl's version are
+    byte-identical and every loadable skill's folder has the same ``stamp`` as when it was
+    judged (inode, size, mode, mtime and ctime of each entry, and of what its links point to).
+    Expiry is always checked against *now*. Anything else, including a missing or unreadable
+    cache, asks the loader. Returns the loadable skills and each one's folder stamp as it was
+    when judged.
     """
     import json
 
@@ -381,10 +400,10 @@ def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSk
     repo = Path(repo).resolve()
     now = as_utc(now) if now else utcnow()
     cache = repo / ".skillctl" / VERDICT_CACHE
-    key = _fingerprint(repo)
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("key") == key:
+        signers = data.get("signers")
+        if data.get("key") == _fingerprint(repo, signers if isinstance(signers, str) else None):
             hits = [LoadedSkill(name=e["name"], description=e["description"], location=Path(e["location"]),
                                 folder=Path(e["folder"]), version=e["version"],
                                 expires_at=datetime.fromisoformat(e["expires_at"]), digest=e["digest"])
@@ -392,8 +411,10 @@ def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSk
             if len(hits) == len(data["skills"]):
                 stamps = {Path(e["folder"]): e["stamp"] for e in data["skills"]}
                 return [s for s in hits if s.expires_at > now], stamps
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
+    signers = _signers_path(repo)
+    key = _fingerprint(repo, signers)  # before the loader reads anything, like the stamps
     from skillctl.deliver.verdicts import loaded_skills
     from skillctl.repo import discover_skills
 
@@ -410,7 +431,7 @@ def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSk
         return loaded, stamps
     with contextlib.suppress(OSError):
         cache.parent.mkdir(exist_ok=True)
-        atomic_write(cache, json.dumps({"key": key, "skills": entries}))
+        atomic_write(cache, json.dumps({"key": key, "signers": signers, "skills": entries}))
     return loaded, stamps
 
 
