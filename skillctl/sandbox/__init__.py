@@ -138,7 +138,7 @@ def _run_fallback(command: Command, folder: Path, limits: Limits, network: bool,
         if not mounts.available():
             src = scratch / "src"
             src.mkdir()
-            copy_skill(folder, src / "skill")
+            copy_skill(folder, src / "skill", limits)
             (src / "home").mkdir()
             (src / "tmp").mkdir()
             (scratch / "run").mkdir()
@@ -150,7 +150,7 @@ def _run_fallback(command: Command, folder: Path, limits: Limits, network: bool,
         else:
             plan = sandbox_fallback.build_plan(command.argv, limits, network=network, reason=reason)
             workdir, home, tmp = scratch / "skill", scratch / "home", scratch / "tmp"
-            copy_skill(folder, workdir)
+            copy_skill(folder, workdir, limits)
             home.mkdir()
             tmp.mkdir()
         if plan.run_as:
@@ -170,7 +170,7 @@ def _run_bwrap(binary: str, mode: str, commands: list[Command], folder: Path, li
     try:
         src = scratch / "src"
         src.mkdir()
-        copy_skill(folder, src / "skill")
+        copy_skill(folder, src / "skill", limits)
         (scratch / "run").mkdir()
         setpriv = shutil.which("setpriv")
         if len(commands) == 1 and (mode != "root-drop" or setpriv):
