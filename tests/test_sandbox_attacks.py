@@ -122,6 +122,33 @@ def test_a_non_root_skillctl_gives_checks_no_more_than_its_own_uid(tmp_path, roo
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root has a privilege to drop")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_setpriv_that_drops_nothing_never_runs_a_check_as_root(root_only, monkeypatch, backend):
+    """skillctl starts bwrap (and drops root inside it) through whatever ``setpriv`` is on PATH;
+    one that accepts the options and changes nothing must not hand a check root's uid."""
+    from skillctl.sandbox import base
+
+    bindir = Path(tempfile.mkdtemp(prefix="skillctl-fakebin-", dir="/var/tmp"))  # visible inside bwrap
+    try:
+        bindir.chmod(0o755)
+        fake = bindir / "setpriv"
+        fake.write_text('#!/bin/sh\nwhile [ "$#" -gt 0 ] && [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n')
+        fake.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+        assert base.drop_tool((65534, 65534)) is None
+        folder = _skill_with_link(Path(tempfile.mkdtemp(prefix="skillctl-drop-", dir="/var/tmp")), root_only)
+        folder.parents[1].chmod(0o755)
+        for n in (1, 2):  # bwrap's direct path, then its supervisor
+            for res in sandbox.run_batch([Command(["sh", "-c", f"id -u; cat {root_only} planted-link"], 10)] * n,
+                                         folder, backend=backend):
+                assert b"TOP-SECRET" not in res.stdout.head
+                assert res.stdout.head.split(b"\n")[0] == b"65534", (res.stdout.head, res.stderr.tail, res.error)
+        shutil.rmtree(folder.parents[1], ignore_errors=True)
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
 def test_verify_refuses_the_attack_end_to_end_and_records_the_real_uid(repo, root_only):
     """The reproduced attack: a check that reads root's files passes only if it can read them."""
     text = str(root_only)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -21,7 +20,7 @@ from skillctl.errors import SandboxError
 from skillctl.sandbox import bwrap as sandbox_bwrap
 from skillctl.sandbox import fallback as sandbox_fallback
 from skillctl.sandbox import mounts
-from skillctl.sandbox.base import TAIL_BYTES, Captured, Command, Limits, SandboxResult, unprivileged_ids
+from skillctl.sandbox.base import TAIL_BYTES, Captured, Command, Limits, SandboxResult, drop_tool, unprivileged_ids
 from skillctl.sandbox.base import start_ticks as _start_ticks
 from skillctl.sandbox.batch import DEFAULT_PATH, supervise_batch
 from skillctl.sandbox.cgroup import sweep_stale_cgroups
@@ -172,7 +171,7 @@ def _run_bwrap(binary: str, mode: str, commands: list[Command], folder: Path, li
         src.mkdir()
         copy_skill(folder, src / "skill", limits)
         (scratch / "run").mkdir()
-        setpriv = shutil.which("setpriv")
+        setpriv = drop_tool(unprivileged_ids() or (65534, 65534)) if mode == "root-drop" else None
         if len(commands) == 1 and (mode != "root-drop" or setpriv):
             (src / "home").mkdir()
             (src / "tmp").mkdir()
