@@ -25,6 +25,7 @@ import pytest
 from conftest import make_skill, skill_text
 
 from skillctl import sandbox
+from skillctl.errors import InputError
 from skillctl.lock import read_lock
 from skillctl.sandbox import Command, Limits
 from skillctl.verify import run_verify
@@ -147,6 +148,38 @@ def test_a_setpriv_that_drops_nothing_never_runs_a_check_as_root(root_only, monk
         shutil.rmtree(folder.parents[1], ignore_errors=True)
     finally:
         shutil.rmtree(bindir, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as a normal user root-only files are unreadable anyway")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_skill_folder_swapped_for_a_link_before_its_copy_is_not_copied(tmp_path, root_only, monkeypatch, backend):
+    """The scratch copy is made by root and handed to the check: the skill folder replaced by a
+    symlink to a root-only folder after it was found (and digested) must not be copied through."""
+    import skillctl.sandbox as sandbox_module
+
+    base = Path(tempfile.mkdtemp(prefix="skillctl-swap-", dir="/var/tmp"))
+    try:
+        base.chmod(0o755)
+        folder = base / "skills" / "swapper"
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text("---\nname: swapper\n---\n")
+        real = sandbox_module.refuse_oversized
+
+        def swap_then_measure(path: Path, limits: Limits) -> None:
+            real(path, limits)
+            path.rename(base / "moved-away")
+            path.symlink_to(root_only.parent)
+
+        monkeypatch.setattr(sandbox_module, "refuse_oversized", swap_then_measure)
+        try:
+            results = sandbox.run_batch([Command(["sh", "-c", f"cat {root_only.name}; ls"], 10)], folder,
+                                        backend=backend)
+        except InputError as exc:
+            assert "symlink" in str(exc)
+        else:
+            assert all(b"TOP-SECRET" not in r.stdout.head for r in results), [r.stdout.head for r in results]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_verify_refuses_the_attack_end_to_end_and_records_the_real_uid(repo, root_only):

@@ -8,6 +8,7 @@ SIGKILLed cannot do that, so the next start sweeps every such directory whose ow
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import shutil
@@ -91,12 +92,17 @@ def copy_skill(folder: Path, dest: Path, limits: Limits | None = None) -> None:
 
     caps = Caps(total_bytes=limits.tmpfs_mb * 1024 * 1024) if limits is not None else Caps()
     try:
-        copy_tree(Path(folder).resolve(), dest, caps=caps, keep_times=True)
+        # not resolved: verify found this folder by a walk that follows no link, so a symlink
+        # on its path now (the folder swapped for a link to /etc) is refused, not followed
+        copy_tree(Path(folder).absolute(), dest, caps=caps, keep_times=True)
     except InputError:
         raise
     except FileNotFoundError as exc:
         raise InputError("skill folder disappeared before its checks could run", path=folder) from exc
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise InputError("the skill folder is reached through a symlink (or was just replaced by one); "
+                             "not copied", path=folder, code="SK006") from exc
         raise InputError(f"cannot copy skill folder into the sandbox: {exc}", path=folder) from exc
 
 
