@@ -54,15 +54,17 @@ def discover_skills(root: Path) -> list[Path]:
 
 
 def stat_identity(st: os.stat_result) -> str | None:
-    """``inode:size:mtime_ns`` of a regular file's ``lstat``, or None for anything else.
+    """``inode:size:mtime_ns:ctime_ns`` of a regular file's ``lstat``, or None for anything else.
 
     The cache key of everything derived from a file (parsed facts, the search index): like
-    git's index, an unchanged identity means the file need not be read again. Symlinks and
-    special files get None, so they are always re-read and their checks always run.
+    git's index, an unchanged identity means the file need not be read again. The change
+    time is in it because the mtime is not evidence: ``touch -r`` puts it back after an
+    in-place edit that kept the size, while no unprivileged call can set the ctime. Symlinks
+    and special files get None, so they are always re-read and their checks always run.
     """
     if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
         return None
-    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def relpath(path: Path, root: Path) -> str:

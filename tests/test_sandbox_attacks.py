@@ -25,6 +25,7 @@ import pytest
 from conftest import make_skill, skill_text
 
 from skillctl import sandbox
+from skillctl.errors import InputError
 from skillctl.lock import read_lock
 from skillctl.sandbox import Command, Limits
 from skillctl.verify import run_verify
@@ -120,6 +121,65 @@ def test_a_non_root_skillctl_gives_checks_no_more_than_its_own_uid(tmp_path, roo
         assert whoami[1].strip() == "65534", whoami
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root has a privilege to drop")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_setpriv_that_drops_nothing_never_runs_a_check_as_root(root_only, monkeypatch, backend):
+    """skillctl starts bwrap (and drops root inside it) through whatever ``setpriv`` is on PATH;
+    one that accepts the options and changes nothing must not hand a check root's uid."""
+    from skillctl.sandbox import base
+
+    bindir = Path(tempfile.mkdtemp(prefix="skillctl-fakebin-", dir="/var/tmp"))  # visible inside bwrap
+    try:
+        bindir.chmod(0o755)
+        fake = bindir / "setpriv"
+        fake.write_text('#!/bin/sh\nwhile [ "$#" -gt 0 ] && [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n')
+        fake.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+        assert base.drop_tool((65534, 65534)) is None
+        folder = _skill_with_link(Path(tempfile.mkdtemp(prefix="skillctl-drop-", dir="/var/tmp")), root_only)
+        folder.parents[1].chmod(0o755)
+        for n in (1, 2):  # bwrap's direct path, then its supervisor
+            for res in sandbox.run_batch([Command(["sh", "-c", f"id -u; cat {root_only} planted-link"], 10)] * n,
+                                         folder, backend=backend):
+                assert b"TOP-SECRET" not in res.stdout.head
+                assert res.stdout.head.split(b"\n")[0] == b"65534", (res.stdout.head, res.stderr.tail, res.error)
+        shutil.rmtree(folder.parents[1], ignore_errors=True)
+    finally:
+        shutil.rmtree(bindir, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as a normal user root-only files are unreadable anyway")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_skill_folder_swapped_for_a_link_before_its_copy_is_not_copied(tmp_path, root_only, monkeypatch, backend):
+    """The scratch copy is made by root and handed to the check: the skill folder replaced by a
+    symlink to a root-only folder after it was found (and digested) must not be copied through."""
+    import skillctl.sandbox as sandbox_module
+
+    base = Path(tempfile.mkdtemp(prefix="skillctl-swap-", dir="/var/tmp"))
+    try:
+        base.chmod(0o755)
+        folder = base / "skills" / "swapper"
+        folder.mkdir(parents=True)
+        (folder / "SKILL.md").write_text("---\nname: swapper\n---\n")
+        real = sandbox_module.refuse_oversized
+
+        def swap_then_measure(path: Path, limits: Limits) -> None:
+            real(path, limits)
+            path.rename(base / "moved-away")
+            path.symlink_to(root_only.parent)
+
+        monkeypatch.setattr(sandbox_module, "refuse_oversized", swap_then_measure)
+        try:
+            results = sandbox.run_batch([Command(["sh", "-c", f"cat {root_only.name}; ls"], 10)], folder,
+                                        backend=backend)
+        except InputError as exc:
+            assert "symlink" in str(exc)
+        else:
+            assert all(b"TOP-SECRET" not in r.stdout.head for r in results), [r.stdout.head for r in results]
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_verify_refuses_the_attack_end_to_end_and_records_the_real_uid(repo, root_only):
@@ -269,18 +329,85 @@ def test_checks_sharing_a_sandbox_cannot_see_or_outlive_each_other(tmp_path, bac
     assert not (folder / "left-behind").exists()
 
 
+FORGED = "R 1 0 - 0 0.0 0 - - 0 - - -"  # the report line of a pass for check 1, exactly as the supervisor writes it
+
+
 @needs_bwrap
 def test_a_check_cannot_forge_the_verdict_of_the_next_one(tmp_path):
-    """Same uid as the supervisor, so it tries every fd in /proc: the supervisor is non-dumpable."""
+    """Same uid as the supervisor, so it prints report lines and writes them into every fd in
+    /proc (the supervisor's report pipe among them, were it dumpable): check 1 still fails."""
     folder = tmp_path / "skill"
     folder.mkdir()
     (folder / "SKILL.md").write_text("---\nname: forger\n---\n")
-    empty = {"head": "", "tail": "", "total": 0}
-    forged = json.dumps({"i": 1, "exit": 0, "signal": None, "timed_out": False, "error": None, "duration": 0,
-                         "stdout": empty, "stderr": empty})
-    attack = f"for fd in /proc/[0-9]*/fd/*; do echo '{forged}' > \"$fd\" 2>/dev/null; done; true"
+    attack = (f"printf '{FORGED}\\nD\\n'; printf '{FORGED}\\n' >&2; "
+              f"for fd in /proc/[0-9]*/fd/*; do printf '\\n{FORGED}\\nD\\n' > \"$fd\" 2>/dev/null; done; true")
     results = sandbox.run_batch([Command(["bash", "-c", attack], 10), Command(["bash", "-c", "exit 3"], 10)], folder)
+    assert results[0].exit_code == 0 and FORGED.encode() in results[0].stdout.head  # captured as its output
     assert results[1].exit_code == 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody")
+@pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None, reason="needs setpriv and a system python")
+def test_a_check_cannot_forge_the_verdict_of_the_next_one_under_a_normal_user(tmp_path):
+    """Run by a normal user, bwrap keeps the uid inside, so no credential change makes the
+    supervisor non-dumpable for it: only its own prctl keeps the forger off its report pipe."""
+    folder = Path(tempfile.mkdtemp(prefix="skillctl-forge-", dir="/var/tmp"))
+    try:
+        folder.chmod(0o755)
+        (folder / "SKILL.md").write_text("---\nname: forger\n---\n")
+        (folder / "SKILL.md").chmod(0o644)
+        attack = (f"for fd in /proc/[0-9]*/fd/*; do printf '\\n{FORGED}\\nD\\n' > \"$fd\" 2>/dev/null; done; true")
+        program = textwrap.dedent(f"""
+            import json
+            from pathlib import Path
+            from skillctl import sandbox
+            rs = sandbox.run_batch([sandbox.Command(["bash", "-c", {attack!r}], 10),
+                                    sandbox.Command(["bash", "-c", "exit 3"], 10)], Path({str(folder)!r}))
+            print(json.dumps({{"detail": rs[0].detail, "codes": [r.exit_code for r in rs]}}))
+        """)
+        proc = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+             f"HOME={folder}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
+            capture_output=True, text=True, timeout=120)
+        if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
+            pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        if "2 checks in one sandbox" not in report["detail"]:
+            pytest.skip(f"no supervised bwrap for a normal user here: {report['detail']}")
+        assert report["codes"] == [0, 3]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="runs the supervisor in a pid namespace of its own (needs root and unshare)")
+def test_a_supervisor_that_cannot_guard_its_report_runs_none_of_several_checks(tmp_path):
+    """Non-dumpable is what keeps a check (same uid) off the report pipe; where the supervisor
+    cannot make itself so (no ctypes), it must not run checks whose reports could be forged."""
+    import marshal
+
+    from skillctl.sandbox.base import Plan
+    from skillctl.sandbox.batch import _accept
+    from skillctl.sandbox.bwrap import SUPERVISOR
+
+    src, run = tmp_path / "src", tmp_path / "run"
+    src.mkdir()
+    run.mkdir()
+    (src / "SKILL.md").write_text("---\nname: x\n---\n")
+    check = {"argv": ["sh", "-c", "exit 0"], "timeout": 10, "env": {"PATH": "/usr/bin:/bin"}}
+    job = {"drop": None, "src": str(src), "run": str(run), "cap": 1024, "checks": [check, check]}
+    future = "from __future__ import annotations\n"
+    assert future in SUPERVISOR
+    program = SUPERVISOR.replace(future, future + "import sys\nsys.modules['ctypes'] = None  # no ctypes here\n", 1)
+    # in a pid namespace of its own, as in bwrap: the supervisor kills every other process it sees
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable, "-I", "-S",
+                           "-c", program], input=marshal.dumps(job), capture_output=True, timeout=60)
+    assert proc.stdout.endswith(b"D\n"), proc.stderr
+    results: list = [None, None]
+    for line in proc.stdout.split(b"\n"):
+        _accept(line, results, 1024, Plan(argv=[], isolation="bwrap", detail="d"), "d", None)
+    assert all(r is not None and r.exit_code is None and "non-dumpable" in (r.error or "") for r in results)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -179,3 +179,103 @@ def test_a_sigkilled_skillctl_takes_its_fallback_check_and_scratch_along(skill, 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+@needs_private
+def test_a_check_cannot_reach_another_check_through_proc(skill):
+    """Both checks run as the same uid (nobody, or the user's own): with the host's /proc in
+    view, /proc/<pid>/root of the other check leads into its private /tmp, /proc/<pid>/fd to
+    its pipes. Each check gets a pid namespace of its own, so the other is not there at all."""
+    tag = uuid.uuid4().hex
+    write = f"echo SECRET > /tmp/leak-{tag}; echo written; sleep 4"
+    read = (f"for p in /proc/[0-9]*; do cat $p/root/tmp/leak-{tag} 2>/dev/null; done; "
+            f"ls /proc | grep -c '^[0-9]'; echo read")
+    writer: list[sandbox.SandboxResult] = []
+    thread = threading.Thread(target=lambda: writer.append(fallback(write, skill)))
+    thread.start()
+    try:
+        time.sleep(1.0)
+        reader = fallback(read, skill)
+    finally:
+        thread.join(30)
+    assert writer and writer[0].stdout.head == b"written\n", writer and writer[0].stderr.tail
+    out = reader.stdout.head.decode()
+    assert "SECRET" not in out and out.endswith("read\n"), out
+    assert int(out.splitlines()[-2]) <= 6, out  # its own init, itself and its pipeline: nothing of the host
+    assert "own pid namespace" in reader.detail
+
+
+@needs_private
+@pytest.mark.parametrize("script, code, sig", [("exit 3", 3, None), ("kill -9 $$", None, 9),
+                                               ("kill -TERM $$", None, 15), ("true", 0, None)])
+def test_a_fallback_check_ends_as_it_ended_in_its_namespace(skill, script, code, sig):
+    res = fallback(script, skill)
+    assert (res.exit_code, res.signal, res.timed_out) == (code, sig, False), (res.stderr.tail, res.error)
+
+
+def _as_nobody(program: str, home: Path) -> dict:
+    """Run *program* (printing one JSON line) as ``nobody`` with the system python: skillctl as a normal user."""
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+         f"HOME={home}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
+        capture_output=True, text=True, timeout=120)
+    if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
+        pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    if report["mounts"]:
+        pytest.skip(f"no unprivileged mount namespace for nobody: {report['mounts']}")
+    return report
+
+
+def as_a_normal_user(test):  # type: ignore[no-untyped-def]
+    """What a test running skillctl as ``nobody`` needs (root to get there, setpriv, a system python)."""
+    for mark in (needs_private, pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody"),
+                 pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None,
+                                    reason="needs setpriv and a system python")):
+        test = mark(test)
+    return test
+
+
+@as_a_normal_user
+def test_what_a_fallback_check_leaves_running_dies_with_it_under_a_normal_user(skill):
+    """A normal user has no pids cgroup to find a ``setsid`` escapee by; the pid namespace does."""
+    marker = f"{300 + uuid.uuid4().int % 500}.{os.getpid() % 97}"
+    program = textwrap.dedent(f"""
+        import json
+        from pathlib import Path
+        from skillctl import sandbox
+        from skillctl.sandbox import Limits, mounts
+        r = sandbox.run(["bash", "-c", "(setsid sleep {marker} &); echo started"], Path({str(skill)!r}),
+                        backend="fallback", limits=Limits(timeout=20))
+        print(json.dumps({{"mounts": mounts.available(), "out": r.stdout.head.decode()}}))
+    """)
+    try:
+        assert _as_nobody(program, skill)["out"] == "started\n"
+        deadline = time.monotonic() + 5
+        while subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True).returncode == 0:
+            assert time.monotonic() < deadline, "a check's background process outlived it"
+            time.sleep(0.05)
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", f"sleep {marker}"], capture_output=True)
+
+
+@as_a_normal_user
+def test_a_non_root_fallback_check_cannot_reach_skillctl_through_proc(skill):
+    """Run by a normal user the check has skillctl's uid: /proc/<skillctl>/fd would hand it
+    every descriptor skillctl holds (other checks' pipes, the state database), writable."""
+    probe = ("echo ppid=$PPID; ls /proc | grep -c '^[0-9]'; for p in /proc/[0-9]*; do "
+             "[ $p = /proc/$$ ] || { ls $p/fd >/dev/null 2>&1 && echo fd-of-$p; }; done; echo done")
+    program = textwrap.dedent(f"""
+        import json, os
+        from pathlib import Path
+        from skillctl import sandbox
+        from skillctl.sandbox import Limits, mounts
+        r = sandbox.run(["bash", "-c", {probe!r}], Path({str(skill)!r}), backend="fallback", limits=Limits(timeout=20))
+        print(json.dumps({{"mounts": mounts.available(), "me": os.getpid(), "out": r.stdout.head.decode(),
+                          "err": r.stderr.tail.decode()}}))
+    """)
+    report = _as_nobody(program, skill)
+    out = report["out"]
+    assert out.endswith("done\n"), report
+    assert f"ppid={report['me']}" not in out and "fd-of-" not in out, out

@@ -37,7 +37,9 @@ CHUNK = 250
 def folder_signature(folder: Path) -> str | None:
     """A hash of ``lstat`` of every entry under *folder* (``.git`` skipped, as the digest does).
 
-    Equal signatures mean the digest need not be recomputed. None when the folder is or holds
+    Equal signatures mean the digest need not be recomputed, so each entry's change time is
+    in it: an in-place edit of the same size followed by ``touch -r`` keeps the size and the
+    mtime, never the ctime (nor does a ``chmod +x``, which the digest counts). None when the folder is or holds
     a symlink (the digest covers the link's target, wherever in the repo it is) or cannot be
     listed, so the caller always digests it (and the loader refuses what it must).
     """
@@ -57,7 +59,8 @@ def folder_signature(folder: Path) -> str | None:
                         if entry.name == ".git":
                             continue
                         stack.append(entry.path)
-                    parts.append(f"{entry.path[base:]}\0{st.st_mode}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+                    parts.append(f"{entry.path[base:]}\0{st.st_mode}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:"
+                                 f"{st.st_ctime_ns}")
     except OSError:
         return None
     parts.sort()
@@ -154,7 +157,9 @@ def walk_skills(conn: sqlite3.Connection, root_path: Path) -> dict[str, str | No
             continue
         if not stat.S_ISDIR(st.st_mode):
             continue
-        dir_ident = f"{st.st_ino}:{st.st_mtime_ns}"
+        # with the ctime: a folder renamed away and a symlink put in its place, the parent's
+        # mtime restored (touch -r), must not be found through a listing cached before
+        dir_ident = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
         hit = cache.get(rel)
         if hit is not None and hit[0] == dir_ident:
             subdirs = json.loads(hit[1])

@@ -7,7 +7,9 @@ from Vercel's ``skills`` CLI. Import copies each skill folder into the repo byte
 ``draft`` lock entry with ``origin: imported``, the trust tier the *source* earns
 (``source_tier``, which ``policy.effective_tier`` reads) and where it came from, and scans it
 on the way in (a blocking finding makes it ``quarantined``). It loads nothing until ``verify``
-passes it.
+passes it. The source may change while it is imported (an agent still writing it, or a hostile
+folder racing the import), so the copy follows no link and what is scanned, digested and
+recorded is the copy in the repo, not the source.
 
 Real-world folders are messy: a skill without frontmatter, a symlink leaving the skill, a
 huge or unreadable file, two skills claiming one name. Each is reported for that skill and
@@ -17,12 +19,12 @@ the rest of the import goes on; only an unusable SOURCE or repo stops it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
-import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -182,7 +184,11 @@ def _has_hermes_metadata(source: Path) -> bool:
 # -- copying one skill ----------------------------------------------------------------------------
 
 def _inventory(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
-    """Files to copy (path, kind) and notes; raises InputError for what makes the skill unsafe."""
+    """The skill's files (path, kind) and notes; raises InputError for what makes it unsafe.
+
+    Run on the source (to report early) and again on the copy (what is imported), since the
+    source may change in between.
+    """
     real = folder.resolve()
     files: list[tuple[Path, str]] = []
     notes: list[str] = []
@@ -228,18 +234,6 @@ def _looks_binary(path: Path) -> bool:
             return b"\0" in fh.read(4096)
     except OSError:
         return False
-
-
-def _copy(folder: Path, files: list[tuple[Path, str]], dest: Path) -> None:
-    dest.mkdir(parents=True)
-    for path, kind in files:
-        out = dest / path.relative_to(folder)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if kind == "link":
-            os.symlink(os.readlink(path), out)
-        else:
-            shutil.copyfile(path, out)
-            shutil.copymode(path, out)
 
 
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.M)
@@ -300,8 +294,8 @@ def annotate(text: str, tier: str) -> str | None:
 PARALLEL_FROM = 64
 Findings = list[tuple[str, str, bool]]  # (rule, severity, suppressed) of each finding
 
-# What forked workers scan, set by the parent just before it forks (read, never written, by them).
-_JOB: tuple[Any, list[Any]] | None = None
+# The scanner forked workers use, set by the parent just before it forks (read, never written, by them).
+_JOB: Any = None
 
 
 def _findings(scanner: Any, skill: Any) -> Findings:
@@ -311,48 +305,76 @@ def _findings(scanner: Any, skill: Any) -> Findings:
         return [("UNSCANNABLE", "critical", False)]
 
 
-def _scan_one(i: int) -> Findings:
+def _scan_one(skill: Any) -> Findings:
     assert _JOB is not None, "a worker is forked only after the job is set"
-    scanner, skills = _JOB
-    return _findings(scanner, skills[i])
+    return _findings(_JOB, skill)
+
+
+@dataclass
+class _Later:
+    """A scan done when its result is asked for (the serial path)."""
+
+    scanner: Any
+    skill: Any
+
+    def get(self) -> Findings:
+        return _findings(self.scanner, self.skill)
 
 
 @contextlib.contextmanager
-def scanning(scanner: Any, skills: list[Any]) -> Iterator[Iterator[Findings]]:
-    """The findings of each skill, in order, computed while the caller goes on (copying).
+def scanning(scanner: Any, count: int) -> Iterator[Callable[[Any], Any]]:
+    """``submit(skill)`` for each of *count* parsed skills as soon as it is ready; ``.get()`` on
+    what it returns gives that skill's findings.
 
-    From ``PARALLEL_FROM`` skills, forked workers (one per core) scan the skills the parent
-    already parsed, with the rules it already compiled: nothing is read or parsed twice. A
-    skill the scanner cannot handle is one critical finding, in either case.
+    From ``PARALLEL_FROM`` skills, forked workers (one per core, forked with the rules the
+    parent already compiled) scan what was submitted while the caller prepares the next skill
+    (with ``--apply``, copies it into the repo and parses the copy): workers parse nothing, and
+    copying overlaps scanning. A skill the scanner cannot handle is one critical finding, in
+    either case.
     """
     global _JOB
     from skillctl.deliver.folders import can_fork, cores
 
     workers = min(cores(), 4)
-    if len(skills) < PARALLEL_FROM or workers < 2 or not can_fork():
-        yield (_findings(scanner, s) for s in skills)
+    if count < PARALLEL_FROM or workers < 2 or not can_fork():
+        yield lambda skill: _Later(scanner, skill)
         return
     import multiprocessing
 
-    _JOB = (scanner, skills)
+    _JOB = scanner
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             # one skill per task: a few large skills take most of the time, and must not queue up
-            yield pool.imap(_scan_one, range(len(skills)), chunksize=1)
+            yield lambda skill: pool.apply_async(_scan_one, (skill,))
     finally:
         _JOB = None
 
 
-def _bring_in(item: Found, files: list[tuple[Path, str]], result: Imported, dest_root: Path, folder: Path,
-              annotate_files: bool) -> str | None:
-    """Copy one skill into the repo (a temporary sibling renamed into place): the copy's digest,
-    or None when it failed (the result says why)."""
-    from skillctl.lock import skill_digest
+def _bring_in(item: Found, source: Path, result: Imported, dest_root: Path, repo: Path,
+              annotate_files: bool) -> tuple[Any, str] | None:
+    """Copy one skill into the repo (a temporary sibling renamed into place) and read the copy
+    back: (the copy parsed, its digest), or None when it failed (the result says why).
 
+    The source may still be changing (an agent writing it, a hostile folder racing the import),
+    so nothing checked on the source is taken on trust: the copy follows no link
+    (``safecopy.copy_tree``, under the import's caps), its links are checked again *in the copy*,
+    and what is scanned, digested and recorded is the copy, never the source.
+    """
+    from skillctl.lock import skill_digest
+    from skillctl.parse import read_skill
+    from skillctl.safecopy import Caps, copy_tree, remove_tree
+
+    folder = repo / result.dest
     tmp = dest_root / f".skillctl-import-{uuid.uuid4().hex[:8]}-{result.name}"
     try:
+        real = item.folder.resolve()
+        if real != source and source not in real.parents:
+            raise InputError(f"skill folder now leads out of the source (to {real}); not imported", path=item.folder,
+                             code="SC071")
         dest_root.mkdir(parents=True, exist_ok=True)
-        _copy(item.folder, files, tmp)
+        copy_tree(real, tmp, caps=Caps(MAX_FILE_BYTES, MAX_SKILL_BYTES, MAX_FILES), skip_special=True,
+                  skip_names=frozenset({".git"}))
+        _inventory(tmp)  # a link leaving the skill, judged on the bytes that will be committed
         if annotate_files:
             md = tmp / SKILL_FILE
             new = annotate(md.read_bytes().decode("utf-8"), result.tier)
@@ -361,11 +383,22 @@ def _bring_in(item: Found, files: list[tuple[Path, str]], result: Imported, dest
             else:
                 md.write_bytes(new.encode("utf-8"))
         os.rename(tmp, folder)
-    except (OSError, UnicodeDecodeError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except (OSError, UnicodeDecodeError, InputError) as exc:
+        with contextlib.suppress(OSError):
+            remove_tree(tmp)
         result.outcome, result.reason = "skipped", f"copy failed: {exc}"
         return None
-    return skill_digest(folder)
+    try:
+        skill = read_skill(folder, root=repo)
+        if skill.name != result.name:
+            raise InputError(f"its name changed to {skill.name!r} while it was being imported", path=folder,
+                             code="SC071")
+        return skill, skill_digest(folder, root=repo)
+    except InputError as exc:
+        with contextlib.suppress(OSError):
+            remove_tree(folder)
+        result.outcome, result.reason = "skipped", f"copy failed: {exc}"
+        return None
 
 
 # -- the whole import ------------------------------------------------------------------------------
@@ -374,7 +407,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
                apply: bool = False, now: datetime | None = None) -> ImportReport:
     from skillctl.config import load_config
     from skillctl.lock import lock_transaction, read_lock
-    from skillctl.lockmodel import LockEntry
+    from skillctl.lockmodel import Lock, LockEntry
     from skillctl.parse import read_skill
     from skillctl.policy import Policy, effective_tier
     from skillctl.scan import Scanner
@@ -401,7 +434,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
     taken = {n.casefold(): "the repo" for n in lock.skills}
     entries: dict[str, LockEntry] = {}
     written: list[Path] = []
-    accepted: list[tuple[Found, Any, list[tuple[Path, str]], Imported]] = []
+    accepted: list[tuple[Found, Any, Imported]] = []
     for item in found:
         rel_src = item.folder.relative_to(source).as_posix() if item.folder != source else "."
         result = Imported(name=item.folder.name, source_path=rel_src, outcome="skipped", tier=item.tier)
@@ -413,7 +446,7 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
                     raise InputError(f"skill folder is a symlink leaving the source (to {target}); import that "
                                      "folder instead", path=item.folder, code="SC071")
             skill = read_skill(item.folder, root=source)
-            files, result.notes = _inventory(item.folder)
+            _files, result.notes = _inventory(item.folder)
         except InputError as exc:
             result.reason = f"{exc.code} {exc.message}"
             continue
@@ -437,15 +470,26 @@ def run_import(repo: Path, source: Path, *, dest: str = "skills", tier: str | No
             result.reason = f"{result.dest} already exists in the repo"
             continue
         taken[name.casefold()] = rel_src
-        accepted.append((item, skill, files, result))
-    with scanning(scanner, [a[1] for a in accepted]) as scans:
-        # copied while the workers scan: what is copied does not depend on what the scan finds
-        digests = [_bring_in(item, files, result, dest_root, repo / result.dest, annotate_files) if apply else None
-                   for item, _, files, result in accepted]
-        for (item, skill, _, result), digest, findings in zip(accepted, digests, scans, strict=True):
-            if apply and digest is None:
-                continue  # the copy failed: skipped, with the reason
+        accepted.append((item, skill, result))
+    if apply:  # each copy is scanned at the tier its lock entry will record, as verify will scan it
+        drafts = {result.name: LockEntry(source_tier=item.tier, path=result.dest) for item, _s, result in accepted}
+        scanner = dataclasses.replace(scanner, lock=Lock(skills={**lock.skills, **drafts}))
+    with scanning(scanner, len(accepted)) as submit:
+        # with --apply, copied first and the copy scanned: what is scanned is what is imported
+        pending = []
+        for item, skill, result in accepted:
+            digest = None
+            if apply:
+                got = _bring_in(item, source, result, dest_root, repo, annotate_files)
+                if got is None:
+                    continue  # the copy failed: skipped, with the reason
+                skill, digest = got
+            pending.append((item, skill, result, digest, submit(skill)))
+        for item, skill, result, digest, scan in pending:
+            findings = scan.get()
             effective, name, folder = result.tier, result.name, repo / result.dest
+            if apply:  # the copy's own text may lower the tier it earns (never raise it)
+                effective = result.tier = effective_tier(policy, skill, entry=LockEntry(source_tier=item.tier)).tier
             blocking = [rule for rule, severity, suppressed in findings if policy.blocks(severity, effective)
                         and (not suppressed or not policy.honours_inline_suppressions(effective))]
             result.findings = sorted(set(blocking))

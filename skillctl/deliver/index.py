@@ -225,7 +225,8 @@ class Index:
                light: dict[str, tuple[int, str | None]], found: dict[str, str | None],
                readings: Iterator[Reading]) -> None:
         conn = self.conn
-        lock_ident = _lock_identity(self.root)
+        signers = meta.get("signers") or DEFAULT_SIGNERS
+        lock_ident = _lock_identity(self.root, signers)
         assignment: dict[str, tuple[str | None, str | None]] | None = None
         parsed: dict[str, LockEntry] = {}
         rows: dict[str, _Row] = {}
@@ -238,6 +239,10 @@ class Index:
             from skillctl.loader import LoadContext, match_lock
 
             self._context = LoadContext.for_repo(self.root, lock)  # the lock just read, not read again
+            now_signers = _signers(self._context)
+            if now_signers != signers:  # the config names another signer list: watch that one from now on
+                conn.execute("INSERT OR REPLACE INTO search_meta VALUES ('signers', ?)", [now_signers])
+                lock_ident = None  # taken on the old list: the next refresh judges again with the new one
             pairs, _ = match_lock(self.root, lock, [self._folder(rel) for rel in found], walked=True)
             assignment = {}
             root = str(self.root)
@@ -474,11 +479,20 @@ class Index:
         return row
 
 
-def _lock_identity(root: Path) -> str | None:
+DEFAULT_SIGNERS = "allowed_signers"
+
+
+def _signers(context: Any) -> str:
+    """The signer list *context* checks signatures against (the default name when it checks none)."""
+    return str(context.signatures.allowed_signers) if context.signatures is not None else DEFAULT_SIGNERS
+
+
+def _lock_identity(root: Path, signers: str = DEFAULT_SIGNERS) -> str | None:
     """The lock's identity, and that of the files the loader's context is read from: a changed
-    trust policy or signer list must re-judge every stored verdict just as a changed lock does."""
+    trust policy or signer list must re-judge every stored verdict just as a changed lock does.
+    *signers* is the signer list the config named when the lock was last read (any path)."""
     parts: list[str | None] = []
-    for name in (lock_path(root).name, "skillctl.yaml", "allowed_signers"):
+    for name in (lock_path(root).name, "skillctl.yaml", signers):
         try:
             parts.append(stat_identity(os.lstat(Path(root) / name)))
         except OSError:

@@ -110,10 +110,17 @@ def read_manifest(target: Path) -> Manifest:
 
 
 def stamp(folder: Path) -> str:
-    """Size, mtime and inode of every file and folder under *folder*, without reading contents.
+    """``lstat`` of every file and folder under *folder*, without reading contents ("" when
+    it cannot stand for them).
 
     On the no-change path sync stamps every managed folder of every target, so this works on
-    strings and one ``lstat`` per entry (no Path objects, no relpath).
+    strings and one ``lstat`` per entry (no Path objects, no relpath). It must change whenever
+    the digest may have, so it holds what an edit cannot keep: the inode change time (``touch
+    -r`` restores a file's mtime after an in-place edit of the same size, never its ctime; a
+    ``chmod +x``, which the digest counts, changes only the ctime) and the mode. A symlink adds
+    what it points to, as the digest reads through it (a shared file elsewhere in the repo
+    turning malicious changes no ``lstat`` inside the folder); a link to a folder makes the
+    stamp "", which is never trusted.
     """
     top = os.fspath(folder)
     try:
@@ -122,16 +129,27 @@ def stamp(folder: Path) -> str:
             return f"link:{os.readlink(top)}"
         if not stat_mod.S_ISDIR(st.st_mode):
             return ""
-        parts = [f".:{st.st_mtime_ns}:{st.st_ino}"]
+        parts = [f".:{st.st_mode}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"]
         cut = len(top) + 1
         stack = [top]
         while stack:
             with os.scandir(stack.pop()) as it:
                 for entry in it:
                     s = entry.stat(follow_symlinks=False)
-                    parts.append(f"{entry.path[cut:]}:{s.st_size}:{s.st_mtime_ns}:{s.st_ino}")
+                    parts.append(f"{entry.path[cut:]}:{s.st_mode}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}:"
+                                 f"{s.st_ino}")
                     if stat_mod.S_ISDIR(s.st_mode):
                         stack.append(entry.path)
+                    elif stat_mod.S_ISLNK(s.st_mode):
+                        try:
+                            t = os.stat(entry.path)
+                        except OSError:
+                            parts.append(f"{entry.path[cut:]}>-")  # dangling: the digest refuses it, as before
+                            continue
+                        if stat_mod.S_ISDIR(t.st_mode):
+                            return ""
+                        parts.append(f"{entry.path[cut:]}>{t.st_dev}:{t.st_ino}:{t.st_mode}:{t.st_size}:"
+                                     f"{t.st_mtime_ns}:{t.st_ctime_ns}")
     except OSError:
         return ""
     parts.sort()

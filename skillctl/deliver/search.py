@@ -69,39 +69,34 @@ class SkillText:
 def load_skill(repo: Path | str, name: str, *, now: datetime | None = None) -> SkillText:
     """SKILL.md of the skill *name* if the loader allows it now; NotLoadableError (with its reason) if not.
 
-    The index (refreshed first) says which folder and lock entry the name stands for; the
-    folder is then digested afresh (no cached verdict), and SKILL.md is read before and after
+    The index (refreshed first) only says which folders carry the name; the verdict is the
+    loader's on the lock as it is now (a refresh that missed a demotion must not hand out the
+    entry it stored) with the folder digested afresh, and SKILL.md is read before and after
     that judgement, so the text handed out is the text that was verified.
     """
     from skillctl.loader import NOT_IN_LOCK, LoadContext, LoadedSkill, judge, match_lock
     from skillctl.lock import read_lock
-    from skillctl.lockmodel import Lock, LockEntry
+    from skillctl.lockmodel import Lock
 
     root = Path(repo).resolve()
     now = as_utc(now) if now else utcnow()
     db = open_index_db(root)
     try:
         Index(root, db).refresh(now)
-        rows = db.conn.execute("SELECT path, entry FROM search_docs WHERE name = ? ORDER BY entry IS NULL, path",
-                               [name]).fetchall()
+        rows = db.conn.execute("SELECT path FROM search_docs WHERE name = ? ORDER BY path", [name]).fetchall()
     finally:
         db.conn.close()
-    claimed = [(path, entry) for path, entry in rows if entry is not None]
-    if claimed:
-        path, entry_json = claimed[0]
-        folder: Path | None = root / path if path else root
-        entry = LockEntry.model_validate_json(entry_json)
-    elif rows:
-        raise NotLoadableError(f"skill {name!r} is not loadable: {NOT_IN_LOCK}")
-    else:  # no folder on disk: the lock may still name it (and the loader say why it cannot load)
-        lock = read_lock(root, missing_ok=False)
-        if name not in lock.skills:
-            raise NotLoadableError(f"no skill named {name!r} in this repository")
-        [(_, entry, folder)], _ = match_lock(root, Lock(skills={name: lock.skills[name]}), [])
+    lock = read_lock(root, missing_ok=False)
+    if name not in lock.skills:
+        raise NotLoadableError(f"skill {name!r} is not loadable: {NOT_IN_LOCK}" if rows
+                               else f"no skill named {name!r} in this repository")
+    # paired as the loader pairs it: by the entry's path, else among the folders carrying the name
+    [(_, entry, folder)], _ = match_lock(root, Lock(skills={name: lock.skills[name]}),
+                                         [root / path if path else root for (path,) in rows])
     before = _read_text(folder)
     # the repository's part of the contract (trust policy, look-alikes, signatures) is judged
     # afresh on every load: an agent is handed nothing a cached verdict vouched for alone
-    context = LoadContext.for_repo(root, read_lock(root, missing_ok=False))
+    context = LoadContext.for_repo(root, lock)
     verdict = judge(root, name, entry, folder, now, context=context)
     if not isinstance(verdict, LoadedSkill):
         raise NotLoadableError(f"skill {name!r} is not loadable: {verdict.reason}")

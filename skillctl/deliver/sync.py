@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import shutil
-import stat as stat_mod
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from skillctl.deliver.targets import Target, double_reads, hermes_home
 from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
 from skillctl.lock import skill_digest
+from skillctl.safecopy import copy_tree, remove_tree
 
 TMP_PREFIX = ".skillctl-tmp-"
 OLD_PREFIX = ".skillctl-old-"
@@ -217,58 +217,15 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> None
     try:
         copy_tree(str(skill.folder), str(dest))
     except BaseException:
-        shutil.rmtree(dest, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            remove_tree(dest)
         raise
     if judged and stamp(skill.folder) == judged:
         return
     if skill_digest(dest) != skill.digest:
-        shutil.rmtree(dest, ignore_errors=True)
+        remove_tree(dest)
         raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
                          code="SC063")
-
-
-def copy_tree(src: str, dest: str) -> None:
-    """Copy the folder *src* to the new *dest*: files with their bytes and mode, symlinks as links.
-
-    ``shutil.copytree`` also copies each folder's times and extended attributes (``copystat``),
-    which no agent reads: without them a cold sync spends a quarter to a third less time in the
-    kernel. Anything but a folder, a regular file or a symlink is refused, and a file is opened
-    without blocking and checked after opening, so a FIFO swapped in after the loader's verdict
-    never hangs the copy.
-    """
-    os.mkdir(dest)
-    with os.scandir(src) as it:
-        entries = [(e.name, e.path, e.stat(follow_symlinks=False).st_mode) for e in it]
-    for name, path, mode in entries:
-        out = f"{dest}/{name}"
-        if stat_mod.S_ISDIR(mode):
-            copy_tree(path, out)
-        elif stat_mod.S_ISLNK(mode):
-            os.symlink(os.readlink(path), out)
-        elif stat_mod.S_ISREG(mode):
-            _copy_file(path, out)
-        else:
-            raise InputError("not a regular file, folder or symlink; not copied", path=Path(path), code="SC063")
-    os.chmod(dest, stat_mod.S_IMODE(os.stat(src).st_mode))
-
-
-def _copy_file(src: str, dest: str) -> None:
-    fd_in = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    try:
-        st = os.fstat(fd_in)
-        if not stat_mod.S_ISREG(st.st_mode):
-            raise InputError("not a regular file; not copied", path=Path(src), code="SC063")
-        fd_out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
-        try:
-            os.fchmod(fd_out, stat_mod.S_IMODE(st.st_mode))
-            while chunk := os.read(fd_in, 1024 * 1024):
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd_out, view):]
-        finally:
-            os.close(fd_out)
-    finally:
-        os.close(fd_in)
 
 
 def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest,
@@ -346,8 +303,10 @@ def _hermes_local_names() -> set[str]:
 VERDICT_CACHE = "sync-verdicts.json"
 
 
-def _fingerprint(repo: Path) -> str:
-    """What the loader's verdicts depend on besides the skills' own files: lock, config, version."""
+def _fingerprint(repo: Path, signers: str | None) -> str:
+    """What the loader's verdicts depend on besides the skills' own files: lock, config,
+    version, and with ``require_signed`` the ``allowed_signers`` file at *signers* (a key
+    removed from it revokes every verdict it signed)."""
     import hashlib
 
     from skillctl import __version__
@@ -355,7 +314,7 @@ def _fingerprint(repo: Path) -> str:
     from skillctl.lock import lock_path
 
     h = hashlib.sha256(__version__.encode())
-    for path in (lock_path(repo), repo / CONFIG_NAME):
+    for path in (lock_path(repo), repo / CONFIG_NAME, *([Path(signers)] if signers else [])):
         try:
             h.update(path.read_bytes())
         except OSError:
@@ -363,15 +322,32 @@ def _fingerprint(repo: Path) -> str:
     return h.hexdigest()
 
 
+def _signers_path(repo: Path) -> str | None:
+    """The ``allowed_signers`` file the loader checks signatures against, or None when it checks none.
+
+    The config is part of the fingerprint, so the path read here holds while the fingerprint does.
+    """
+    from skillctl.config import load_config
+    from skillctl.errors import SkillctlError
+    from skillctl.signing import allowed_signers_path
+
+    try:
+        config = load_config(repo)
+    except SkillctlError:
+        return None  # the loader reports the broken config; nothing is cached without a verdict
+    return str(allowed_signers_path(repo, config)) if config.require_signed else None
+
+
 def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSkill], dict[Path, str]]:
     """The loader's verdict, reused from the last sync when nothing it depends on changed.
 
     The loader reads and hashes every skill; a sync where nothing changed should not. The
-    verdict is reused only if the lock, the config and skillctl's version are byte-identical
-    and every loadable skill's folder has the same file sizes, mtimes and inodes as when it
-    was judged (the same trust ``make`` and ``rsync`` give a stat). Expiry is always checked
-    against *now*. Anything else, including a missing or unreadable cache, asks the loader.
-    Returns the loadable skills and each one's folder stamp as it was when judged.
+    verdict is reused only if the lock, the config, the signer list and skillctl's version are
+    byte-identical and every loadable skill's folder has the same ``stamp`` as when it was
+    judged (inode, size, mode, mtime and ctime of each entry, and of what its links point to).
+    Expiry is always checked against *now*. Anything else, including a missing or unreadable
+    cache, asks the loader. Returns the loadable skills and each one's folder stamp as it was
+    when judged.
     """
     import json
 
@@ -381,10 +357,10 @@ def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSk
     repo = Path(repo).resolve()
     now = as_utc(now) if now else utcnow()
     cache = repo / ".skillctl" / VERDICT_CACHE
-    key = _fingerprint(repo)
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("key") == key:
+        signers = data.get("signers")
+        if data.get("key") == _fingerprint(repo, signers if isinstance(signers, str) else None):
             hits = [LoadedSkill(name=e["name"], description=e["description"], location=Path(e["location"]),
                                 folder=Path(e["folder"]), version=e["version"],
                                 expires_at=datetime.fromisoformat(e["expires_at"]), digest=e["digest"])
@@ -392,8 +368,10 @@ def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSk
             if len(hits) == len(data["skills"]):
                 stamps = {Path(e["folder"]): e["stamp"] for e in data["skills"]}
                 return [s for s in hits if s.expires_at > now], stamps
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
+    signers = _signers_path(repo)
+    key = _fingerprint(repo, signers)  # before the loader reads anything, like the stamps
     from skillctl.deliver.verdicts import loaded_skills
     from skillctl.repo import discover_skills
 
@@ -410,7 +388,7 @@ def loadable_now(repo: Path, now: datetime | None = None) -> tuple[list[LoadedSk
         return loaded, stamps
     with contextlib.suppress(OSError):
         cache.parent.mkdir(exist_ok=True)
-        atomic_write(cache, json.dumps({"key": key, "skills": entries}))
+        atomic_write(cache, json.dumps({"key": key, "signers": signers, "skills": entries}))
     return loaded, stamps
 
 

@@ -46,7 +46,7 @@ class SkillFacts:
 
 
 def _identity(folder: Path) -> str | None:
-    """``inode:size:mtime_ns`` of SKILL.md, or None when it (or its folder) is a symlink."""
+    """``repo.stat_identity`` of SKILL.md, or None when it (or its folder) is a symlink."""
     try:
         if folder.is_symlink():
             return None

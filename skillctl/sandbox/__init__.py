@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -21,7 +20,7 @@ from skillctl.errors import SandboxError
 from skillctl.sandbox import bwrap as sandbox_bwrap
 from skillctl.sandbox import fallback as sandbox_fallback
 from skillctl.sandbox import mounts
-from skillctl.sandbox.base import TAIL_BYTES, Captured, Command, Limits, SandboxResult, unprivileged_ids
+from skillctl.sandbox.base import TAIL_BYTES, Captured, Command, Limits, SandboxResult, drop_tool, unprivileged_ids
 from skillctl.sandbox.base import start_ticks as _start_ticks
 from skillctl.sandbox.batch import DEFAULT_PATH, supervise_batch
 from skillctl.sandbox.cgroup import sweep_stale_cgroups
@@ -138,7 +137,7 @@ def _run_fallback(command: Command, folder: Path, limits: Limits, network: bool,
         if not mounts.available():
             src = scratch / "src"
             src.mkdir()
-            copy_skill(folder, src / "skill")
+            copy_skill(folder, src / "skill", limits)
             (src / "home").mkdir()
             (src / "tmp").mkdir()
             (scratch / "run").mkdir()
@@ -150,7 +149,7 @@ def _run_fallback(command: Command, folder: Path, limits: Limits, network: bool,
         else:
             plan = sandbox_fallback.build_plan(command.argv, limits, network=network, reason=reason)
             workdir, home, tmp = scratch / "skill", scratch / "home", scratch / "tmp"
-            copy_skill(folder, workdir)
+            copy_skill(folder, workdir, limits)
             home.mkdir()
             tmp.mkdir()
         if plan.run_as:
@@ -170,9 +169,9 @@ def _run_bwrap(binary: str, mode: str, commands: list[Command], folder: Path, li
     try:
         src = scratch / "src"
         src.mkdir()
-        copy_skill(folder, src / "skill")
+        copy_skill(folder, src / "skill", limits)
         (scratch / "run").mkdir()
-        setpriv = shutil.which("setpriv")
+        setpriv = drop_tool(unprivileged_ids() or (65534, 65534)) if mode == "root-drop" else None
         if len(commands) == 1 and (mode != "root-drop" or setpriv):
             (src / "home").mkdir()
             (src / "tmp").mkdir()

@@ -120,6 +120,35 @@ _PRLIMIT_FLAGS = {resource.RLIMIT_CORE: "core", resource.RLIMIT_AS: "as", resour
                   resource.RLIMIT_NPROC: "nproc", resource.RLIMIT_CPU: "cpu"}
 
 
+def drop_tool(drop_to: tuple[int, int]) -> str | None:
+    """util-linux ``setpriv``, if the one on PATH really becomes *drop_to*; else None (the caller
+    then drops in Python, as it would without one).
+
+    The drop is the only thing between a check and root's files, so it is not taken on the
+    word of whatever answers to the name: a ``setpriv`` that takes the options and changes
+    nothing (another implementation, a wrapper) would otherwise run checks as root.
+    """
+    path = shutil.which("setpriv")
+    return path if path is not None and _drops(path, drop_to) else None
+
+
+@functools.cache
+def _drops(setpriv: str, drop_to: tuple[int, int]) -> bool:
+    """Run ``setpriv ... -- cat /proc/self/status`` once: every uid and gid the target, no groups."""
+    import subprocess
+
+    cat = shutil.which("cat") or "/bin/cat"
+    try:
+        done = subprocess.run([setpriv, f"--reuid={drop_to[0]}", f"--regid={drop_to[1]}", "--clear-groups", "--", cat,
+                               "/proc/self/status"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    fields = dict(line.split(":", 1) for line in done.stdout.decode("ascii", "replace").splitlines() if ":" in line)
+    ids = [fields.get("Uid", "").split(), fields.get("Gid", "").split()]
+    return (done.returncode == 0 and ids[0] == [str(drop_to[0])] * 4 and ids[1] == [str(drop_to[1])] * 4
+            and not fields.get("Groups", "").split())
+
+
 def launch_wrapper(settings: list[tuple[int, tuple[int, int]]], drop_to: tuple[int, int] | None) -> list[str] | None:
     """util-linux ``setpriv`` and ``prlimit`` doing what a preexec hook would, or None.
 
@@ -128,7 +157,7 @@ def launch_wrapper(settings: list[tuple[int, tuple[int, int]]], drop_to: tuple[i
     ``make_preexec``: the privilege drop first, so the rlimits bind the final identity.
     """
     prlimit = shutil.which("prlimit")
-    setpriv = shutil.which("setpriv") if drop_to is not None else ""
+    setpriv = drop_tool(drop_to) if drop_to is not None else ""
     if not prlimit or setpriv is None:
         return None
     wrapper: list[str] = []

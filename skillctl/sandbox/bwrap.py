@@ -178,6 +178,12 @@ def build_plan(
     else:
         args += ["--unshare-user", "--disable-userns"]
     args += ["--die-with-parent", "--new-session"]
+    if command is None:
+        # The supervisor is pid 1 itself, instead of bwrap's reaper: run by a normal user (or as
+        # nobody), that reaper has the checks' uid, is dumpable and holds the report pipe as its
+        # stdout, so a check could write a forged report through /proc/1/fd/1. The supervisor
+        # is non-dumpable and reaps what the checks leave.
+        args += ["--as-pid-1"]
     nproc = process_budget(limits, ids if mode != "user" else None)
     wrapper = launch_wrapper(rlimit_settings(limits, nproc), drop_to)
     preexec = None if wrapper is not None else make_preexec(limits, nproc=nproc, drop_to=drop_to)

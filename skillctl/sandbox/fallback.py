@@ -54,19 +54,17 @@ def build_plan(argv: list[str], limits: Limits, *, network: bool, reason: str,
     if layout is not None:
         enter = mounts.enter(layout, as_root=os.geteuid() == 0, extra_flags=0 if network else CLONE_NEWNET)
         rest = make_preexec(limits, nproc=nproc, drop_to=drop_to)
-        libc, parent = _libc(), os.getpid()
+        libc = _libc()
 
         def preexec() -> None:
-            enter()
+            enter()  # returns in the check's own process, inside its pid namespace
             rest()
-            # Like bwrap's --die-with-parent (after the drop, which would clear it): a SIGKILLed
-            # skillctl takes the check, and with it the namespace and its tmpfs, along.
+            # Like bwrap's --die-with-parent (after the drop, which would clear it): the
+            # namespace's init gone, the check goes too (the init itself dies with skillctl).
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-            if os.getppid() != parent:
-                os._exit(1)
 
         parts += ["host filesystem visible read-only", "private /tmp, /var/tmp, /dev/shm",
-                  f"writable space: tmpfs {limits.tmpfs_mb} MiB each"]
+                  f"writable space: tmpfs {limits.tmpfs_mb} MiB each", "own pid namespace and /proc"]
         isolate_net = not network
     else:
         preexec = make_preexec(limits, nproc=nproc, drop_to=drop_to, isolate_network=isolate_net)

@@ -8,6 +8,7 @@ SIGKILLed cannot do that, so the next start sweeps every such directory whose ow
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import shutil
@@ -79,27 +80,29 @@ def sweep_stale_scratch() -> int:
     return removed
 
 
-def copy_skill(folder: Path, dest: Path) -> None:
-    """Copy a skill folder, refusing FIFOs, sockets and devices (SK017) rather than hanging."""
-    from skillctl.safeio import refuse_special
+def copy_skill(folder: Path, dest: Path, limits: Limits | None = None) -> None:
+    """Copy a skill folder for its checks, refusing FIFOs, sockets and devices (SK017) rather than
+    hanging, and never reading through a link (``safecopy``): as root this copy is made with
+    root's rights and then handed to the check, so a file swapped for a link to ``/etc/shadow``
+    (or ``/dev/zero``) after the skill was inspected must not be followed. Times and modes are
+    kept (a check's ``make`` sees the same ordering); setuid bits are not. With *limits*, the
+    copy stops at the scratch cap instead of filling RAM-backed scratch space.
+    """
+    from skillctl.safecopy import Caps, copy_tree
 
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        for name in names:
-            path = os.path.join(directory, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            refuse_special(Path(path), mode)
-        return set()
-
+    caps = Caps(total_bytes=limits.tmpfs_mb * 1024 * 1024) if limits is not None else Caps()
     try:
-        shutil.copytree(folder, dest, symlinks=True, ignore=ignore)
+        # not resolved: verify found this folder by a walk that follows no link, so a symlink
+        # on its path now (the folder swapped for a link to /etc) is refused, not followed
+        copy_tree(Path(folder).absolute(), dest, caps=caps, keep_times=True)
     except InputError:
         raise
     except FileNotFoundError as exc:
         raise InputError("skill folder disappeared before its checks could run", path=folder) from exc
-    except (OSError, shutil.Error) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise InputError("the skill folder is reached through a symlink (or was just replaced by one); "
+                             "not copied", path=folder, code="SK006") from exc
         raise InputError(f"cannot copy skill folder into the sandbox: {exc}", path=folder) from exc
 
 

@@ -11,7 +11,8 @@ one), and capped, fully drained output.
 The supervisor is the first process in the sandbox. When skillctl runs as root it starts as
 root with only CAP_SETUID/CAP_SETGID and drops to the unprivileged uid before reading any
 input, so no check ever runs with root's uid. It then makes itself non-dumpable, so a check
-(same uid) cannot open its file descriptors through /proc to forge another check's result.
+(same uid) cannot open its file descriptors through /proc to forge another check's result;
+where it cannot (no ctypes), it runs none of several checks and reports each as an error.
 Checks of one skill share one sandbox, never checks of two skills.
 
 Its start-up is paid once per sandbox, so it imports only builtin modules (no ``subprocess``,
@@ -49,17 +50,18 @@ def _drop(ids: list[int] | None) -> None:
             raise SystemExit("could not drop root")
 
 
-def _undumpable() -> None:
+def _undumpable() -> bool:
+    """Make this process non-dumpable; False when that cannot be done (no ctypes here)."""
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except Exception:  # without ctypes the supervisor still works, only less guarded
-        pass
+        return bool(ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
+    except Exception:
+        return False
 
 
 def _kill_others() -> None:
-    """SIGKILL every process in this pid namespace except ourselves and bwrap's init (pid 1)."""
+    """SIGKILL every process in this pid namespace except ourselves (pid 1: bwrap runs us as its init)."""
     me = os.getpid()
     for _ in range(50):
         alive = 0
@@ -286,17 +288,24 @@ def _run_one(i: int, spec: dict[str, Any], job: dict[str, Any], devnull: int) ->
     return b" ".join(fields) + b"\n"
 
 
+UNGUARDED = b"the supervisor cannot make itself non-dumpable here, so one check could write another's report: " \
+            b"not run"
+
+
 def main() -> None:
     job = marshal.loads(sys.stdin.buffer.read())
     _drop(job.get("drop"))
-    _undumpable()
+    guarded = _undumpable()
     report = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):  # nothing a check inherits by accident reaches skillctl
         os.dup2(devnull, fd)
     try:
         for i, spec in enumerate(job["checks"]):
-            _write_all(report, _run_one(i, spec, job, devnull))
+            if guarded or len(job["checks"]) == 1:
+                _write_all(report, _run_one(i, spec, job, devnull))
+            else:  # fail closed: a check whose verdict another could forge is no evidence
+                _write_all(report, b"R %d - - 0 0.0 0 - - 0 - - %s\n" % (i, _b64(UNGUARDED)))
         _write_all(report, DONE)
     except BrokenPipeError:  # skillctl is gone: nobody is left to report to
         os._exit(1)
