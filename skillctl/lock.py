@@ -29,7 +29,7 @@ from skillctl.clock import format_ts
 from skillctl.errors import InputError, LockError
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.repo import LOCK_NAME
-from skillctl.safeio import load_bounded, read_regular, refuse_special
+from skillctl.safeio import load_bounded, read_regular, refuse_special, walk
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64 * 1024 * 1024
@@ -313,12 +313,8 @@ def skill_digest(folder: Path, root: Path | None = None) -> str:
 def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path]) -> None:
     seen = seen | {folder.resolve()}
     entries: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        base = Path(dirpath)
-        for d in dirnames:
-            if (base / d).is_symlink():
-                entries.append(((base / d).relative_to(folder).as_posix(), base / d))
+    for dirpath, _dirnames, filenames in walk(folder):
+        base = Path(dirpath)  # a link to a folder is among the files: hashed as a link, never entered
         for f in filenames:
             entries.append(((base / f).relative_to(folder).as_posix(), base / f))
     for rel, path in sorted(entries):

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from skillctl.errors import InputError
+from skillctl.safeio import walk
 
 LOCK_NAME = "skills.lock"
 SKILL_FILE = "SKILL.md"
@@ -15,6 +16,9 @@ SKIP_DIRS = frozenset({".git", ".skillctl", "node_modules", "__pycache__", ".ven
 # A folder ``sync`` manages (an agent folder inside the repo, e.g. ``.claude/skills``) holds
 # copies of the repo's skills, not skills of its own: discovering them would count each twice.
 SYNC_MANIFEST = ".skillctl-manifest.json"
+#: How deep below the repo root a skill is looked for; deeper folders are passed over, never
+#: a crash (a hostile tree thousands deep would exhaust a recursive walk).
+MAX_DISCOVERY_DEPTH = 64
 
 
 def find_repo_root(start: Path | None = None) -> Path:
@@ -41,7 +45,7 @@ def discover_skills(root: Path) -> list[Path]:
     if (root / SKILL_FILE).is_file():
         return [root]
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    for dirpath, dirnames, filenames in walk(root, strict=False, max_depth=MAX_DISCOVERY_DEPTH, skip=frozenset()):
         if SKILL_FILE in filenames and Path(dirpath) != root:
             found.append(Path(dirpath))
             dirnames[:] = []

@@ -8,6 +8,11 @@ for every reader:
   waiting for a writer. Files are opened with ``O_NONBLOCK`` and checked with ``fstat`` on the
   open descriptor (no window between check and use), so anything but a regular file is
   refused with ``SK017`` instead.
+- A folder nested thousands deep: ``os.walk`` and ``shutil.rmtree`` recurse on Python < 3.12
+  and die with ``RecursionError``, and paths past ``PATH_MAX`` fail to list, so a walker that
+  ignores errors silently skips what lies below (a scan bypass). ``walk`` is iterative and
+  refuses a skill deeper than ``MAX_TREE_DEPTH`` folders or with a path longer than
+  ``MAX_TREE_PATH`` (``SK020``); real skills are a few levels deep.
 - A YAML alias bomb ("billion laughs"): a few hundred bytes whose anchors expand to billions
   of nodes once anything walks or serialises the data. The node graph is composed first and
   its *expanded* size counted (shared subtrees counted as often as they are referenced, as
@@ -20,6 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,12 @@ MAX_YAML_ALIASES = 1_000
 
 NOT_REGULAR = "SK017"
 YAML_BUDGET = "SK018"
+TREE_LIMIT = "SK020"
+
+#: Folders below a skill's root that a skill may nest (real skills: under ten).
+MAX_TREE_DEPTH = 32
+#: Characters of a path relative to the skill folder (PATH_MAX is 4,096 on Linux).
+MAX_TREE_PATH = 1024
 
 
 def kind_of(mode: int) -> str:
@@ -61,14 +73,58 @@ def refuse_special(path: Path, mode: int) -> None:
                          code=NOT_REGULAR)
 
 
+def walk(top: Path | str, *, strict: bool = True, max_depth: int = MAX_TREE_DEPTH,
+         skip: frozenset[str] = frozenset({".git"})) -> Iterator[tuple[str, list[str], list[str]]]:
+    """``os.walk(top, followlinks=False)``, iterative and bounded: ``(dirpath, dirnames, filenames)``.
+
+    Top-down; the caller may prune *dirnames* in place. Folders named in *skip* are left out,
+    a symlink to a folder is listed among the files (never entered). *strict* (a skill folder,
+    whose every file the digest and scan must see): a folder that cannot be listed is
+    ``SK008`` and one deeper than *max_depth* or with a path over ``MAX_TREE_PATH`` is
+    ``SK020``. Not strict (searching a tree for skills): such folders are passed over.
+    """
+    root = os.fspath(top)
+    stack: list[tuple[str, int]] = [(root, 0)]
+    while stack:
+        path, depth = stack.pop()
+        try:
+            with os.scandir(path) as it:
+                entries = list(it)
+        except OSError as exc:
+            if strict:
+                raise InputError(f"cannot list folder: {exc.strerror}", path=path, code="SK008") from None
+            continue
+        dirnames: list[str] = []
+        filenames: list[str] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name not in skip:
+                    dirnames.append(entry.name)
+            else:
+                filenames.append(entry.name)
+        yield path, dirnames, filenames
+        for name in reversed(dirnames):
+            child = os.path.join(path, name)
+            if depth + 1 > max_depth or len(child) - len(root) > MAX_TREE_PATH:
+                if strict:
+                    raise InputError(f"folders nest deeper than {max_depth} levels or paths run past "
+                                     f"{MAX_TREE_PATH} characters; refusing to read further", path=root,
+                                     code=TREE_LIMIT)
+                continue
+            stack.append((child, depth + 1))
+
+
 def special_files(folder: Path) -> list[tuple[Path, str]]:
     """Every entry under *folder* that is neither a regular file, a folder nor a symlink.
 
     Only ``lstat``: listing what is there never opens it, so this cannot block.
     """
     found: list[tuple[Path, str]] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
+    for dirpath, _dirnames, filenames in walk(folder):
         for name in filenames:
             path = Path(dirpath) / name
             try:

@@ -308,9 +308,12 @@ def validate_folder(folder: Path, *, strict: bool = False, root: Path | None = N
         return [error_diagnostic(exc)]
     if parsed is not None:
         parsed.append((folder, skill, None))
-    unreadable = [Diagnostic(code=NOT_REGULAR, severity=Severity.error, path=str(path), line=None,
-                             message=f"is {kind}; only regular files and folders are read")
-                  for path, kind in special_files(folder)]
+    try:
+        unreadable = [Diagnostic(code=NOT_REGULAR, severity=Severity.error, path=str(path), line=None,
+                                 message=f"is {kind}; only regular files and folders are read")
+                      for path, kind in special_files(folder)]
+    except InputError as exc:  # SK020 / SK008: a tree too deep or unlistable is this skill's error
+        unreadable = [error_diagnostic(exc)]
     return unreadable + validate_skill(skill, strict=strict)
 
 

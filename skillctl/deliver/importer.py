@@ -36,6 +36,7 @@ from skillctl.deliver.targets import walk_skill_folders
 from skillctl.errors import InputError
 from skillctl.lockmodel import Tier
 from skillctl.repo import SKILL_FILE
+from skillctl.safeio import walk
 from skillctl.vocab import TRUST_TIERS, Status
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -194,9 +195,8 @@ def _inventory(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
     notes: list[str] = []
     total = 0
     binary = 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+    for dirpath, dirnames, filenames in walk(folder):  # iterative, depth-capped (SK020), .git left out
         base = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if d not in (".git",)]
         for name in [*dirnames, *filenames]:
             path = base / name
             rel = path.relative_to(folder).as_posix()
@@ -220,7 +220,6 @@ def _inventory(folder: Path) -> tuple[list[tuple[Path, str]], list[str]]:
             files.append((path, "file"))
             if size and _looks_binary(path):
                 binary += 1
-        dirnames[:] = [d for d in dirnames if not (base / d).is_symlink()]
         if len(files) > MAX_FILES or total > MAX_SKILL_BYTES:
             raise InputError("skill is implausibly large (files or bytes); not imported", path=folder, code="SC072")
     if binary:

@@ -7,7 +7,6 @@ queries it, so a caller never sees a verdict older than its own call. A missing 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from skillctl.clock import as_utc, utcnow
 from skillctl.deliver.index import Hit, Index
 from skillctl.errors import NotLoadableError, SkillctlError
 from skillctl.repo import SKILL_FILE, relpath
+from skillctl.safeio import walk
 
 
 def search(repo: Path | str, query: str, limit: int = 10, *, include_all: bool = False,
@@ -120,8 +120,8 @@ def _read_text(folder: Path | None) -> str | None:
 def _files(folder: Path) -> list[str]:
     """Relative paths of the skill's files (symlinks listed, never followed; ``.git`` skipped)."""
     out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d != ".git")
+    for dirpath, dirnames, filenames in walk(folder, strict=False):
+        dirnames.sort()
         base = Path(dirpath)
         out.extend((base / f).relative_to(folder).as_posix() for f in sorted(filenames))
         if len(out) >= MAX_FILES:

@@ -33,7 +33,9 @@ from skillctl.deliver.targets import Target, double_reads, hermes_home
 from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
 from skillctl.lock import skill_digest
+from skillctl.repo import MAX_DISCOVERY_DEPTH
 from skillctl.safecopy import copy_tree, remove_tree
+from skillctl.safeio import walk
 
 TMP_PREFIX = ".skillctl-tmp-"
 OLD_PREFIX = ".skillctl-old-"
@@ -293,7 +295,7 @@ def _hermes_local_names() -> set[str]:
     root = hermes_home() / "skills"
     names: set[str] = set()
     if root.is_dir():
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in walk(root, strict=False, max_depth=MAX_DISCOVERY_DEPTH):
             if "SKILL.md" in filenames:
                 names.add(Path(dirpath).name)
                 dirnames[:] = []

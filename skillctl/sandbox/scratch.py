@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from skillctl.errors import InputError
+from skillctl.safeio import walk
 from skillctl.sandbox.base import Limits, start_ticks
 
 
@@ -130,7 +131,7 @@ def refuse_oversized(folder: Path, limits: Limits) -> None:
     """A skill bigger than the per-check scratch cap could never be copied in: say so up front."""
     cap = limits.tmpfs_mb * 1024 * 1024
     total = 0
-    for dirpath, _dirs, files in os.walk(folder, followlinks=False):
+    for dirpath, _dirs, files in walk(folder, strict=False):  # the copy reports what is missing
         for name in files:
             with contextlib.suppress(OSError):
                 total += os.lstat(os.path.join(dirpath, name)).st_size

@@ -341,6 +341,12 @@ class Scanner:
                                 "anything that opens it hangs, so the skill cannot be reviewed, verified or loaded",
                                 "Delete it; a skill ships regular files only."))
             return out
+        if f.unreadable is not None:
+            out.append(_finding("FILE-TREE-001", "structure", "critical", path, 1,
+                                f"{f.unreadable}: the files below it were not scanned, so the skill cannot be "
+                                "reviewed, verified or loaded",
+                                "Flatten the folder; a skill is a few levels of regular files."))
+            return out
         if f.too_large:
             out.append(_finding("FILE-SIZE-001", "structure", "medium", path, 1,
                                 "file is too large to scan; its content cannot be reviewed",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillctl.errors import InputError
-from skillctl.safeio import kind_of, read_regular, refuse_special
+from skillctl.safeio import MAX_TREE_DEPTH, MAX_TREE_PATH, kind_of, read_regular, refuse_special
 
 MAX_SCAN_BYTES = 4 * 1024 * 1024
 SKIP_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv"})
@@ -45,6 +45,7 @@ class SkillFile:
     too_large: bool = False
     symlink_target: str | None = None
     special: str | None = None  # "a FIFO (named pipe)", a socket, a device: never opened (SK017)
+    unreadable: str | None = None  # a folder not listed (too deep, path too long, no access): SK020/SK008
 
     @property
     def markdown(self) -> bool:
@@ -80,19 +81,28 @@ def read_text(path: Path) -> str | None:
 def skill_files(folder: Path, *, include_skill_md: bool = False) -> Iterator[SkillFile]:
     """Every file under *folder* except SKILL.md (scanned from the parsed skill), sorted."""
     folder = Path(folder)
-    stack = [("", str(folder))]
+    stack = [("", str(folder), 0)]
     while stack:
-        prefix, directory = stack.pop()
+        prefix, directory, depth = stack.pop()
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:  # what lies below was not read: said, never skipped in silence
+            if prefix:
+                yield SkillFile(Path(directory), prefix.rstrip("/"), "references", None,
+                                unreadable=f"folder cannot be listed ({exc.strerror}, SK008)")
             continue
         subdirs = []
         for entry in entries:
             rel = prefix + entry.name
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in SKIP_DIRS:
-                    subdirs.append((rel + "/", entry.path))
+                if entry.name in SKIP_DIRS:
+                    continue
+                if depth + 1 > MAX_TREE_DEPTH or len(rel) > MAX_TREE_PATH:
+                    yield SkillFile(Path(entry.path), rel, "references", None,
+                                    unreadable=f"folders nest deeper than {MAX_TREE_DEPTH} levels or paths run past "
+                                               f"{MAX_TREE_PATH} characters (SK020)")
+                    continue
+                subdirs.append((rel + "/", entry.path, depth + 1))
                 continue
             if rel == "SKILL.md" and not include_skill_md:
                 continue

@@ -20,6 +20,7 @@ ANALYZERS = {
     "FILE-LINK-001": "symlink inside the skill",
     "FILE-SIZE-001": "file too large to scan",
     "FILE-SPECIAL-001": "FIFO, socket or device inside the skill (never opened)",
+    "FILE-TREE-001": "folders nested too deep or unlistable: files below not scanned",
     "PREREQ-001": "fake prerequisite: download-and-run or paste-into-terminal from a bad source",
     "AGENT-SEND-001": "the skill tells the agent to send local files or tokens somewhere",
     "AGENT-HIDE-001": "the skill tells the agent to hide what it does from the user",
