@@ -245,3 +245,22 @@ def test_a_fifo_blocks_its_own_skill_and_the_others_are_still_scanned(repo, cli,
     assert [f["path"] for f in special] == [f"skills/piped/{where}"]
     assert "SK017" in special[0]["message"] and special[0]["severity"] == "critical"
     assert "demo-skill" in by_name and not by_name["demo-skill"]["blocking"]
+
+
+def test_a_rule_pack_edited_in_place_with_its_mtime_put_back_is_reloaded(tmp_path):
+    """Long-running processes (mcp, schedule --every) compile packs once; an in-place edit that
+    keeps size and mtime (``touch -r``) must still reach them."""
+    import os
+
+    from skillctl.scan.rules import load_rules
+
+    pack = tmp_path / "corp.yaml"
+    rule = ("rules:\n  - id: CORP-00{n}\n    category: policy\n    severity: high\n    message: m\n"
+            "    patterns: ['forbidden-word']\n")
+    pack.write_text(rule.format(n=1))
+    before = os.stat(pack)
+    assert "CORP-001" in {r.id for r in load_rules([pack], builtin=False).rules}
+    pack.write_text(rule.format(n=2))  # same size
+    os.utime(pack, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(pack).st_size == before.st_size and os.stat(pack).st_mtime_ns == before.st_mtime_ns
+    assert "CORP-002" in {r.id for r in load_rules([pack], builtin=False).rules}

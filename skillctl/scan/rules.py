@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from skillctl.errors import InputError
+from skillctl.repo import stat_identity
 from skillctl.safeio import check_budget, read_regular
 from skillctl.scan.keywords import (
     FLAGS,
@@ -290,7 +291,7 @@ class RuleSet:
 
 
 @lru_cache(maxsize=32)
-def _load_cached(locations: tuple[str, ...], mtimes: tuple[float, ...]) -> RuleSet:
+def _load_cached(locations: tuple[str, ...], identities: tuple[str | None, ...]) -> RuleSet:
     rules: list[Rule] = []
     for loc in locations:
         rules.extend(load_pack(Path(loc)))
@@ -304,5 +305,7 @@ def load_rules(extra: Iterable[Path | str] = (), *, builtin: bool = True) -> Rul
         files.extend(pack_files(builtin_pack_dir()))
     for loc in extra:
         files.extend(pack_files(Path(loc)))
-    mtimes = tuple(f.stat().st_mtime for f in files)
-    return _load_cached(tuple(str(f) for f in files), mtimes)
+    # The file identity includes the change time: an in-place edit that kept size and mtime
+    # (``touch -r``) must not keep a long-running process (mcp, schedule --every) on the old pack.
+    identities = tuple(stat_identity(f.stat()) for f in files)
+    return _load_cached(tuple(str(f) for f in files), identities)
