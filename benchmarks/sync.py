@@ -78,8 +78,12 @@ def line(label: str, seconds: float, baseline: str, base_seconds: float, target:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--skills", type=int, default=1000)
+    ap.add_argument("--dir", help="where to build the repo and targets (default: the system temp folder); "
+                    "file creation speed differs a lot between folders of one disk, e.g. /tmp after a test "
+                    "run deleted many files in it, so compare the ratios, or run in two places")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    print(f"working in {args.dir or tempfile.gettempdir()}")
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmpdir = Path(tmp)
         repo = tmpdir / "repo"
         folders = verified(repo, args.skills)
