@@ -34,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from skillctl.sandbox.base import start_ticks
+
 T = TypeVar("T")
 PREFIX = "skillctl-"
 # bwrap's monitor may exit before its pid-1 helper, which is then left to init; an init that
@@ -162,15 +164,6 @@ class PidsCgroup:
                 if time.monotonic() > deadline:
                     return  # a zombie not yet reaped; the kernel frees the cgroup once it is
                 time.sleep(0.001)
-
-
-def start_ticks(pid: int) -> str | None:
-    """A process's start time in clock ticks since boot: with the pid, it names one process."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat_line.rsplit(")", 1)[-1].split()[19]
 
 
 class Launcher:

@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from skillctl.scan.context import in_string
+
 TAG_RUN = re.compile("[\U000e0000-\U000e007f]+")
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\u180e\ufeff]")
@@ -53,22 +55,6 @@ _ESCAPE = re.compile(r"\\(?:[uU][0-9a-fA-F]{4,8}|x[0-9a-fA-F]{2}|N\{[^}]*\}|.)")
 _QUOTES = "\"'`"
 
 
-def _in_string(line: str, pos: int) -> bool:
-    """Does character *pos* of a code line sit inside a quoted string literal?"""
-    quote, i = "", 0
-    while i < pos:
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in _QUOTES:
-            quote = ch
-        i += 1
-    return bool(quote)
-
-
 def character_list(line: str, positions: list[int], *, rest_of_line: bool) -> bool:
     """Are the invisible characters at *positions* a detector's list of characters, hiding nothing?
 
@@ -77,7 +63,7 @@ def character_list(line: str, positions: list[int], *, rest_of_line: bool) -> bo
     control also reorders what follows it on the line (Trojan Source), so for those the rest of the
     line (*rest_of_line*) must hold no letter or digit either.
     """
-    if not positions or not all(_in_string(line, p) for p in positions):
+    if not positions or not all(in_string(line, p) for p in positions):
         return False
     end = len(line) if rest_of_line else _string_end(line, positions[-1])
     span = _ESCAPE.sub("", ANY_HIDDEN.sub("", line[positions[0]:end]))
