@@ -59,11 +59,26 @@ def test_a_check_cannot_fill_memory_or_disk_through_the_fallback(skill, where):
     assert "writable space: tmpfs 16 MiB each" in res.detail and "private /tmp" in res.detail
 
 
+PRIVATE_IN_FALLBACK = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def _host_folder() -> Path:
+    """A writable host folder outside the places the fallback replaces with private tmpfs.
+
+    The checkout itself when it qualifies; a clean clone may well live under /tmp, though."""
+    for candidate in (WORKTREE, Path.home(), Path("/var/lib"), Path("/opt"), Path("/")):
+        real = candidate.resolve()
+        private = any(real == Path(d) or Path(d) in real.parents for d in PRIVATE_IN_FALLBACK)
+        if not private and os.access(real, os.W_OK):
+            return real
+    pytest.skip("no writable folder outside /tmp, /var/tmp and /dev/shm to test the read-only host view with")
+
+
 @needs_private
 def test_the_host_is_read_only_to_a_fallback_check(skill):
     # Not under /tmp, /var/tmp or /dev/shm (the check sees private tmpfs there), and writable by
     # anyone on the host: only the read-only view can protect it.
-    target = Path(tempfile.mkdtemp(prefix=".skillctl-fallback-target-", dir=WORKTREE))
+    target = Path(tempfile.mkdtemp(prefix=".skillctl-fallback-target-", dir=_host_folder()))
     target.chmod(0o777)
     try:
         res = fallback(f"echo pwned > {target}/x; echo pwned > {skill}/SKILL.md; echo done", skill)
