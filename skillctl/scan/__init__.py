@@ -26,9 +26,11 @@ from skillctl.scan.code import analyze_script, private_keys
 from skillctl.scan.context import (
     MarkdownMap,
     cap,
+    comment_marker,
     hidden_comments,
     is_defensive,
     is_education,
+    is_test_file,
     rate,
     rate_code,
     runs_strings,
@@ -42,7 +44,7 @@ from skillctl.scan.rules import RuleSet, load_rules
 from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
-from skillctl.scan.wording import describes, documents_option
+from skillctl.scan.wording import describes, documents_option, option_help
 
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
@@ -52,7 +54,7 @@ SOURCE_RATED = frozenset({"RCE-001", "RCE-006"})
 LOCAL_ONLY = frozenset({"EXFIL-007"})
 # Orders to the agent about approvals and concealment: in markdown prose, a reference entry for an
 # option documents it, and (for the first two) a third-person sentence describes a product (wording.py).
-WORDED = frozenset({"INJ-003", "INJ-004", "INJ-008"})
+WORDED = frozenset({"INJ-003", "INJ-004", "INJ-008", "AGENT-APPROVAL-002"})
 DESCRIBED = frozenset({"INJ-003", "INJ-004"})
 _SENDS = re.compile(r"\b(?:requests|httpx|aiohttp|session|client)\.(?:post|put|patch|request)\b|\burlopen\b|"
                     r"urllib\.request|\bfetch\(|\baxios\b|https?\.request\(|\bcurl\b|\bwget\b|Invoke-(?:RestMethod|WebRequest)|"
@@ -228,27 +230,30 @@ class Scanner:
                     out += self._rescan(h.decoded, "body", path, h.line + offset, "hidden text")
             text = strip_invisible(text)
         code_lines: list[str] | None = None
-        runs = True
+        runs, runs_any, marker, test_file = True, True, None, False
         sends: bool | None = None
         for lineno, line, rule, m in self.rules.match_lines(text, kind):
             severity, why = rule.severity, None
             if rule.explainable and mdmap is not None:
                 severity, why = rate(rule.severity, mdmap=mdmap, line=lineno + offset, line_text=line,
                                      match_start=m.start(), education=bool(education),
-                                     defensive=education == "defensive")
+                                     defensive=education == "defensive", instruction=_instruction(rule))
                 if why is None and rule.id in WORDED:
                     severity, why = _worded(severity, rule.id, mdmap, lineno + offset, line, m.start())
             elif rule.explainable and kind in ("scripts", "references"):
                 if code_lines is None:
                     code_lines, runs = text.split("\n"), runs_strings(text)
-                # a flag named in a comment runs nothing, but words to the agent reach it there too
-                instruction = rule.category == "prompt-injection" and rule.id != "INJ-008"
+                    runs_any = runs_strings(text, any_process=True)
+                    marker, test_file = _comment_marker(rel, code_lines), is_test_file(rel)
                 severity, why = rate_code(rule.severity, lines=code_lines, line=lineno, match_start=m.start(),
-                                          education=bool(education), instruction=instruction,
-                                          runs_strings=runs)
+                                          education=bool(education), instruction=_instruction(rule),
+                                          runs_strings=runs, marker=marker, test_file=test_file,
+                                          runs_any=runs_any)
             if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
                 # a scanner's pattern list or a write-up in plain text: the phrase is data here
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
+            if rule.id in WORDED and why is None and option_help(line, m.start()):
+                severity, why = cap(severity, "low"), "the help text of a command-line option"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
@@ -398,6 +403,25 @@ class Scanner:
                                 skill.key_lines.get("allowed-tools", 2), message,
                                 "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
         return out
+
+
+def _instruction(rule: Any) -> bool:
+    """Is *rule* about words to the agent? Those reach it from a comment too; a flag named there runs nothing."""
+    return bool(rule.category == "prompt-injection" and rule.id != "INJ-008")
+
+
+_SHEBANG = re.compile(r"^#!.*?\b(?P<lang>sh|bash|zsh|python3?|ruby|perl|node|deno|bun|pwsh)\b")
+
+
+def _comment_marker(rel: str, lines: list[str]) -> str | None:
+    """The line-comment marker of a script, from its suffix, its name or its shebang."""
+    name = rel.rsplit("/", 1)[-1]
+    suffix = name.rsplit(".", 1)[-1] if "." in name else name
+    marker = comment_marker(suffix)
+    if marker is None and lines and (m := _SHEBANG.match(lines[0])) is not None:
+        lang = m.group("lang")
+        marker = "//" if lang in ("node", "deno", "bun") else "#"
+    return marker
 
 
 def _worded(severity: str, rule_id: str, mdmap: MarkdownMap, line: int, text: str,

@@ -138,6 +138,15 @@ class MarkdownMap:
             self._build()
         return any(a <= line <= b for a, b in self.comments)
 
+    def in_hidden_comment(self, line: int) -> bool:
+        """Is *line* in an HTML comment that rendering hides (one opened outside a fenced block)?"""
+        if not self._built:
+            self._build()
+        return any(a <= line <= b and self.fence_at(a) is None for a, b in self.comments)
+
+    def fence_text(self, fence: Fence) -> str:
+        return "\n".join(self.line_text(n) for n in range(fence.start + 1, fence.end))
+
     def section(self, line: int) -> str:
         if not self._built:
             self._build()
@@ -167,6 +176,14 @@ class MarkdownMap:
         return " ".join(reversed(lines))
 
 
+def _lead_sentence(mdmap: MarkdownMap, line: int, before: str) -> str:
+    """The sentence leading up to a quote: on the line, or ending the line above when the quote opens it."""
+    text = before.rstrip()[:-1]
+    if not text.strip(" -*>\t") and line > mdmap.first_line:
+        text = mdmap.line_text(line - 1) + " " + text
+    return _SENTENCE.split(text)[-1] if text.strip() else ""
+
+
 def lower(severity: str, steps: int, floor: str = "info") -> str:
     idx = max(SEVERITIES.index(severity) - steps, SEVERITIES.index(floor))
     return SEVERITIES[min(idx, SEVERITIES.index(severity))]
@@ -185,22 +202,36 @@ def rate(
     match_start: int,
     education: bool,
     defensive: bool = False,
+    instruction: bool = False,
 ) -> tuple[str, str | None]:
     """The severity a markdown hit deserves in its context, and why it changed (or None).
 
     Executable places are never rated down: scripts (``mdmap`` is None), HTML comments (an
     agent reads them, a human reviewer does not) and blocks in ``## Verification``.
+    *instruction* marks a rule about words to the agent: those keep their severity in a code
+    comment, which the agent reads like any other text.
     """
-    if mdmap is None or mdmap.in_comment(line):
+    if mdmap is None:
         return severity, None
     fence = mdmap.fence_at(line)
+    if mdmap.in_hidden_comment(line):
+        return severity, None
     if fence is not None and ("check=" in fence.info or "verification" in mdmap.section(line)):
         return severity, None
     before = line_text[:match_start]
     if negated(before):
         return cap(severity, "low"), "negated on the same line"
-    if before.rstrip()[-1:] in QUOTES and before.rstrip() and MENTIONS.search(_SENTENCE.split(before)[-1]):
+    if before.rstrip()[-1:] in QUOTES and MENTIONS.search(_lead_sentence(mdmap, line, before)):
         return cap(severity, "low"), "quoted as a specimen"
+    if not_a_redirect(line_text, match_start, prose=fence is None):
+        return cap(severity, "low"), "a '>' that draws an arrow, ends a placeholder or quotes; no redirect"
+    if not instruction and quoted_test_input(line_text, match_start) \
+            and (fence is None or not runs_strings(mdmap.fence_text(fence), any_process=True)):
+        return cap(severity, "low"), "a quoted input to test with, not a command"
+    if fence is not None and not instruction and (marker := comment_marker(fence.lang)) is not None:
+        code = line_text.lstrip()
+        if code and not in_code_comment(code[:1], 0, marker) and in_code_comment(line_text, match_start, marker):
+            return cap(severity, "low"), "in a trailing code comment, which never runs"
     if fence is None:
         if line_text.count(" > ") >= 2 and before.count("`") % 2 == 0:
             return cap(severity, "low"), "a chain of '>' in prose is an arrow, not a redirect"
@@ -237,8 +268,56 @@ _RUNS = re.compile(r"\b(?:system|popen|exec\w*|eval|spawn\w*|run|call|check_outp
                    r"shell_exec|passthru|Invoke-Expression|iex|Start-Process|Function)\s*\(", re.IGNORECASE)
 
 
+def string_start(line: str, pos: int) -> int:
+    """Where the quoted string literal holding character *pos* of a code line opens, or -1."""
+    quote, opened = "", -1
+    i = 0
+    while i < pos:
+        ch = line[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'`":
+            quote, opened = ch, i
+        i += 1
+    return opened if quote else -1
+
+
 def in_string(line: str, pos: int) -> bool:
     """Does character *pos* of a code line sit inside a quoted string literal?"""
+    return string_start(line, pos) >= 0
+
+
+# Line-comment markers by language: text after one (outside a string) is never run. Only
+# languages whose marker cannot be an operator count ("//" divides in Python).
+HASH_COMMENTS = frozenset({"sh", "bash", "zsh", "shell", "console", "py", "python", "python3", "rb", "ruby", "pl",
+                           "perl", "ps1", "powershell", "pwsh", "yaml", "yml", "toml", "r", "dockerfile", "make",
+                           "makefile", "mk", "conf", "ini", "tf", "hcl", "nix", "fish"})
+SLASH_COMMENTS = frozenset({"js", "javascript", "mjs", "cjs", "jsx", "ts", "typescript", "tsx", "go", "rs", "rust",
+                            "java", "kt", "kotlin", "c", "h", "cpp", "cc", "hpp", "cs", "csharp", "swift", "scala",
+                            "dart", "groovy", "jsonc", "json5", "zig"})
+
+
+def comment_marker(lang: str) -> str | None:
+    """``#`` or ``//`` for a fence language or a file suffix (without the dot), else None."""
+    lang = lang.lower()
+    return "#" if lang in HASH_COMMENTS else "//" if lang in SLASH_COMMENTS else None
+
+
+def in_code_comment(line: str, pos: int, marker: str) -> bool:
+    """Does character *pos* of *line* sit in a line comment (or a docstring's first line)?
+
+    A marker counts only outside a string and at the start of the line or after white space
+    (``${#x}`` and ``a#b`` are not comments in a shell). A line opening a Python docstring or a
+    ``/*`` block comment counts as a whole.
+    """
+    stripped = line.lstrip()
+    if stripped.startswith(marker) or (marker == "//" and stripped.startswith(("/*", "* ", "*/"))):
+        return True
+    if marker == "#" and stripped[:3] in ('"""', "'''") and ";" not in stripped:
+        return True  # a docstring: text, unless code follows it on the line
     quote = ""
     i = 0
     while i < pos:
@@ -250,18 +329,61 @@ def in_string(line: str, pos: int) -> bool:
                 quote = ""
         elif ch in "\"'`":
             quote = ch
+        elif line.startswith(marker, i) and (i == 0 or line[i - 1] in " \t"):
+            return True
         i += 1
-    return bool(quote)
+    return False
+
+
+# What a quoted string is called when it is an input to try, not a command to run ("Input:
+# "a; rm -rf /"", "test with `../../etc/passwd`", USER_INPUT="..."): the words just before it.
+_TEST_INPUT = re.compile(
+    r"(?:\b(?:inputs?|payloads?|file ?names?|test(?:s|ing|ed)?(?:\s+(?:with|using|against|for))?|fuzz\w*|"
+    r"try(?:ing)?(?:\s+with)?|test ?cases?|samples?)|\b\w*(?:INPUT|PAYLOAD|TEST|SAMPLE)\w*)\s*[:=(]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def quoted_test_input(line: str, pos: int) -> bool:
+    """Is *pos* inside a quoted string that the line introduces as an input to test with?"""
+    opened = string_start(line, pos)
+    return opened >= 0 and _TEST_INPUT.search(line[:opened]) is not None
+
+
+def not_a_redirect(line: str, pos: int, prose: bool) -> bool:
+    """Is the ``>`` at *pos* an arrow (``->``, ``=>``), a placeholder's end (``<dir>/``) or a blockquote?
+
+    Rules about writing files match a shell redirect; in documentation the same character draws
+    tree listings (``CLAUDE.md -> AGENTS.md``), closes placeholders (``<target>/AGENTS.md``) and,
+    first on a prose line, quotes.
+    """
+    if pos >= len(line) or line[pos] != ">":
+        return False
+    if pos > 0 and line[pos - 1] in "-=":
+        return True
+    if prose and not line[:pos].strip():
+        return True
+    opened = line.rfind("<", 0, pos)
+    return (opened >= 0 and pos - opened <= 40 and not line[pos - 1].isspace()
+            and line[opened + 1:opened + 2].isalpha() and ">" not in line[opened:pos])
 
 
 # Calls that hand a string to a shell or an evaluator: a script with one may run its "data".
 SHELL_SINK = re.compile(r"\bos\.system\s*\(|shell\s*=\s*True|\b(?:eval|exec|execSync|popen)\s*\(|"
                         r"\bchild_process\b|\b(?:iex|Invoke-Expression)\b", re.IGNORECASE)
+# Any way to start a process (an argument list too) or to evaluate text: for files whose strings
+# are exempt as test inputs or comments, where the file itself gives no other reason to trust them.
+ANY_SINK = re.compile(SHELL_SINK.pattern + r"|\bsubprocess\b|\bos\.exec\w*|\bspawn\w*\s*\(|\bexecFile\w*\s*\(|"
+                      r"\bProcessBuilder\b|\bRuntime\.getRuntime\b|\b(?:ba)?sh\s+-c\b|\bsource\s|^\s*\.\s+\S|"
+                      r"^\s*eval\s|[;&|]\s*eval\s", re.IGNORECASE | re.MULTILINE)
 
 
-def runs_strings(text: str) -> bool:
-    """Does the code hand strings to a shell or an evaluator (a sink outside a string literal)?"""
-    for m in SHELL_SINK.finditer(text):
+def runs_strings(text: str, *, any_process: bool = False) -> bool:
+    """Does the code hand strings to a shell or an evaluator (a sink outside a string literal)?
+
+    With *any_process*, starting any process counts too (``subprocess.run([...])``, ``spawn``).
+    """
+    for m in (ANY_SINK if any_process else SHELL_SINK).finditer(text):
         start = text.rfind("\n", 0, m.start()) + 1
         if not in_string(text[start:m.start() + 1], m.start() - start):
             return True
@@ -269,7 +391,8 @@ def runs_strings(text: str) -> bool:
 
 
 def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, education: bool,
-              instruction: bool = False, runs_strings: bool = True) -> tuple[str, str | None]:
+              instruction: bool = False, runs_strings: bool = True, marker: str | None = None,
+              test_file: bool = False, runs_any: bool = True) -> tuple[str, str | None]:
     """The severity a hit in a script or data file deserves, and why it changed (or None).
 
     Two kinds of text in code never run: a comment that forbids what it names ("never emit
@@ -288,9 +411,25 @@ def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, e
             block.insert(0, lines[back])
         if _FORBIDS.search(" ".join(block)):
             return cap(severity, "low"), "named in a comment that forbids it"
-    if education and not runs_strings and in_string(text, match_start) and not _RUNS.search(text):
-        return cap(severity, "low"), "a signature (string data) in a security skill's code"
+    if not_a_redirect(text, match_start, prose=False):
+        return cap(severity, "low"), "a '>' that draws an arrow or ends a placeholder; no redirect"
+    if not runs_any and not instruction and marker is not None and in_code_comment(text, match_start, marker):
+        return cap(severity, "low"), "in a code comment or docstring, which never runs"
+    if in_string(text, match_start) and not _RUNS.search(text):
+        if education and not runs_strings:
+            return cap(severity, "low"), "a signature (string data) in a security skill's code"
+        if test_file and not runs_any:
+            return cap(severity, "low"), "a test input (string data) in a test file"
     return severity, None
+
+
+_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|spec|testdata|fixtures)/|(?:^|/)test_[^/]*$|"
+                        r"_test\.[a-z]+$|\.(?:test|spec)\.[a-z]+$", re.IGNORECASE)
+
+
+def is_test_file(rel: str) -> bool:
+    """Is *rel* (a path inside the skill) a test or its fixture, by the conventions of test runners?"""
+    return _TEST_PATH.search(rel) is not None
 
 
 # A comment just above a line of an example that marks it as the wrong way.
@@ -363,7 +502,7 @@ _HUMAN_NOTE = re.compile(r"^\s*(?:todo|fixme|xxx|hack|note|markdownlint|prettier
 _AGENT_ADDRESSED = re.compile(_AGENT_WORDS, re.IGNORECASE)
 # A template's guidance to whoever fills it in ("<!-- Describe when the agent should use each
 # tool -->"): it opens with a writing verb, and asks for text, not for anything to be run.
-_WRITING_GUIDANCE = re.compile(r"^\s*(?:describe|list|fill(?:\s+in)?|replace|explain|summari[sz]e|document|provide|"
+_WRITING_GUIDANCE = re.compile(r"^\s*(?:describe|list|fill(?:\s+in)?|replace|explain|summari[sz]e|document|provide|add|"
                                r"enter|outline|specify|state|define|capture|write\s+(?:down|a|an|the|one|each|here))\b",
                                re.IGNORECASE)
 _RUNS_SOMETHING = re.compile(r"\b(?:run|execute|download|install|send|upload|post|fetch|curl|wget|paste|ignore|"

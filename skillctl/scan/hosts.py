@@ -62,6 +62,15 @@ KNOWN_INSTALLERS = frozenset({
     "install.python-poetry.org", "pyenv.run", "get.helm.sh", "sdk.cloud.google.com", "cli.github.com",
     "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
     "deb.nodesource.com", "rpm.nodesource.com", "community.chocolatey.org", "awscli.amazonaws.com",
+    "aka.ms",  # Microsoft's own link service: only Microsoft mints aka.ms links
+})
+# Accounts of large platform vendors on shared code hosts: nobody else can publish under them,
+# so a release there is the vendor's own whatever the skill is called.
+VENDOR_ACCOUNTS = frozenset({
+    "microsoft", "azure", "aws", "awslabs", "aws-samples", "google", "googlecloudplatform", "google-gemini",
+    "hashicorp", "docker", "kubernetes", "kubernetes-sigs", "github", "cli", "oracle", "ibm", "redhat",
+    "nvidia", "apple", "meta-llama", "facebook", "openai", "anthropics", "cloudflare", "vercel", "mozilla",
+    "jetbrains", "dotnet", "powershell", "golang", "rust-lang", "nodejs", "python", "astral-sh",
 })
 # The same, served from a shared host under the project's own account.
 KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
@@ -167,7 +176,7 @@ def source_kind(url: str, subject: frozenset[str]) -> str:
     if (host + url_path(url).lower()).startswith(KNOWN_INSTALLER_PATHS):
         return "related"
     if host in SHARED_HOSTS:
-        if names_subject(_owner(url), subject):
+        if names_subject(_owner(url), subject) or _owner(url) in VENDOR_ACCOUNTS:
             return "related"
         path = url_path(url)
         return "release" if "/releases/" in path or path.endswith("/releases") else "unrelated"

@@ -110,7 +110,7 @@ class NameIndex:
 
     def __init__(self, established: Iterable[str] = ()) -> None:
         self.names = frozenset(established) | well_known()
-        self.lowered = frozenset(n.lower() for n in self.names)
+        self.lowered = frozenset(_spelling(n) for n in self.names)
         # Words the reference itself uses as name parts ("codex", "meme"): a name that swaps in
         # one of them is a different skill (codex-review, meme-factory), not a misspelling.
         self.parts = frozenset(part for n in self.names for part in n.lower().split("-") if len(part) >= 3)
@@ -127,8 +127,8 @@ class NameIndex:
 
     def lookalike(self, name: str) -> tuple[str, str] | None:
         """The reference name *name* imitates and how (``homoglyph``, ``typo``, ``non-ascii``), else None."""
-        if not name or name.lower() in self.lowered:
-            return None  # a reference name itself, or the same name in other letter case
+        if not name or _spelling(name) in self.lowered:
+            return None  # a reference name itself, in other letter case or with spaces for hyphens
         folded = fold(name)
         for other in sorted(self.exact.get(folded, set()) | self.exact.get(folded.replace("-", ""), set())):
             return other, "homoglyph" if fold(other) == folded else "typo"
@@ -154,6 +154,11 @@ class NameIndex:
             return False
         diffs = [x for x, y in zip(a, b, strict=True) if x != y]
         return len(diffs) == 1 and diffs[0] in self.parts
+
+
+def _spelling(name: str) -> str:
+    """*name* as typed into a folder: ``Skill Creator`` and ``skill_creator`` are ``skill-creator``."""
+    return "-".join(name.lower().replace("_", " ").replace("-", " ").split())
 
 
 def lookalike(name: str, established: Iterable[str] = ()) -> tuple[str, str] | None:

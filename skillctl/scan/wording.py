@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from skillctl.scan.context import string_start
+
 # Where a clause starts: a sentence end, a colon or semicolon, a dash between words.
 _CLAUSE_BREAK = re.compile(r"(?:[.!?;:]|\u2014|\u2013|\s-)\s+")
 _DECORATION = re.compile(r"[*_`>#|\[\]]+|^\s*(?:\d+[.)]|[-+])\s+")
@@ -102,3 +104,16 @@ _RECOMMENDS = re.compile(r"\b(?:always|must|should|recommended|use this|enable t
 def documents_option(line: str) -> bool:
     """Is *line* a reference entry for one option or value (and not advice to use it)?"""
     return _OPTION_DOC.match(line) is not None and not _RECOMMENDS.search(line)
+
+
+# The help text of a command-line option, as argparse, click, commander or cobra take it:
+# ``help="bypass safety checks"`` tells a person at a terminal what ``--force`` does.
+_HELP_ARG = re.compile(r"\b(?:help|description|desc|usage)\s*[=:]\s*[rbuf]?$", re.IGNORECASE)
+_DEFINES_OPTION = re.compile(r"\badd_argument\s*\(|\boption\s*\(|\bOption\s*\(|\bflags?\.\w+\(|\bFlag\s*\(|"
+                             r"\bhelp\s*=", re.IGNORECASE)
+
+
+def option_help(line: str, pos: int) -> bool:
+    """Does *pos* sit in the help string of an option a command line defines?"""
+    opened = string_start(line, pos)
+    return opened >= 0 and _HELP_ARG.search(line[:opened]) is not None and _DEFINES_OPTION.search(line) is not None
