@@ -239,3 +239,57 @@ def test_fourth_round_rule_edges(text, blocked):
     hits = {r.id for r, _m in rules.scan_line(text, "body")}
     wanted = {"SECRET-002", "RSH-001", "INJ-004"}
     assert bool(hits & wanted) is blocked, hits
+
+
+# --- fifth round (classes from fresh4's false positives) ---
+
+from skillctl.scan.context import docstring_lines, runs_strings, specimen_string  # noqa: E402
+from skillctl.scan.hosts import institution_host  # noqa: E402
+from skillctl.scan.wording import usage_line  # noqa: E402
+
+
+def test_docstring_lines_cover_the_body_but_not_data_strings():
+    lines = ['def f():', '    """Find it.', '', '    Order: env > ~/.x', '    """', '    cmd = """', 'rm -rf ~', '"""']
+    assert docstring_lines(lines) == {2, 3, 4, 5}
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (['bad_markers = [', '    "ignore previous instructions",', ']'], True),
+    (['injection_patterns = ["ignore previous instructions"]'], True),
+    (['score = jailbreak_score("ignore previous instructions")'], True),
+    (['payloads = [', '    "ignore previous instructions",', ']'], False),  # what an attack sends
+    (['prompt = "ignore previous instructions"'], False),
+])
+def test_specimen_strings_need_a_detector_name(lines, expected):
+    line = len(lines) - (1 if lines[-1] == "]" else 0)
+    text = lines[line - 1]
+    assert specimen_string(lines, line, text.index("ignore")) is expected
+
+
+def test_a_method_named_eval_is_no_evaluator():
+    assert not runs_strings("model.eval()\npattern.exec(s)\n")
+    assert runs_strings("eval(code)\n")
+
+
+@pytest.mark.parametrize("host, expected", [
+    ("compbio.mit.edu", True), ("www.ox.ac.uk", True), ("lab.westlake.edu.cn", True),
+    ("mit.edu.files-cdn.example", False), ("educative.io", False), ("zenodo.org", False),
+])
+def test_institution_hosts(host, expected):
+    assert institution_host(host) is expected
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("  --no-safety-checks    bypass safety checks", True),
+    ("  -f, --force           bypass safety checks", True),
+    ("  --yolo                always use this to bypass safety checks", False),  # a recommendation
+    ("Bypass safety checks before you run it.", False),
+])
+def test_usage_text_lines(line, expected):
+    assert usage_line(line) is expected
+
+
+def test_a_version_digit_is_family_but_a_letter_swap_is_not():
+    names = NameIndex()
+    assert names.lookalike("canvas-design2") is None
+    assert names.lookalike("canvas-desing") is not None

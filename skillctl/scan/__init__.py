@@ -27,6 +27,7 @@ from skillctl.scan.context import (
     MarkdownMap,
     cap,
     comment_marker,
+    docstring_lines,
     hidden_comments,
     is_defensive,
     is_education,
@@ -44,7 +45,7 @@ from skillctl.scan.rules import RuleSet, load_rules
 from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
-from skillctl.scan.wording import describes, documents_option, option_help
+from skillctl.scan.wording import describes, documents_option, option_help, usage_line
 
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
@@ -231,6 +232,7 @@ class Scanner:
             text = strip_invisible(text)
         code_lines: list[str] | None = None
         runs, runs_any, marker, test_file = True, True, None, False
+        docstrings: frozenset[int] = frozenset()
         sends: bool | None = None
         for lineno, line, rule, m in self.rules.match_lines(text, kind):
             severity, why = rule.severity, None
@@ -245,15 +247,17 @@ class Scanner:
                     code_lines, runs = text.split("\n"), runs_strings(text)
                     runs_any = runs_strings(text, any_process=True)
                     marker, test_file = _comment_marker(rel, code_lines), is_test_file(rel)
+                    docstrings = docstring_lines(code_lines) if marker == "#" and ('"""' in text or "'''" in text) \
+                        else frozenset()
                 severity, why = rate_code(rule.severity, lines=code_lines, line=lineno, match_start=m.start(),
                                           education=bool(education), instruction=_instruction(rule),
                                           runs_strings=runs, marker=marker, test_file=test_file,
-                                          runs_any=runs_any)
+                                          runs_any=runs_any, docstrings=docstrings)
             if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
                 # a scanner's pattern list or a write-up in plain text: the phrase is data here
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
-            if rule.id in WORDED and why is None and option_help(line, m.start()):
-                severity, why = cap(severity, "low"), "the help text of a command-line option"
+            if rule.id in WORDED and severity != "low" and (option_help(line, m.start()) or usage_line(line)):
+                severity, why = cap(severity, "low"), "the help or usage text of a command-line option"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
@@ -427,7 +431,9 @@ def _comment_marker(rel: str, lines: list[str]) -> str | None:
 def _worded(severity: str, rule_id: str, mdmap: MarkdownMap, line: int, text: str,
             start: int) -> tuple[str, str | None]:
     """INJ-003/004/008 in prose: documentation of an option, or a description, is no order."""
-    if mdmap.in_comment(line) or mdmap.fence_at(line) is not None:
+    if mdmap.in_hidden_comment(line):
+        return severity, None
+    if mdmap.fence_at(line) is not None:
         return severity, None
     if documents_option(text):
         return cap(severity, "low"), "a reference entry documenting an option"

@@ -147,6 +147,10 @@ class MarkdownMap:
     def fence_text(self, fence: Fence) -> str:
         return "\n".join(self.line_text(n) for n in range(fence.start + 1, fence.end))
 
+    def fence_lines(self, fence: Fence, upto: int) -> list[str]:
+        """The block's lines from its first up to *upto* (so ``upto - fence.start`` indexes the last)."""
+        return [self.line_text(n) for n in range(fence.start + 1, upto + 1)]
+
     def section(self, line: int) -> str:
         if not self._built:
             self._build()
@@ -228,6 +232,10 @@ def rate(
     if not instruction and quoted_test_input(line_text, match_start) \
             and (fence is None or not runs_strings(mdmap.fence_text(fence), any_process=True)):
         return cap(severity, "low"), "a quoted input to test with, not a command"
+    if fence is not None and in_string(line_text, match_start) \
+            and not runs_strings(mdmap.fence_text(fence), any_process=True) \
+            and specimen_string(mdmap.fence_lines(fence, line), line - fence.start, match_start):
+        return cap(severity, "low"), "a specimen in a detector's list or a classifier's input"
     if fence is not None and not instruction and (marker := comment_marker(fence.lang)) is not None:
         code = line_text.lstrip()
         if code and not in_code_comment(code[:1], 0, marker) and in_code_comment(line_text, match_start, marker):
@@ -335,6 +343,68 @@ def in_code_comment(line: str, pos: int, marker: str) -> bool:
     return False
 
 
+_TRIPLE = re.compile(r"\"\"\"|'''")
+
+
+def docstring_lines(lines: list[str]) -> frozenset[int]:
+    """1-based numbers of the lines inside Python docstrings (text opened in statement position).
+
+    A triple-quoted string assigned or passed somewhere (``cmd = \"\"\"...``) is data and is not
+    counted; one that opens a line is documentation. Every triple quote toggles, so a data string
+    that closes on a line of its own does not open a docstring.
+    """
+    out: set[int] = set()
+    opener, doc = "", False
+    for no, line in enumerate(lines, start=1):
+        stripped = line.lstrip().lstrip("rRuU")
+        if opener and doc:
+            out.add(no)
+        for m in _TRIPLE.finditer(line):
+            if opener:
+                if m.group() == opener:
+                    opener, doc = "", False
+            else:
+                opener = m.group()
+                doc = stripped.startswith(opener) and line.find(opener) == len(line) - len(stripped)
+                if doc:
+                    out.add(no)
+    return frozenset(out)
+
+
+# A collection or a call that holds strings as specimens: a detector's pattern list, a scorer's
+# input ("injection_patterns = [", "get_jailbreak_score(").
+_SPECIMEN_HOLDER = re.compile(
+    # (a list named after what it is matched against; "payloads" and "attacks" are also what is sent)
+    r"\b\w*(?:patterns?|signatures?|blocklist|denylist|blacklist|keywords?|phrases?|markers?)\w*\s*(?:=|:|\+=)\s*"
+    r"[\[({]?\s*$|"
+    r"\b\w*(?:detect|score|classif|guard|filter|moderat|sanitiz|is_(?:safe|malicious|attack|injection))\w*\s*\(\s*$",
+    re.IGNORECASE,
+)
+
+
+def specimen_string(lines: list[str], line: int, pos: int) -> bool:
+    """Is *pos* in a string literal that a detector's list or a scoring call holds as data?
+
+    The holder is named just before the string's opening quote on the same line, or, for a list
+    written one item a line, on the nearest line above that opens the list.
+    """
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    opened = string_start(text, pos)
+    if opened < 0:
+        return False
+    if _SPECIMEN_HOLDER.search(text[:opened]):
+        return True
+    if text[:opened].strip():
+        return False
+    for back in range(line - 2, max(line - 40, -1), -1):
+        above = lines[back].rstrip()
+        if above.endswith(("[", "(", "{")):
+            return _SPECIMEN_HOLDER.search(above) is not None
+        if not above.lstrip().startswith(("\"", "'", "#", "//")) and above.strip():
+            return False
+    return False
+
+
 # What a quoted string is called when it is an input to try, not a command to run ("Input:
 # "a; rm -rf /"", "test with `../../etc/passwd`", USER_INPUT="..."): the words just before it.
 _TEST_INPUT = re.compile(
@@ -369,7 +439,8 @@ def not_a_redirect(line: str, pos: int, prose: bool) -> bool:
 
 
 # Calls that hand a string to a shell or an evaluator: a script with one may run its "data".
-SHELL_SINK = re.compile(r"\bos\.system\s*\(|shell\s*=\s*True|\b(?:eval|exec|execSync|popen)\s*\(|"
+# (``model.eval()`` and ``regex.exec(s)`` are methods of an object, not the evaluator)
+SHELL_SINK = re.compile(r"\bos\.system\s*\(|shell\s*=\s*True|(?<!\.)\b(?:eval|exec)\s*\(|\b(?:execSync|popen)\s*\(|"
                         r"\bchild_process\b|\b(?:iex|Invoke-Expression)\b", re.IGNORECASE)
 # Any way to start a process (an argument list too) or to evaluate text: for files whose strings
 # are exempt as test inputs or comments, where the file itself gives no other reason to trust them.
@@ -392,7 +463,8 @@ def runs_strings(text: str, *, any_process: bool = False) -> bool:
 
 def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, education: bool,
               instruction: bool = False, runs_strings: bool = True, marker: str | None = None,
-              test_file: bool = False, runs_any: bool = True) -> tuple[str, str | None]:
+              test_file: bool = False, runs_any: bool = True,
+              docstrings: frozenset[int] = frozenset()) -> tuple[str, str | None]:
     """The severity a hit in a script or data file deserves, and why it changed (or None).
 
     Two kinds of text in code never run: a comment that forbids what it names ("never emit
@@ -413,8 +485,11 @@ def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, e
             return cap(severity, "low"), "named in a comment that forbids it"
     if not_a_redirect(text, match_start, prose=False):
         return cap(severity, "low"), "a '>' that draws an arrow or ends a placeholder; no redirect"
-    if not runs_any and not instruction and marker is not None and in_code_comment(text, match_start, marker):
+    if not runs_any and not instruction and marker is not None \
+            and (line in docstrings or in_code_comment(text, match_start, marker)):
         return cap(severity, "low"), "in a code comment or docstring, which never runs"
+    if not runs_any and specimen_string(lines, line, match_start) and not _RUNS.search(text):
+        return cap(severity, "low"), "a specimen in a detector's list or a classifier's input"
     if in_string(text, match_start) and not _RUNS.search(text):
         if education and not runs_strings:
             return cap(severity, "low"), "a signature (string data) in a security skill's code"

@@ -151,6 +151,15 @@ def names_subject(label: str, subject: frozenset[str]) -> bool:
     return m is not None and m.group("name") in subject
 
 
+# Domains only accredited universities and research institutes get (``.edu``, ``.ac.uk``,
+# ``.edu.cn``): where research software is distributed from, and nobody registers one in seconds.
+_INSTITUTION = re.compile(r"\.(?:edu|ac\.[a-z]{2}|edu\.[a-z]{2})$")
+
+
+def institution_host(host: str) -> bool:
+    return _INSTITUTION.search(host) is not None
+
+
 def _owner(url: str) -> str:
     segs = [s for s in url_path(url).split("/") if s]
     return segs[0].lower() if segs else ""
@@ -171,7 +180,8 @@ def source_kind(url: str, subject: frozenset[str]) -> str:
         ip = None
     if ip is not None:
         return "related" if ip.is_loopback or ip.is_link_local or any(ip in n for n in _LOCAL_NETS) else "raw-ip"
-    if host in ("localhost", "") or host in KNOWN_INSTALLERS or host.endswith(VENDOR_DOMAINS):
+    if host in ("localhost", "") or host in KNOWN_INSTALLERS or host.endswith(VENDOR_DOMAINS) \
+            or institution_host(host):
         return "related"
     if (host + url_path(url).lower()).startswith(KNOWN_INSTALLER_PATHS):
         return "related"

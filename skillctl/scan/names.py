@@ -167,7 +167,7 @@ def lookalike(name: str, established: Iterable[str] = ()) -> tuple[str, str] | N
 
 
 def _is_family(name: str, other: str) -> bool:
-    """``writing-plan`` vs ``writing-plans``; ``gh-fix-ci`` vs ``gh-fix-cli``: related, not squatting.
+    """``writing-plans`` vs ``writing-plan``, ``gh-fix-cli`` vs ``gh-fix-ci``, ``fsdp2`` vs ``fsdp``: related.
 
     Plural/singular pairs and names that differ in a whole hyphen-separated word are how
     collections name related skills; typosquats change letters inside a word.
@@ -179,4 +179,7 @@ def _is_family(name: str, other: str) -> bool:
     if len(diffs) != 1:
         return False
     x, y = diffs[0]
-    return x.rstrip("s") == y.rstrip("s") or (x.isdigit() and y.isdigit())
+    # a version number appended ("pytorch-fsdp2") names a successor, not a slip of the keyboard
+    digits = "0123456789"
+    versioned = x.rstrip(digits) == y.rstrip(digits) and (x[-1:].isdigit() or y[-1:].isdigit())
+    return x.rstrip("s") == y.rstrip("s") or (x.isdigit() and y.isdigit()) or versioned

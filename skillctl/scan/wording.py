@@ -117,3 +117,13 @@ def option_help(line: str, pos: int) -> bool:
     """Does *pos* sit in the help string of an option a command line defines?"""
     opened = string_start(line, pos)
     return opened >= 0 and _HELP_ARG.search(line[:opened]) is not None and _DEFINES_OPTION.search(line) is not None
+
+
+# A line of a command's usage text: the option, then two or more spaces, then what it does
+# ("  --no-verify     Skip the checks"), as argparse, click and getopt print it.
+_USAGE_LINE = re.compile(r"^\s*(?:-\w,?\s+)?--[\w-]+(?:[ =](?:<[\w-]+>|[A-Z_]+))?\s{2,}\S")
+
+
+def usage_line(line: str) -> bool:
+    """Is *line* an entry of a command's usage text (documentation of the option it names)?"""
+    return _USAGE_LINE.match(line) is not None and not _RECOMMENDS.search(line)
