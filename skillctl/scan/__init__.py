@@ -258,6 +258,8 @@ class Scanner:
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in WORDED and severity != "low" and (option_help(line, m.start()) or usage_line(line)):
                 severity, why = cap(severity, "low"), "the help or usage text of a command-line option"
+            if rule.id == "PERSIST-001" and why is None and shell_hook_of(line, subject):
+                severity, why = cap(severity, "low"), "the documented shell hook of the tool the skill is about"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
@@ -407,6 +409,21 @@ class Scanner:
                                 skill.key_lines.get("allowed-tools", 2), message,
                                 "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
         return out
+
+
+# ``eval "$(mise activate bash)"`` appended to a shell start-up file: the tool's own documented
+# activation. Only a line that runs nothing else (no fetcher, decoder, pipe or second command) qualifies.
+_SHELL_HOOK = re.compile(r"""\beval\s+["']?(\$\(\s*([\w.-]+)\s+[\w\s=.-]*\))["']?""")
+_FETCH_OR_DECODE = re.compile(r"\b(?:curl|wget|nc|base64|python[23]?|perl|ruby|node|bash|sh)\b|/dev/tcp|[|;&`]|\$\(")
+
+
+def shell_hook_of(line: str, subject: frozenset[str]) -> bool:
+    """Is *line* the shell hook (activate, init, completion) of the skill's own subject tool?"""
+    m = _SHELL_HOOK.search(line)
+    if m is None or m.group(2).lower() not in subject:
+        return False
+    rest = re.sub(r">>\s*\S+", " ", line[:m.start(1)] + line[m.end(1):])  # without the hook and the rc file
+    return _FETCH_OR_DECODE.search(rest) is None
 
 
 def _instruction(rule: Any) -> bool:

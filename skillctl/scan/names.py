@@ -111,6 +111,7 @@ class NameIndex:
     def __init__(self, established: Iterable[str] = ()) -> None:
         self.names = frozenset(established) | well_known()
         self.lowered = frozenset(_spelling(n) for n in self.names)
+        self.joined = frozenset(n.replace("-", "") for n in self.lowered)
         # Words the reference itself uses as name parts ("codex", "meme"): a name that swaps in
         # one of them is a different skill (codex-review, meme-factory), not a misspelling.
         self.parts = frozenset(part for n in self.names for part in n.lower().split("-") if len(part) >= 3)
@@ -127,8 +128,8 @@ class NameIndex:
 
     def lookalike(self, name: str) -> tuple[str, str] | None:
         """The reference name *name* imitates and how (``homoglyph``, ``typo``, ``non-ascii``), else None."""
-        if not name or _spelling(name) in self.lowered:
-            return None  # a reference name itself, in other letter case or with spaces for hyphens
+        if not name or _spelling(name) in self.lowered or _spelling(name).replace("-", "") in self.joined:
+            return None  # a reference name itself, in other letter case, with other separators or none
         folded = fold(name)
         for other in sorted(self.exact.get(folded, set()) | self.exact.get(folded.replace("-", ""), set())):
             return other, "homoglyph" if fold(other) == folded else "typo"

@@ -66,11 +66,19 @@ BARE_FETCH = re.compile(r"\b(?:curl|wget|irm|iwr|Invoke-RestMethod|Invoke-WebReq
                         r"((?:[a-z0-9-]+\.)+[a-z]{2,}/[^\s'\"|)]*)", re.IGNORECASE)
 
 
+# "curl|bash" as a term (a table cell, a category, a shell case pattern): the fetcher is followed
+# directly by the pipe, with no URL, host, variable or option to fetch from.
+NAMED_ONLY = re.compile(r"\b(?:curl|wget|fetch|aria2c)\s*\|", re.IGNORECASE)
+SOURCED = re.compile(r"\b(?:curl|wget|fetch|aria2c)\s+[^\s|]", re.IGNORECASE)
+
+
 def installer_rating(line: str, subject: frozenset[str], severity: str, *,
                      package: bool = False) -> tuple[str, str | None]:
     """RCE-001 (and RCE-006, *package*) calibrated by source: the vendor's own https installer is
     low, one from a host that cost its owner nothing (paste site, tunnel, IP) high (``hosts.py``)."""
     urls = urls_in(line) or ["https://" + h for h in BARE_FETCH.findall(line)]
+    if not urls and not package and NAMED_ONLY.search(line) and not SOURCED.search(line):
+        return "low", "names the technique (no source to fetch from)"
     kinds = [source_kind(u, subject) for u in urls]
     if package:
         kinds = ["related" if k in ("unrelated", "release") and package_source_related(u, subject) else k
