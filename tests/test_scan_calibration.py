@@ -327,3 +327,27 @@ def test_pipe_to_shell_named_as_a_term(line, severity):
 def test_a_well_known_name_without_its_hyphen_is_that_name():
     assert NameIndex().lookalike("mcpbuilder") is None
     assert NameIndex().lookalike("mcp-bulider") is not None
+
+
+# --- seventh round (classes from fresh6's false positives) ---
+
+from skillctl.scan.wording import names_mode  # noqa: E402
+
+
+@pytest.mark.parametrize("line, flag, expected", [
+    ("Available modes are `default`, `acceptEdits`, `plan`, `bypassPermissions`.", "bypassPermissions", True),
+    ("- `bypassPermissions` mode: approves everything except explicit ask rules.", "bypassPermissions", True),
+    ("Use `bypassPermissions` with caution. It skips prompts.", "bypassPermissions", True),
+    ("If the lead runs with `--dangerously-skip-permissions`, all teammates do too.",
+     "--dangerously-skip-permissions", True),
+    ("Run `claude --dangerously-skip-permissions` for every task.", "--dangerously-skip-permissions", False),
+    ("Always start claude with --dangerously-skip-permissions so it never stops.",
+     "--dangerously-skip-permissions", False),
+    ('Set `permissionMode: "bypassPermissions"` in the settings.', "bypassPermissions", False),
+    ("- `--dangerously-skip-permissions`: always start the agent with this", "--dangerously-skip-permissions",
+     False),
+    ("`alias cc='claude --dangerously-skip-permissions'` saves typing.", "--dangerously-skip-permissions", False),
+])
+def test_naming_an_approval_mode_is_not_using_it(line, flag, expected):
+    start = line.index(flag)
+    assert names_mode(line, start, start + len(flag)) is expected

@@ -24,6 +24,7 @@ from skillctl.policy import CAPABILITY_RULE, Policy, TierDecision, capability_pr
 from skillctl.repo import relpath
 from skillctl.scan.code import analyze_script, private_keys
 from skillctl.scan.context import (
+    QUOTING_LANGS,
     MarkdownMap,
     cap,
     comment_marker,
@@ -45,7 +46,7 @@ from skillctl.scan.rules import RuleSet, load_rules
 from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
-from skillctl.scan.wording import describes, documents_option, option_help, usage_line
+from skillctl.scan.wording import describes, documents_option, names_mode, option_help, usage_line
 
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
@@ -57,6 +58,8 @@ LOCAL_ONLY = frozenset({"EXFIL-007"})
 # option documents it, and (for the first two) a third-person sentence describes a product (wording.py).
 WORDED = frozenset({"INJ-003", "INJ-004", "INJ-008", "AGENT-APPROVAL-002"})
 DESCRIBED = frozenset({"INJ-003", "INJ-004"})
+# Approval flags and modes: in prose they are named far more often than used (wording.names_mode).
+NAMED_MODES = frozenset({"INJ-008", "AGENT-APPROVAL-002"})
 _SENDS = re.compile(r"\b(?:requests|httpx|aiohttp|session|client)\.(?:post|put|patch|request)\b|\burlopen\b|"
                     r"urllib\.request|\bfetch\(|\baxios\b|https?\.request\(|\bcurl\b|\bwget\b|Invoke-(?:RestMethod|WebRequest)|"
                     r"\bsocket\b|\bsmtplib\b|\bnc\b|webhook", re.IGNORECASE)
@@ -241,7 +244,7 @@ class Scanner:
                                      match_start=m.start(), education=bool(education),
                                      defensive=education == "defensive", instruction=_instruction(rule))
                 if why is None and rule.id in WORDED:
-                    severity, why = _worded(severity, rule.id, mdmap, lineno + offset, line, m.start())
+                    severity, why = _worded(severity, rule.id, mdmap, lineno + offset, line, m.start(), m.end())
             elif rule.explainable and kind in ("scripts", "references"):
                 if code_lines is None:
                     code_lines, runs = text.split("\n"), runs_strings(text)
@@ -446,11 +449,14 @@ def _comment_marker(rel: str, lines: list[str]) -> str | None:
 
 
 def _worded(severity: str, rule_id: str, mdmap: MarkdownMap, line: int, text: str,
-            start: int) -> tuple[str, str | None]:
+            start: int, end: int) -> tuple[str, str | None]:
     """INJ-003/004/008 in prose: documentation of an option, or a description, is no order."""
     if mdmap.in_hidden_comment(line):
         return severity, None
-    if mdmap.fence_at(line) is not None:
+    fence = mdmap.fence_at(line)
+    if rule_id in NAMED_MODES and (fence is None or fence.lang in QUOTING_LANGS) and names_mode(text, start, end):
+        return cap(severity, "low"), "names the approval mode or flag in documentation"
+    if fence is not None:
         return severity, None
     if documents_option(text):
         return cap(severity, "low"), "a reference entry documenting an option"

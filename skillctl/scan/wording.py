@@ -127,3 +127,37 @@ _USAGE_LINE = re.compile(r"^\s*(?:-\w,?\s+)?--[\w-]+(?:[ =](?:<[\w-]+>|[A-Z_]+))
 def usage_line(line: str) -> bool:
     """Is *line* an entry of a command's usage text (documentation of the option it names)?"""
     return _USAGE_LINE.match(line) is not None and not _RECOMMENDS.search(line)
+
+
+# The names of Claude Code's permission modes: a line naming several of them lists the modes.
+_MODE_NAMES = re.compile(r"\b(?:acceptEdits|bypassPermissions|dontAsk|plan|default|auto)\b")
+# What an inline code span holds when it only names an option: the flag or mode, maybe as a
+# key and value (`permissionMode: "bypassPermissions"`, `--permission-mode bypassPermissions`).
+_NAME_ONLY = re.compile(r"""^\s*(?:(?:[\w.]+\s*[:=]\s*|--[\w-]+[=\s]+)?["']?)?$""")
+_CAUTION = re.compile(r"\b(?:avoid|caution|careful|risk\w*|danger|dangers|unsafe|disabl\w+|"
+                      r"prefer\b[^.]*\bover|instead of|rather than|only (?:in|inside|for|within|when)|"
+                      r"not recommended)\b", re.IGNORECASE)
+
+
+def names_mode(line: str, start: int, end: int) -> bool:
+    """Does prose at [start, end) of *line* name an approval flag or mode rather than use or advise it?
+
+    Documentation of agents names ``bypassPermissions`` and ``--dangerously-skip-permissions``
+    constantly: in lists of modes, in warnings, in changelogs. A command line that carries the
+    flag (an inline span with a program before it), or a sentence that orders its use without a
+    caution, uses it; everything else names it.
+    """
+    if len(set(_MODE_NAMES.findall(line))) >= 3 and re.search(r"\b(?:acceptEdits|dontAsk)\b", line):
+        return True  # an enumeration of the modes
+    ticks = [i for i, ch in enumerate(line[:start]) if ch == "`"]
+    if len(ticks) % 2 == 1:
+        span_start = ticks[-1] + 1
+        if not _NAME_ONLY.match(line[span_start:start]):
+            return False  # `claude ... --dangerously-skip-permissions`: a command
+    before = re.split(r"(?<=[.!?])\s+", line[:start])[-1]
+    after = line[end:].split(". ")[0]
+    if _CAUTION.search(before + " " + after):
+        return True
+    words = re.findall(r"[A-Za-z']+", _DECORATION.sub(" ", before))
+    lead = next((w.lower() for w in words if w.lower() not in _LEAD_WORDS), "")
+    return not (_ORDER_WORDS.search(before + " " + after) or _RECOMMENDS.search(after) or lead in IMPERATIVES)
