@@ -276,8 +276,9 @@ _RUNS = re.compile(r"\b(?:system|popen|exec\w*|eval|spawn\w*|run|call|check_outp
                    r"shell_exec|passthru|Invoke-Expression|iex|Start-Process|Function)\s*\(", re.IGNORECASE)
 
 
-def string_start(line: str, pos: int) -> int:
-    """Where the quoted string literal holding character *pos* of a code line opens, or -1."""
+def _walk_code(line: str, pos: int, marker: str | None = None) -> tuple[int, bool]:
+    """One pass over a code line up to *pos*: where an open string starts (-1 if none), and
+    whether a line comment (*marker* outside a string, after white space or at the start) began."""
     quote, opened = "", -1
     i = 0
     while i < pos:
@@ -289,8 +290,15 @@ def string_start(line: str, pos: int) -> int:
                 quote = ""
         elif ch in "\"'`":
             quote, opened = ch, i
+        elif marker is not None and line.startswith(marker, i) and (i == 0 or line[i - 1] in " \t"):
+            return -1, True
         i += 1
-    return opened if quote else -1
+    return (opened if quote else -1), False
+
+
+def string_start(line: str, pos: int) -> int:
+    """Where the quoted string literal holding character *pos* of a code line opens, or -1."""
+    return _walk_code(line, pos)[0]
 
 
 def in_string(line: str, pos: int) -> bool:
@@ -326,21 +334,7 @@ def in_code_comment(line: str, pos: int, marker: str) -> bool:
         return True
     if marker == "#" and stripped[:3] in ('"""', "'''") and ";" not in stripped:
         return True  # a docstring: text, unless code follows it on the line
-    quote = ""
-    i = 0
-    while i < pos:
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'`":
-            quote = ch
-        elif line.startswith(marker, i) and (i == 0 or line[i - 1] in " \t"):
-            return True
-        i += 1
-    return False
+    return _walk_code(line, pos, marker)[1]
 
 
 _TRIPLE = re.compile(r"\"\"\"|'''")
