@@ -294,3 +294,19 @@ def test_a_non_root_fallback_check_cannot_reach_skillctl_through_proc(skill):
     out = report["out"]
     assert out.endswith("done\n"), report
     assert f"ppid={report['me']}" not in out and "fd-of-" not in out, out
+
+
+@pytest.mark.parametrize("mounts_reason, label", [
+    ("", "fallback with private mounts as uid"),
+    ("no private mounts: EPERM", "fallback without private mounts as uid"),
+])
+def test_the_lock_label_says_whether_the_fallback_had_private_mounts(monkeypatch, mounts_reason, label):
+    """A verdict earned on a read-only host with capped scratch is not the same evidence as one
+    earned with the host visible: the lock's ``env.sandbox`` (and so the verdict cache) tells them apart."""
+    from skillctl import sandbox
+    from skillctl.sandbox import bwrap as sandbox_bwrap
+    from skillctl.sandbox import mounts
+
+    monkeypatch.setattr(sandbox_bwrap, "probe", lambda: (None, "", "no bwrap here"))
+    monkeypatch.setattr(mounts, "available", lambda: mounts_reason)
+    assert sandbox.isolation_label().startswith(label)

@@ -55,11 +55,15 @@ def isolation_label() -> str:
     """What the lock records as ``env.sandbox``: the backend *and* the uid checks really run as.
 
     ``bwrap`` alone said nothing about whether a check could read root's files; the uid does.
+    The fallback also says whether its private mounts applied (a read-only host and capped
+    private scratch) or not (the host visible and /tmp shared): two different kinds of evidence.
     """
     binary, _mode, _reason = sandbox_bwrap.probe()
     ids = unprivileged_ids()
     uid = ids[0] if ids else os.getuid()
-    return f"{'bwrap' if binary else 'fallback'} as uid {uid}"
+    if binary:
+        return f"bwrap as uid {uid}"
+    return f"fallback {'with' if not mounts.available() else 'without'} private mounts as uid {uid}"
 
 
 def run(
