@@ -20,7 +20,7 @@ import git
 import pytest
 from conftest import make_skill, skill_text
 
-from skillctl.errors import LockError
+from skillctl.errors import InputError, LockError
 from skillctl.lock import dump_lock, lock_path, parse_lock, read_lock, write_lock
 from skillctl.lockmodel import Lock
 from skillctl.safeio import load_bounded
@@ -153,6 +153,18 @@ def test_self_referencing_anchor_is_refused() -> None:
 
 def test_ordinary_aliases_still_load() -> None:
     assert load_bounded("base: &b {x: 1}\nother: *b\n", "x.yaml") == {"base": {"x": 1}, "other": {"x": 1}}
+
+
+def test_a_tree_is_never_over_budget_but_sharing_that_expands_past_it_is() -> None:
+    """Without aliases a document has exactly the nodes its text spells out (the reader bounded
+    the text), so a 40,000-entry lock must load; the same expansion reached through shared nodes
+    is a bomb."""
+    tree = "items:\n" + "".join(f"  - {{a: {i}, b: {i}}}\n" for i in range(200))  # ~1,000 nodes
+    assert len(load_bounded(tree, "x.yaml", max_nodes=100)["items"]) == 200
+    shared = "x: &x [" + ", ".join(["1"] * 60) + "]\ny: [" + ", ".join(["*x"] * 20) + "]\n"
+    with pytest.raises(InputError) as info:
+        load_bounded(shared, "x.yaml", max_nodes=100)
+    assert info.value.code == "SK018"
 
 
 # --- durations that overflow ------------------------------------------------------------------
