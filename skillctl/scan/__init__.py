@@ -261,6 +261,9 @@ class Scanner:
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in WORDED and severity != "low" and (option_help(line, m.start()) or usage_line(line)):
                 severity, why = cap(severity, "low"), "the help or usage text of a command-line option"
+            if rule.id == "INJ-002" and why is None and m.group().lower().startswith("developer") \
+                    and _DEVICE_SETTING.search(line):
+                severity, why = cap(severity, "low"), "the Developer Mode setting of a device or an OS"
             if rule.id == "PERSIST-001" and why is None and shell_hook_of(line, subject):
                 severity, why = cap(severity, "low"), "the documented shell hook of the tool the skill is about"
             if rule.id in SOURCE_RATED and why is None:
@@ -412,6 +415,14 @@ class Scanner:
                                 skill.key_lines.get("allowed-tools", 2), message,
                                 "Pre-approve only the specific commands the skill needs, e.g. Bash(git status:*)."))
         return out
+
+
+# "Developer Mode enabled" is word for word a jailbreak phrase and a setting of phones, watches
+# and Windows; next to a device or an OS it is the setting (the other jailbreak phrasings of
+# INJ-002 still match on the same line).
+_DEVICE_SETTING = re.compile(r"\b(?:devices?|iphone|ipad|watch|android|windows|xcode|macos|ios|visionos|tvos|"
+                             r"machine|phone|tablet|computer|pc|settings|sideload\w*|winappdriver|appium)\b",
+                             re.IGNORECASE)
 
 
 # ``eval "$(mise activate bash)"`` appended to a shell start-up file: the tool's own documented
