@@ -9,7 +9,7 @@ Sets (see tests/security/labelled/README.md for which were tuned on):
 - ``corpora``: the curated public collections in ../shared/corpora (benign, scanned as team skills);
 - ``community``: the measurement corpus of benchmarks/community (materialize it first), benign by
   presumption, used only for the real-world block rate; the peers get a seeded sample of it;
-- ``fresh`` corpora (``fresh-manifest.json`` to ``fresh7-manifest.json``): further real-world sets,
+- ``fresh`` corpora (``fresh-manifest.json`` to ``fresh8-manifest.json``): further real-world sets,
   skillctl only, whole-corpus block rates (see docs/scan-measurement.md for when each was measured).
 
 The peers are installed by this script into venvs under ``~/.cache/skillctl-bench/venvs`` (they
@@ -51,7 +51,7 @@ CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "sk
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
 FRESH = (CACHE / "community-fresh", CACHE / "community-fresh2", CACHE / "community-fresh3",
          CACHE / "community-fresh4", CACHE / "community-fresh5", CACHE / "community-fresh6",
-         CACHE / "community-fresh7")  # fresh*-manifest.json
+         CACHE / "community-fresh7", CACHE / "community-fresh8")  # fresh*-manifest.json
 PEERS = {
     "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
     "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),
