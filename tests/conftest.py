@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sysconfig
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +18,28 @@ from skillctl.cli import main
 # Real SKILL.md collections kept beside the checkout (../shared/corpora), or wherever
 # SKILLCTL_CORPORA points; tests that need them skip with the path they looked at.
 CORPORA = Path(os.environ.get("SKILLCTL_CORPORA") or Path(__file__).resolve().parents[2] / "shared" / "corpora")
+
+WORKTREE = Path(__file__).resolve().parents[1]
+# The distribution's python, which a test runs skillctl with as ``nobody`` (the venv's may sit
+# under /root, which nobody cannot enter).
+SYSTEM_PY = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
+needs_nobody = pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None,
+                                  reason="needs setpriv and a system python")
+
+
+def run_as_nobody(program: str, home: Path) -> dict:
+    """Run *program* (printing one JSON line) as ``nobody`` with the system python: skillctl as a normal user.
+
+    Skips when that python cannot import skillctl's dependencies; a failing run fails the test.
+    """
+    proc = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+         f"HOME={home}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
+        capture_output=True, text=True, timeout=120)
+    if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
+        pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 @pytest.fixture(autouse=True)

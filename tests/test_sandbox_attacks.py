@@ -9,21 +9,19 @@ check's verdict; and a skillctl killed mid-run must not leave scratch copies beh
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from conftest import make_skill, skill_text
+from conftest import SYSTEM_PY, make_skill, needs_nobody, run_as_nobody, skill_text
 
 from skillctl import sandbox
 from skillctl.errors import InputError
@@ -34,8 +32,6 @@ from skillctl.verify import run_verify
 BWRAP_OK = sandbox.available_isolation()[0] == "bwrap"
 needs_bwrap = pytest.mark.skipif(not BWRAP_OK, reason=f"bwrap unusable here: {sandbox.available_isolation()[1]}")
 BACKENDS = [pytest.param("bwrap", marks=needs_bwrap), "fallback"]
-WORKTREE = Path(__file__).resolve().parents[1]
-SYSTEM_PY = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
 
 READS = {
     "literal": "cat {secret}",
@@ -87,7 +83,7 @@ def test_root_only_files_are_unreadable_inside_a_check_run_by_root(tmp_path, roo
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to plant a root-only file and to become nobody")
-@pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None, reason="needs setpriv and a system python")
+@needs_nobody
 def test_a_non_root_skillctl_gives_checks_no_more_than_its_own_uid(tmp_path, root_only):
     """The same attacks with skillctl itself running as ``nobody`` (the other half of CI)."""
     folder = Path(tempfile.mkdtemp(prefix="skillctl-nonroot-", dir="/var/tmp"))
@@ -106,15 +102,7 @@ def test_a_non_root_skillctl_gives_checks_no_more_than_its_own_uid(tmp_path, roo
             print(json.dumps({{"label": sandbox.isolation_label(),
                               "runs": [[r.exit_code, r.stdout.head.decode(), r.error] for r in rs]}}))
         """)
-        purelib = sysconfig.get_paths()["purelib"]
-        proc = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
-             f"HOME={folder}", f"PYTHONPATH={WORKTREE}:{purelib}", SYSTEM_PY, "-c", program],
-            capture_output=True, text=True, timeout=120)
-        if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
-            pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
-        assert proc.returncode == 0, proc.stderr
-        report = json.loads(proc.stdout)
+        report = run_as_nobody(program, folder)
         assert report["label"].endswith("as uid 65534")
         *attacks, whoami = report["runs"]
         for exit_code, out, _error in attacks:
@@ -349,7 +337,7 @@ def test_a_check_cannot_forge_the_verdict_of_the_next_one(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody")
-@pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None, reason="needs setpriv and a system python")
+@needs_nobody
 def test_a_check_cannot_forge_the_verdict_of_the_next_one_under_a_normal_user(tmp_path):
     """Run by a normal user, bwrap keeps the uid inside, so no credential change makes the
     supervisor non-dumpable for it: only its own prctl keeps the forger off its report pipe."""
@@ -367,14 +355,7 @@ def test_a_check_cannot_forge_the_verdict_of_the_next_one_under_a_normal_user(tm
                                     sandbox.Command(["bash", "-c", "exit 3"], 10)], Path({str(folder)!r}))
             print(json.dumps({{"detail": rs[0].detail, "codes": [r.exit_code for r in rs]}}))
         """)
-        proc = subprocess.run(
-            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
-             f"HOME={folder}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
-            capture_output=True, text=True, timeout=120)
-        if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
-            pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
-        assert proc.returncode == 0, proc.stderr
-        report = json.loads(proc.stdout)
+        report = run_as_nobody(program, folder)
         if "2 checks in one sandbox" not in report["detail"]:
             pytest.skip(f"no supervised bwrap for a normal user here: {report['detail']}")
         assert report["codes"] == [0, 3]

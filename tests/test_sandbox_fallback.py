@@ -8,13 +8,11 @@ result says so instead of claiming a cap it does not have.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import textwrap
 import threading
@@ -23,14 +21,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import WORKTREE, needs_nobody, run_as_nobody
 
 from skillctl import sandbox
 from skillctl.sandbox import Limits, mounts
 
 PRIVATE = mounts.available() == ""
 needs_private = pytest.mark.skipif(not PRIVATE, reason=f"no mount namespace here: {mounts.available()}")
-WORKTREE = Path(__file__).resolve().parents[1]
-SYSTEM_PY = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.access(p, os.X_OK)), None)
 
 
 @pytest.fixture
@@ -124,7 +121,7 @@ def test_a_check_cannot_read_another_checks_tmp_files_even_while_both_run(skill)
 
 @needs_private
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody")
-@pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None, reason="needs setpriv and a system python")
+@needs_nobody
 def test_a_non_root_skillctl_gets_the_same_private_capped_space(skill):
     leaks = _leak_names()
     scripts = ["; ".join(f"echo SECRET > {p}" for p in leaks.values()) + "; echo written",
@@ -140,16 +137,7 @@ def test_a_non_root_skillctl_gets_the_same_private_capped_space(skill):
         print(json.dumps({{"mounts": mounts.available(), "detail": rs[0].detail,
                           "runs": [[r.exit_code, r.stdout.head.decode()] for r in rs]}}))
     """)
-    proc = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
-         f"HOME={skill}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
-        capture_output=True, text=True, timeout=120)
-    if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
-        pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
-    if report["mounts"]:
-        pytest.skip(f"no unprivileged mount namespace for nobody: {report['mounts']}")
+    report = _as_nobody(program, skill)
     (w_code, w_out), (_r_code, r_out), (fill_code, _), (_, uid) = report["runs"]
     assert w_code == 0 and w_out == "written\n"
     assert "SECRET" not in r_out and r_out.endswith("read\n")
@@ -229,15 +217,8 @@ def test_a_fallback_check_ends_as_it_ended_in_its_namespace(skill, script, code,
 
 
 def _as_nobody(program: str, home: Path) -> dict:
-    """Run *program* (printing one JSON line) as ``nobody`` with the system python: skillctl as a normal user."""
-    proc = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
-         f"HOME={home}", f"PYTHONPATH={WORKTREE}:{sysconfig.get_paths()['purelib']}", SYSTEM_PY, "-c", program],
-        capture_output=True, text=True, timeout=120)
-    if "ModuleNotFoundError" in proc.stderr or "ImportError" in proc.stderr:
-        pytest.skip(f"the system python cannot import skillctl's dependencies: {proc.stderr[-300:]}")
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    """``run_as_nobody``, skipping where nobody gets no mount namespace (the report's ``mounts``)."""
+    report = run_as_nobody(program, home)
     if report["mounts"]:
         pytest.skip(f"no unprivileged mount namespace for nobody: {report['mounts']}")
     return report
@@ -246,8 +227,7 @@ def _as_nobody(program: str, home: Path) -> dict:
 def as_a_normal_user(test):  # type: ignore[no-untyped-def]
     """What a test running skillctl as ``nobody`` needs (root to get there, setpriv, a system python)."""
     for mark in (needs_private, pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become nobody"),
-                 pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY is None,
-                                    reason="needs setpriv and a system python")):
+                 needs_nobody):
         test = mark(test)
     return test
 
