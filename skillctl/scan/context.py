@@ -95,6 +95,7 @@ class MarkdownMap:
         self.text = text
         self.first_line = first_line
         self._built = False
+        self._fence_runs: dict[int, bool] = {}
 
     def _build(self) -> None:
         text, base = self.text, self.first_line
@@ -144,8 +145,15 @@ class MarkdownMap:
             self._build()
         return any(a <= line <= b and self.fence_at(a) is None for a, b in self.comments)
 
-    def fence_text(self, fence: Fence) -> str:
-        return "\n".join(self.line_text(n) for n in range(fence.start + 1, fence.end))
+    def fence_runs(self, fence: Fence) -> bool:
+        """Does the block start a process or evaluate text (``runs_strings`` with any process)?
+
+        Asked for every hit in the block by more than one judgement, so it is worked out once.
+        """
+        if fence.start not in self._fence_runs:
+            text = "\n".join(self.line_text(n) for n in range(fence.start + 1, fence.end))
+            self._fence_runs[fence.start] = runs_strings(text, any_process=True)
+        return self._fence_runs[fence.start]
 
     def fence_lines(self, fence: Fence, upto: int) -> list[str]:
         """The block's lines from its first up to *upto* (so ``upto - fence.start`` indexes the last)."""
@@ -230,10 +238,10 @@ def rate(
     if not_a_redirect(line_text, match_start, prose=fence is None):
         return cap(severity, "low"), "a '>' that draws an arrow, ends a placeholder or quotes; no redirect"
     if not instruction and quoted_test_input(line_text, match_start) \
-            and (fence is None or not runs_strings(mdmap.fence_text(fence), any_process=True)):
+            and (fence is None or not mdmap.fence_runs(fence)):
         return cap(severity, "low"), "a quoted input to test with, not a command"
     if fence is not None and in_string(line_text, match_start) \
-            and not runs_strings(mdmap.fence_text(fence), any_process=True) \
+            and not mdmap.fence_runs(fence) \
             and specimen_string(mdmap.fence_lines(fence, line), line - fence.start, match_start):
         return cap(severity, "low"), "a specimen in a detector's list or a classifier's input"
     if fence is not None and not instruction and (marker := comment_marker(fence.lang)) is not None:
