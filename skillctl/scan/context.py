@@ -245,8 +245,9 @@ def rate(
             and specimen_string(mdmap.fence_lines(fence, line), line - fence.start, match_start):
         return cap(severity, "low"), "a specimen in a detector's list or a classifier's input"
     if fence is not None and not instruction and (marker := comment_marker(fence.lang)) is not None:
-        code = line_text.lstrip()
-        if code and not in_code_comment(code[:1], 0, marker) and in_code_comment(line_text, match_start, marker):
+        # at position 0 only a whole-line comment (or a docstring's opening line) counts
+        whole_line = in_code_comment(line_text, 0, marker)
+        if not whole_line and in_code_comment(line_text, match_start, marker):
             return cap(severity, "low"), "in a trailing code comment, which never runs"
     if fence is None:
         if line_text.count(" > ") >= 2 and before.count("`") % 2 == 0:
