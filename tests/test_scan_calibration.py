@@ -347,6 +347,7 @@ from skillctl.scan.wording import names_mode  # noqa: E402
     ("- `--dangerously-skip-permissions`: always start the agent with this", "--dangerously-skip-permissions",
      False),
     ("`alias cc='claude --dangerously-skip-permissions'` saves typing.", "--dangerously-skip-permissions", False),
+    ("Optionally start claude with `--dangerously-skip-permissions`.", "--dangerously-skip-permissions", False),
 ])
 def test_naming_an_approval_mode_is_not_using_it(line, flag, expected):
     start = line.index(flag)

@@ -79,14 +79,18 @@ def _clause(before: str) -> str:
     return clause
 
 
+def _lead_word(text: str) -> str:
+    """The first word of *text* that could be its verb: past fillers ("then", "also") and adverbs."""
+    words = (w.lower() for w in re.findall(r"[A-Za-z']+", text))
+    return next((w for w in words if w not in _LEAD_WORDS and not w.endswith("ly")), "")
+
+
 def describes(before: str) -> bool:
     """Is the text leading up to a match a third-person description rather than an order?"""
     clause = _clause(before)
     if not clause or _ORDER_WORDS.search(clause) or _AGENT_ACTS.search(clause):
         return False
-    words = [w for w in re.findall(r"[A-Za-z']+", clause)]
-    lead = next((w.lower() for w in words if w.lower() not in _LEAD_WORDS and not w.lower().endswith("ly")), "")
-    if lead in IMPERATIVES:
+    if _lead_word(clause) in IMPERATIVES:
         return False
     return bool(_THIRD_PERSON_START.match(clause) or _FINITE.search(clause) or _PLURAL_SUBJECT.search(clause))
 
@@ -158,6 +162,5 @@ def names_mode(line: str, start: int, end: int) -> bool:
     after = line[end:].split(". ")[0]
     if _CAUTION.search(before + " " + after):
         return True
-    words = re.findall(r"[A-Za-z']+", _DECORATION.sub(" ", before))
-    lead = next((w.lower() for w in words if w.lower() not in _LEAD_WORDS), "")
+    lead = _lead_word(_DECORATION.sub(" ", before))
     return not (_ORDER_WORDS.search(before + " " + after) or _RECOMMENDS.search(after) or lead in IMPERATIVES)
