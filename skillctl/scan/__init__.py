@@ -25,17 +25,14 @@ from skillctl.repo import relpath
 from skillctl.scan.code import analyze_script, private_keys
 from skillctl.scan.context import (
     QUOTING_LANGS,
+    CodeFile,
     MarkdownMap,
     cap,
-    comment_marker,
-    docstring_lines,
     hidden_comments,
     is_defensive,
     is_education,
-    is_test_file,
     rate,
     rate_code,
-    runs_strings,
 )
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
@@ -233,9 +230,7 @@ class Scanner:
                 if h.decoded:
                     out += self._rescan(h.decoded, "body", path, h.line + offset, "hidden text")
             text = strip_invisible(text)
-        code_lines: list[str] | None = None
-        runs, runs_any, marker, test_file = True, True, None, False
-        docstrings: frozenset[int] = frozenset()
+        code: CodeFile | None = None  # built on the first hit in code, if any
         sends: bool | None = None
         for lineno, line, rule, m in self.rules.match_lines(text, kind):
             severity, why = rule.severity, None
@@ -246,16 +241,10 @@ class Scanner:
                 if why is None and rule.id in WORDED:
                     severity, why = _worded(severity, rule.id, mdmap, lineno + offset, line, m.start(), m.end())
             elif rule.explainable and kind in ("scripts", "references"):
-                if code_lines is None:
-                    code_lines, runs = text.split("\n"), runs_strings(text)
-                    runs_any = runs_strings(text, any_process=True)
-                    marker, test_file = _comment_marker(rel, code_lines), is_test_file(rel)
-                    docstrings = docstring_lines(code_lines) if marker == "#" and ('"""' in text or "'''" in text) \
-                        else frozenset()
-                severity, why = rate_code(rule.severity, lines=code_lines, line=lineno, match_start=m.start(),
-                                          education=bool(education), instruction=_instruction(rule),
-                                          runs_strings=runs, marker=marker, test_file=test_file,
-                                          runs_any=runs_any, docstrings=docstrings)
+                if code is None:
+                    code = CodeFile(text, rel)
+                severity, why = rate_code(rule.severity, code=code, line=lineno, match_start=m.start(),
+                                          education=bool(education), instruction=_instruction(rule))
             if mdmap is None and education and kind != "frontmatter" and rule.category == "prompt-injection":
                 # a scanner's pattern list or a write-up in plain text: the phrase is data here
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
@@ -443,20 +432,6 @@ def shell_hook_of(line: str, subject: frozenset[str]) -> bool:
 def _instruction(rule: Any) -> bool:
     """Is *rule* about words to the agent? Those reach it from a comment too; a flag named there runs nothing."""
     return bool(rule.category == "prompt-injection" and rule.id != "INJ-008")
-
-
-_SHEBANG = re.compile(r"^#!.*?\b(?P<lang>sh|bash|zsh|python3?|ruby|perl|node|deno|bun|pwsh)\b")
-
-
-def _comment_marker(rel: str, lines: list[str]) -> str | None:
-    """The line-comment marker of a script, from its suffix, its name or its shebang."""
-    name = rel.rsplit("/", 1)[-1]
-    suffix = name.rsplit(".", 1)[-1] if "." in name else name
-    marker = comment_marker(suffix)
-    if marker is None and lines and (m := _SHEBANG.match(lines[0])) is not None:
-        lang = m.group("lang")
-        marker = "//" if lang in ("node", "deno", "bun") else "#"
-    return marker
 
 
 def _worded(severity: str, rule_id: str, mdmap: MarkdownMap, line: int, text: str,

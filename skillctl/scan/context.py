@@ -10,6 +10,7 @@ sits in explanatory context. It is built lazily: most files have no hit and neve
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -464,10 +465,50 @@ def runs_strings(text: str, *, any_process: bool = False) -> bool:
     return False
 
 
-def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, education: bool,
-              instruction: bool = False, runs_strings: bool = True, marker: str | None = None,
-              test_file: bool = False, runs_any: bool = True,
-              docstrings: frozenset[int] = frozenset()) -> tuple[str, str | None]:
+_SHEBANG = re.compile(r"^#!.*?\b(?P<lang>sh|bash|zsh|python3?|ruby|perl|node|deno|bun|pwsh)\b")
+
+
+class CodeFile:
+    """A script or data file as ``rate_code`` judges it; each fact is worked out on first use,
+    since most files have no hit and the rest need only some of them."""
+
+    def __init__(self, text: str, rel: str) -> None:
+        self.text = text
+        self.rel = rel  # its path inside the skill
+        self.lines = text.split("\n")
+
+    @functools.cached_property
+    def runs_strings(self) -> bool:
+        """Hands strings to a shell or an evaluator: no string in it counts as data."""
+        return runs_strings(self.text)
+
+    @functools.cached_property
+    def runs_any(self) -> bool:
+        """Starts any process (an argument list too) or evaluates text."""
+        return self.runs_strings or runs_strings(self.text, any_process=True)
+
+    @functools.cached_property
+    def marker(self) -> str | None:
+        """The line-comment marker, from the suffix, the name or the shebang."""
+        name = self.rel.rsplit("/", 1)[-1]
+        marker = comment_marker(name.rsplit(".", 1)[-1] if "." in name else name)
+        if marker is None and (m := _SHEBANG.match(self.lines[0])) is not None:
+            marker = "//" if m.group("lang") in ("node", "deno", "bun") else "#"
+        return marker
+
+    @functools.cached_property
+    def test_file(self) -> bool:
+        return is_test_file(self.rel)
+
+    @functools.cached_property
+    def docstrings(self) -> frozenset[int]:
+        if self.marker != "#" or ('"""' not in self.text and "'''" not in self.text):
+            return frozenset()
+        return docstring_lines(self.lines)
+
+
+def rate_code(severity: str, *, code: CodeFile, line: int, match_start: int, education: bool,
+              instruction: bool = False) -> tuple[str, str | None]:
     """The severity a hit in a script or data file deserves, and why it changed (or None).
 
     Two kinds of text in code never run: a comment that forbids what it names ("never emit
@@ -475,8 +516,11 @@ def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, e
     (a pattern in a detector's list, a payload in a tester's list) on a line that runs nothing.
     An instruction to the agent (*instruction*) keeps its severity in a comment, since agents
     read comments; and no string counts as data in a file that hands strings to a shell or an
-    evaluator (*runs_strings*), since its list could be what it runs.
+    evaluator (``code.runs_strings``), since its list could be what it runs. Comments,
+    docstrings, specimens and test inputs rate down only in a file that starts no process
+    (``code.runs_any``).
     """
+    lines = code.lines
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     if not instruction and _CODE_COMMENT.match(text):
         block = [text[:match_start]]
@@ -488,15 +532,15 @@ def rate_code(severity: str, *, lines: list[str], line: int, match_start: int, e
             return cap(severity, "low"), "named in a comment that forbids it"
     if not_a_redirect(text, match_start, prose=False):
         return cap(severity, "low"), "a '>' that draws an arrow or ends a placeholder; no redirect"
-    if not runs_any and not instruction and marker is not None \
-            and (line in docstrings or in_code_comment(text, match_start, marker)):
+    if not code.runs_any and not instruction and code.marker is not None \
+            and (line in code.docstrings or in_code_comment(text, match_start, code.marker)):
         return cap(severity, "low"), "in a code comment or docstring, which never runs"
-    if not runs_any and specimen_string(lines, line, match_start) and not _RUNS.search(text):
+    if not code.runs_any and specimen_string(lines, line, match_start) and not _RUNS.search(text):
         return cap(severity, "low"), "a specimen in a detector's list or a classifier's input"
     if in_string(text, match_start) and not _RUNS.search(text):
-        if education and not runs_strings:
+        if education and not code.runs_strings:
             return cap(severity, "low"), "a signature (string data) in a security skill's code"
-        if test_file and not runs_any:
+        if code.test_file and not code.runs_any:
             return cap(severity, "low"), "a test input (string data) in a test file"
     return severity, None
 
