@@ -186,7 +186,10 @@ def remove_tree(path: Path | str) -> None:
     """Remove a copy this module made (or began), read-only folders included, following no link.
 
     A copy keeps its source's modes, so a folder may be read-only, which ``shutil.rmtree``
-    cannot empty; iterative, like the copy, so depth is no problem either.
+    cannot empty; iterative, like the copy, so depth is no problem either. The sandbox
+    supervisor has its own copy of this loop (``sandbox/supervisor.py``: it runs as
+    ``python -I -S`` and may import nothing of skillctl) that ignores every ``OSError``, since a
+    check's leftovers must never stop the next check; here only a vanished entry is ignored.
     """
     stack: list[tuple[str, bool]] = [(os.fspath(path), False)]
     while stack:

@@ -148,7 +148,9 @@ def _copy_file(src: str, dst: str, size: int) -> None:
 def remove_tree(path: str) -> None:
     """Remove what a check left, even folders it made unwritable (same uid: we may chmod them).
 
-    Iterative: a check may leave a tree deeper than Python's recursion limit.
+    Iterative: a check may leave a tree deeper than Python's recursion limit. The twin of
+    ``skillctl.safecopy.remove_tree``, which this stdlib-only file cannot import; unlike it,
+    every ``OSError`` is ignored, so one stubborn leftover never stops the next check.
     """
     stack = [(path, False)]
     while stack:
