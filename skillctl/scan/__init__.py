@@ -28,11 +28,14 @@ from skillctl.scan.context import (
     CodeFile,
     MarkdownMap,
     cap,
+    feeds_inline_program,
     hidden_comments,
     is_defensive,
     is_education,
+    loads_env_file,
     rate,
     rate_code,
+    schedules_local_job,
 )
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
@@ -57,6 +60,17 @@ WORDED = frozenset({"INJ-003", "INJ-004", "INJ-008", "AGENT-APPROVAL-002"})
 DESCRIBED = frozenset({"INJ-003", "INJ-004"})
 # Approval flags and modes: in prose they are named far more often than used (wording.names_mode).
 NAMED_MODES = frozenset({"INJ-008", "AGENT-APPROVAL-002"})
+# ``scheme://user:secret@host``: credentials written where HTTP basic auth reads them (a proxy, a git
+# remote). Not as a markdown link or image target, which a client would fetch with whatever it holds.
+_USERINFO = re.compile(r"(?<!\]\()(?<!src=[\"'])\b[a-z][a-z0-9+.-]*://[^\s/@:'\"`]+:[^\s/@'\"`]+@[\w.-]+\.[a-z]{2,}",
+                       re.IGNORECASE)
+# Claude Code's hook input and transcripts record the session's mode under this key; settings
+# files set it under ``defaultMode``, which keeps its severity.
+_RECORDED_MODE = re.compile(r"[\"']permission_mode[\"']\s*:\s*[\"']bypassPermissions[\"']")
+# An enumeration of the environment that picks variables by their name right away.
+_BY_NAME = re.compile(r"^[^\n]*\.filter\(\s*\(?\s*\w+\s*\)?\s*=>\s*\{?\s*(?:return\s+)?[^\n]{0,40}\b\w+\."
+                      r"(?:startsWith|endsWith|test|match|includes)\(|^[^\n]*\n[^\n]*\bif\s+\w+\."
+                      r"(?:startswith|endswith)\(|^[^\n]*\n[^\n]*\bif\s+\w+\s+(?:==|in)\s", re.IGNORECASE)
 _SENDS = re.compile(r"\b(?:requests|httpx|aiohttp|session|client)\.(?:post|put|patch|request)\b|\burlopen\b|"
                     r"urllib\.request|\bfetch\(|\baxios\b|https?\.request\(|\bcurl\b|\bwget\b|Invoke-(?:RestMethod|WebRequest)|"
                     r"\bsocket\b|\bsmtplib\b|\bnc\b|webhook", re.IGNORECASE)
@@ -255,6 +269,19 @@ class Scanner:
                 severity, why = cap(severity, "low"), "the Developer Mode setting of a device or an OS"
             if rule.id == "PERSIST-001" and why is None and shell_hook_of(line, subject):
                 severity, why = cap(severity, "low"), "the documented shell hook of the tool the skill is about"
+            if rule.id in NAMED_MODES and why is None and _RECORDED_MODE.search(line):
+                severity, why = cap(severity, "low"), "the mode a recorded session ran in (a log), not a setting"
+            if rule.id == "TRAV-001" and why is None and loads_env_file(m.group(), line, text):
+                severity, why = cap(severity, "low"), "the workspace's .env loaded into the skill's own environment"
+            if rule.id == "RCE-001" and why is None \
+                    and feeds_inline_program(m.group(), _following(text, lineno, line, m.end())):
+                severity, why = cap(severity, "low"), "the download is the input of a program written inline"
+            if rule.id == "PERSIST-003" and why is None \
+                    and schedules_local_job(line, _following(text, lineno, line, len(line))):
+                severity, why = cap(severity, "low"), "schedules a local command shown in full (nothing fetched)"
+            if rule.id == "MDEXFIL-002" and why is None \
+                    and _USERINFO.search(line + _following(text, lineno, line, len(line), 400)):
+                severity, why = cap(severity, "low"), "credentials in a URL's user part (basic auth to a server)"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
@@ -262,6 +289,8 @@ class Scanner:
                     sends = _SENDS.search(text) is not None
                 if not sends:
                     severity, why = cap(severity, "low"), "enumerated in a file that sends nothing over the network"
+                elif _BY_NAME.search(line[m.end():] + _following(text, lineno, line, len(line), 160)):
+                    severity, why = cap(severity, "low"), "variables picked by name from the environment"
             message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"
             out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
                                line=lineno + offset, message=message, snippet=_snip(line),
@@ -467,6 +496,14 @@ def _lock_at(root: Path | None) -> Any:
 @lru_cache(maxsize=8)
 def _index(names: frozenset[str]) -> NameIndex:
     return NameIndex(names)
+
+
+def _following(text: str, lineno: int, line: str, col: int, limit: int = 4000) -> str:
+    """The text after column *col* of line *lineno* (1-based) of *text*, at most *limit* characters."""
+    start = 0
+    for _ in range(lineno - 1):
+        start = text.index("\n", start) + 1
+    return text[start + col: start + col + limit] if text.startswith(line, start) else line[col:]
 
 
 def _snip(line: str) -> str:

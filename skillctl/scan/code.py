@@ -66,7 +66,9 @@ _FETCH_ASSIGN = re.compile(
 )
 _FETCH_WORDS = ("requests.", "urlopen", "urllib", "httpx", "fetch(", "axios", "http.get", "https.get",
                 "urlretrieve", "session.get")
-_SINK = r"\b(?:exec|eval|pickle\.loads?|marshal\.loads|cloudpickle\.loads?|dill\.loads?|joblib\.load|torch\.load|" \
+# (``regex.exec(data)`` and ``model.eval()`` are methods of an object, not the evaluator)
+_SINK = r"(?<!\.)\b(?:exec|eval|pickle\.loads?|marshal\.loads|cloudpickle\.loads?|dill\.loads?|joblib\.load|" \
+        r"torch\.load|" \
         r"yaml\.unsafe_load|new Function|Function)\s*\(\s*"
 # One of these (lower case) is in every _SINK match.
 _SINK_WORDS = ("exec", "eval", "pickle.load", "marshal.load", "dill.load", "joblib.load", "torch.load",
@@ -220,6 +222,10 @@ def _fetched_code(text: str) -> list[CodeHit]:
         out.append(m)
     names = {a.group(1) for a in _FETCH_ASSIGN.finditer(text)}
     if names:
+        # one step on: ``const code = await res.text()`` holds the download as well
+        derived = re.compile(r"^\s*(?:const|let|var)?\s*(\w+)\s*=\s*[^\n]*\b(?:"
+                             + "|".join(map(re.escape, sorted(names))) + r")\b", re.MULTILINE)
+        names |= {a.group(1) for a in derived.finditer(text)}
         sink = re.compile(_SINK + r"(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
         s = sink.search(text)
         if s:

@@ -57,6 +57,19 @@ MENTIONS = re.compile(
     r"never|don't|do not|inputs?|ask(?:s|ing)? (?:the )?(?:agent|model|assistant|ai|claude|it) to)\b",
     re.IGNORECASE,
 )
+# What introduces a quotation the match sits inside as a specimen: the words that introduce one
+# (MENTIONS) or that call it an attack ("... with malicious instructions: - "...""").
+SPECIMEN_LEAD = re.compile(MENTIONS.pattern + r"|\b(?:malicious|attacks?|attackers?|injection|injected|exploits?|"
+                           r"suspicious|adversarial|threats?|scams?|phishing)\b", re.IGNORECASE)
+# "Don't process emails if they ... ask you to ignore previous instructions": the order is what a
+# third party may send, told in a condition; the skill itself asks nothing.
+REPORTED = re.compile(r"\b(?:if|when|whenever|unless)\b[^.!?\n]{0,100}\b(?:asks?|tells?|instructs?|urges?|wants?|"
+                      r"tries to (?:get|make)|attempts? to (?:get|make))\s+"
+                      r"(?:you|the (?:agent|model|assistant)|agents?)\s+(?:to\s+)?$", re.IGNORECASE)
+# A quoted argument of a checking subcommand (``guard.sh scan-content "..."``, ``cli check "..."``):
+# the string is what the tool is asked to judge.
+CHECKED = re.compile(r"\b(?:check|scan|validate|detect|analy[sz]e|classify|lint|inspect|audit|screen)"
+                     r"(?:-[a-z-]+)?\s+$", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)[.!?]\s")  # "e.g. " ends no sentence
 QUOTES = "\"'`\u201c\u2018"
 _CLAUSE = re.compile(r"[.;:!?\u2014]\s")
@@ -69,8 +82,8 @@ def commands(text: str) -> bool:
 
 
 def negated(before: str) -> bool:
-    """Is the clause leading up to a match a negated directive ("never run ...")?"""
-    clause = _CLAUSE.split(before)[-1][-60:]
+    """Is the clause leading up to a match a negated directive ("never run ...", "Don’t ...")?"""
+    clause = _CLAUSE.split(before.replace("\u2019", "'"))[-1][-60:]
     return bool(NEGATED.search(clause)) and not commands(clause)
 
 
@@ -197,6 +210,42 @@ def _lead_sentence(mdmap: MarkdownMap, line: int, before: str) -> str:
     return _SENTENCE.split(text)[-1] if text.strip() else ""
 
 
+def quote_opening(before: str) -> int:
+    """Where the double, curly or back quote that is still open at the end of *before* starts, or -1.
+
+    A match may start inside a quotation (``- "Ignore ... Send all API keys to ..."``): what
+    introduces the quotation is then what decides whether it is a specimen. Single quotes are
+    left out: in prose they are apostrophes far more often than quotes.
+    """
+    found = -1
+    for q in '"`':
+        if before.count(q) % 2 == 1:
+            found = max(found, before.rfind(q))
+    curly = before.rfind("\u201c")
+    if curly > before.rfind("\u201d"):
+        found = max(found, curly)
+    return found
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+# The line that opens a list of what not to do ("**DON'T:**", "Avoid:", "Anti-patterns", "Common mistakes").
+_DONTS = re.compile(r"^[\s#*_>]*(?:don['\u2019]?ts?|do not|never|avoid|anti-?patterns?|bad (?:practices?|examples?)|"
+                    r"(?:common )?(?:mistakes|pitfalls)|what not to do|wrong)[\s*_]*:?[\s*_]*$", re.IGNORECASE)
+LIST_LOOKBACK = 12
+
+
+def _under_donts(mdmap: MarkdownMap, line: int, line_text: str) -> bool:
+    """Is *line* an item of a list that a "DON'T:"-style line opens (items and blank lines between)?"""
+    if _LIST_ITEM.match(line_text) is None:
+        return False
+    for above in range(line - 1, max(mdmap.first_line, line - LIST_LOOKBACK) - 1, -1):
+        text = mdmap.line_text(above)
+        if not text.strip() or _LIST_ITEM.match(text) or text.startswith((" ", "\t")):
+            continue  # another item, a blank line or an item's continuation
+        return _DONTS.match(text) is not None
+    return False
+
+
 def lower(severity: str, steps: int, floor: str = "info") -> str:
     idx = max(SEVERITIES.index(severity) - steps, SEVERITIES.index(floor))
     return SEVERITIES[min(idx, SEVERITIES.index(severity))]
@@ -234,8 +283,14 @@ def rate(
     before = line_text[:match_start]
     if negated(before):
         return cap(severity, "low"), "negated on the same line"
+    if REPORTED.search(before):
+        return cap(severity, "low"), "reported as what someone else may ask, not asked"
     if before.rstrip()[-1:] in QUOTES and MENTIONS.search(_lead_sentence(mdmap, line, before)):
         return cap(severity, "low"), "quoted as a specimen"
+    opened = quote_opening(before)
+    if opened >= 0 and (CHECKED.search(before[:opened])
+                        or SPECIMEN_LEAD.search(_lead_sentence(mdmap, line, before[:opened + 1]))):
+        return cap(severity, "low"), "inside a quotation introduced as a specimen or handed to a checker"
     if not_a_redirect(line_text, match_start, prose=fence is None):
         return cap(severity, "low"), "a '>' that draws an arrow, ends a placeholder or quotes; no redirect"
     if not instruction and quoted_test_input(line_text, match_start) \
@@ -251,6 +306,8 @@ def rate(
         if not whole_line and in_code_comment(line_text, match_start, marker):
             return cap(severity, "low"), "in a trailing code comment, which never runs"
     if fence is None:
+        if _under_donts(mdmap, line, line_text):
+            return cap(severity, "low"), "an item of a list of things not to do"
         if line_text.count(" > ") >= 2 and before.count("`") % 2 == 0:
             return cap(severity, "low"), "a chain of '>' in prose is an arrow, not a redirect"
         quoted = line_text.lstrip().startswith(">")
@@ -379,7 +436,8 @@ def docstring_lines(lines: list[str]) -> frozenset[int]:
 # input ("injection_patterns = [", "get_jailbreak_score(").
 _SPECIMEN_HOLDER = re.compile(
     # (a list named after what it is matched against; "payloads" and "attacks" are also what is sent)
-    r"\b\w*(?:patterns?|signatures?|blocklist|denylist|blacklist|keywords?|phrases?|markers?)\w*\s*(?:=|:|\+=)\s*"
+    r"\b\w*(?:patterns?|signatures?|blocklist|denylist|blacklist|keywords?|phrases?|markers?|suspicious|red_?flags?|"
+    r"banned|forbidden|triggers?)\w*\s*(?:=|:|\+=)\s*"
     r"[\[({]?\s*$|"
     r"\b\w*(?:detect|score|classif|guard|filter|moderat|sanitiz|is_(?:safe|malicious|attack|injection))\w*\s*\(\s*$",
     re.IGNORECASE,
@@ -549,6 +607,89 @@ _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|spec|testdata|fixtures)/|(?
                         r"_test\.[a-z]+$|\.(?:test|spec)\.[a-z]+$", re.IGNORECASE)
 
 
+# ``curl URL | python3 -c "<program>"``: the program is the argument; the download is its stdin.
+_INLINE_PROGRAM = re.compile(r"^\s+(?:-[a-zA-Z]+\s+)*?-[ceE]\s+(?P<q>[\"'])")
+_EVALUATES = re.compile(r"\b(?:exec\w*|eval|compile|system|popen|spawn\w*|Function|__import__|import_module)\s*\(|"
+                        r"\b(?:subprocess|child_process|runpy|pickle|marshal|ctypes)\b")
+_INTERPRETERS = ("python", "python2", "python3", "node", "perl", "ruby", "php")
+
+
+def feeds_inline_program(match: str, after: str) -> bool:
+    """Is a download piped into an interpreter whose program is given inline (``-c``/``-e``)?
+
+    The program is then the quoted argument, which the reader sees, and the download only its
+    input: ``curl api | python3 -c "import json,sys; print(json.load(sys.stdin)['x'])"`` parses
+    JSON. It still counts as running the download when the inline program evaluates, imports,
+    unpickles or shells out (``exec(sys.stdin.read())``), or when it is not closed within
+    *after* (the text following the match: the rest of the line and the lines after it).
+    """
+    if not match.lower().rstrip().endswith(_INTERPRETERS):
+        return False
+    m = _INLINE_PROGRAM.match(after)
+    if m is None:
+        return False
+    quote, end = m.group("q"), m.end()
+    while (end := after.find(quote, end)) != -1 and quote == '"' and _escaped(after, end):
+        end += 1  # a shell's "...\"..." goes on past an escaped quote
+    return end != -1 and _EVALUATES.search(after[m.end():end]) is None
+
+
+def _escaped(text: str, pos: int) -> bool:
+    """Is the character at *pos* preceded by an odd number of backslashes?"""
+    run = len(text[:pos]) - len(text[:pos].rstrip("\\"))
+    return run % 2 == 1
+
+
+# A scheduled job (cron line, systemd unit, launchd agent) and the signs of one that fetches,
+# connects out or decodes what it runs.
+_SCHEDULES = re.compile(r"crontab\s+-|/etc/cron|systemd/(?:system|user)/|Library/Launch(?:Agents|Daemons)/",
+                        re.IGNORECASE)
+_DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>", re.IGNORECASE)  # a plist's DTD address is never fetched to run
+_HEREDOC = re.compile(r"<<-?\s*['\"]?(?P<tag>[A-Za-z_]\w*)['\"]?")
+_REMOTE_JOB = re.compile(r"\b(?:curl|wget|nc|ncat|socat|telnet|scp|rsync|ssh|base64|iex|Invoke-\w+|eval)\b|https?://|"
+                         r"/dev/(?:tcp|udp)/|\b(?:ba|z)?sh\s+-c\b|\bpython[23]?\s+-c\b|\bnode\s+-e\b|\$\(",
+                         re.IGNORECASE)
+
+
+def schedules_local_job(line: str, after: str) -> bool:
+    """Does a PERSIST-003 hit schedule a job that runs only a local command, shown in full?
+
+    A reminder in cron or a backup timer under systemd is what such skills are for; persistence
+    is the attack when the job fetches or connects out (PERSIST-001 and RCE-001 rate those
+    higher). The job is the line itself, or the here-document it writes (``cat > x.service
+    << 'EOF'`` ... ``EOF``), read from *after* (the lines that follow). authorized_keys and
+    git hooks are not jobs and keep their severity.
+    """
+    if _SCHEDULES.search(line) is None:
+        return False
+    job = line
+    if (doc := _HEREDOC.search(line)) is not None:
+        body, sep, _rest = after.partition("\n" + doc.group("tag"))
+        if not sep:
+            return False  # an unterminated document: its end, and so the job, is not known
+        job += body
+    return _REMOTE_JOB.search(_DOCTYPE.sub("", job)) is None
+
+
+# A dotenv loader, or a shell sourcing an env file: the file's variables go into the program's
+# own environment (``require('dotenv').config({path: '../../.env'})``, ``source ../../.env``).
+_DOTENV = re.compile(r"\b(?:dotenv|load_dotenv|godotenv|dotenvy|DotNetEnv)\b")
+_SOURCES_ENV = re.compile(r"^\s*(?:source|\.)\s+[^;&|<>]*\.env\b[\"']?\s*(?:$|[;&|#])")
+
+
+def loads_env_file(match: str, line: str, text: str) -> bool:
+    """Does a ``../../.env`` climb load the workspace's env file into the skill's own environment?
+
+    Skills installed in an agent's workspace (``workspace/skills/<name>``) read their API keys
+    from the workspace's ``.env``, two or three levels up. Loading it is configuration; sending
+    it anywhere is judged by the exfiltration rules, which this does not touch. Only a ``.env``
+    target qualifies: a climb to ``.ssh`` or ``.aws`` keeps its severity.
+    """
+    if not match.rstrip("'\"").endswith(".env"):
+        return False
+    return _SOURCES_ENV.search(line) is not None or _DOTENV.search(text) is not None
+
+
 def is_test_file(rel: str) -> bool:
     """Is *rel* (a path inside the skill) a test or its fixture, by the conventions of test runners?"""
     return _TEST_PATH.search(rel) is not None
@@ -574,7 +715,8 @@ def _marked_bad(mdmap: MarkdownMap, fence: Fence, line: int) -> bool:
 # code examples are detection rules, queries and evidence that quote what they look for.
 DEFENSIVE = re.compile(r"\b(?:detect\w*|hunt\w*|monitor\w*|defen[cds]\w*|forensic\w*|incident|soc|siem|dfir|edr|"
                        r"blue[- ]?team|harden\w*|yara|sigma|falco|iocs?|triag\w*|investigat\w*|playbooks?|tabletop|"
-                       r"respon\w*|analy[sz]\w*|deobfuscat\w*|protect\w*)\b", re.IGNORECASE)
+                       r"respon\w*|analy[sz]\w*|deobfuscat\w*|protect\w*|guard\w*|shield\w*|firewall|sentinel|"
+                       r"scanner|vet|vetting|check(?:er)?)\b", re.IGNORECASE)
 # Words of mounting an attack: a name with one of them is offensive whatever else it says.
 OFFENSIVE = re.compile(r"\b(?:exploit\w*|pentest\w*|penetration|red[- ]?team\w*|offensive|bypass\w*|escaping|"
                        r"escalating|fuzz\w*|bounty|ctf|weaponi[sz]\w*|crack\w*|credential[- ]access)\b", re.IGNORECASE)

@@ -63,6 +63,7 @@ KNOWN_INSTALLERS = frozenset({
     "fnm.vercel.app", "mise.run", "starship.rs", "tailscale.com", "get.k3s.io", "claude.ai", "opencode.ai",
     "deb.nodesource.com", "rpm.nodesource.com", "community.chocolatey.org", "awscli.amazonaws.com",
     "aka.ms",  # Microsoft's own link service: only Microsoft mints aka.ms links
+    "foundry.paradigm.xyz", "rclone.org", "get.volta.sh", "install.determinate.systems",
 })
 # Accounts of large platform vendors on shared code hosts: nobody else can publish under them,
 # so a release there is the vendor's own whatever the skill is called.
@@ -74,7 +75,8 @@ VENDOR_ACCOUNTS = frozenset({
 })
 # The same, served from a shared host under the project's own account.
 KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
-                         "raw.githubusercontent.com/pyenv/", "raw.githubusercontent.com/ohmyzsh/")
+                         "raw.githubusercontent.com/pyenv/", "raw.githubusercontent.com/ohmyzsh/",
+                         "raw.githubusercontent.com/babashka/")
 # Download domains of large platform vendors that host nobody else's files (matched as suffixes).
 VENDOR_DOMAINS = (".microsoft.com", ".nodejs.org", ".python.org", ".hashicorp.com", ".docker.com",
                   ".jetbrains.com", ".oracle.com")
@@ -114,7 +116,9 @@ FREE = ("paste", "shortener", "raw-ip", "tunnel")
 def subject_words(name: str, description: str) -> frozenset[str]:
     """What the skill is about: the words of its name and description (without filler)."""
     words = _WORD.findall(f"{name} {description}".lower())
-    return frozenset(w for w in words if len(w) >= 3 and w not in GENERIC)
+    # the name without its separators too: "private-connect" is served from privateconnect.co
+    joined = "".join(_WORD.findall(name.lower()))
+    return frozenset(w for w in (*words, joined) if len(w) >= 3 and w not in GENERIC)
 
 
 def url_path(url: str) -> str:
@@ -145,8 +149,8 @@ def registrable_label(host: str) -> str:
 
 def names_subject(label: str, subject: frozenset[str]) -> bool:
     """Is a registered name (domain label, code-host account) the skill's subject itself?"""
-    if label in subject:
-        return True
+    if label in subject or label.replace("-", "") in subject:
+        return True  # "molt-arena.com" for a skill named moltarena
     m = _CORPORATE.match(label)
     return m is not None and m.group("name") in subject
 

@@ -28,7 +28,9 @@ _DEST = (
     r"channel|api|team|email|address|chat|drive|gist|pastebin|form)\b|\binto (?:the|a|an|this)\s+(?:issue|pr|pull request|"  # noqa: E501
     r"comment|message|chat|post|body|description|form|gist)\b|\bremote:|\bbucket\b|\bissue body\b|\bto (?:us|me)\b)"
 )
-_SEND_VERB = r"\b(?:send|upload|post|paste|include|attach|forward|transmit|submit|share|sync|email|exfiltrate|put)\b"
+# (POST and PUT in capitals are HTTP methods in an API reference, not orders to the agent)
+_SEND_VERB = (r"\b(?-i:(?!POST\b|PUT\b))"
+              r"(?:send|upload|post|paste|include|attach|forward|transmit|submit|share|sync|email|exfiltrate|put)\b")
 
 RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
     ("AGENT-SEND-001", "high",
@@ -43,7 +45,8 @@ RULES: tuple[tuple[str, str, str, re.Pattern[str]], ...] = (
                 r"\b(?:the user|users?|them|anyone|the human|the operator|the owner)\b(?!-|\s+(?:to|how|that you should)\b)"  # noqa: E501
                 r"[^.!?\n]{0,12}?\b(?:which|what you|that you|about (?:this|these|the) (?:steps?|commands?|actions?|changes?))"  # noqa: E501
                 r"|\b(?:do not|don't|never)\s+(?:tell|mention|report|disclose|reveal)\s+(?:this|these|them|it)"
-                r"(?:\s+(?:step|steps|commands?|actions?))?\s+(?:to (?:the )?user|in your (?:reply|response|answer|summary))"  # noqa: E501
+                r"(?:\s+(?:step|steps|commands?|actions?))?\s+(?:to (?:the )?users?|in your (?:reply|response|answer|summary))"  # noqa: E501
+                r"(?![^.!?\n]{0,30}\bunless\b[^.!?\n]{0,30}\bask)"  # told when asked: kept brief, not hidden
                 r"|\bwithout (?:telling|informing|notifying|alerting|showing) (?:the )?(?:user|human|operator|owner)\b"
                 r"|\bkeep (?:this|these|it|them|the \w+)(?: \w+)?\b[^.!?\n]{0,30}?\bout of (?:your|the) "
                 r"(?:summary|response|reply|output|report|answer)\b"
@@ -101,6 +104,9 @@ class Hit:
     start: int  # offset of the match within *sentence*
 
 
+_ITEM = re.compile(r"(?:[-*+]|\d{1,3}[.)])\s")
+
+
 def _prose(text: str, low: str) -> Iterator[tuple[int, str, str]]:
     """``(first line, paragraph, lower-case paragraph)`` for prose outside fenced code, line breaks
     folded to spaces; *low* is ``lowered(text)`` (same length, so its lines match)."""
@@ -121,6 +127,9 @@ def _prose(text: str, low: str) -> Iterator[tuple[int, str, str]]:
                 yield start, " ".join(buf), " ".join(lbuf)
             buf, lbuf = [], []
             continue
+        if buf and _ITEM.match(stripped):
+            yield start, " ".join(buf), " ".join(lbuf)  # each list item is a sentence of its own
+            buf, lbuf = [], []
         if not buf:
             start = i
         buf.append(stripped)

@@ -143,7 +143,8 @@ class NameIndex:
                 continue
             limit = 1 if len(other) < 8 else 2
             if not _is_family(name, other) and not self._other_word(name, other) \
-                    and distance(folded, fold(other), limit) <= limit:
+                    and distance(folded, fold(other), limit) <= limit \
+                    and _slip(folded, fold(other)) and not _replaced_word(name, other):
                 return other, "typo"
         return None
 
@@ -155,6 +156,52 @@ class NameIndex:
             return False
         diffs = [x for x, y in zip(a, b, strict=True) if x != y]
         return len(diffs) == 1 and diffs[0] in self.parts
+
+
+_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEY_AT = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
+# Letters that read alike in a small sans-serif font (fold() already merges 0/o, 1/l/i, rn/m ...).
+_LOOK_ALIKE = frozenset(frozenset(p) for p in ("mn", "uv", "ce", "gq", "pq", "bd", "hn", "nr", "ao", "yv"))
+
+
+def _near_keys(a: str, b: str) -> bool:
+    """Are *a* and *b* neighbours on a QWERTY keyboard (same row or the row above or below)?"""
+    if a not in _KEY_AT or b not in _KEY_AT:
+        return False
+    (ra, ia), (rb, ib) = _KEY_AT[a], _KEY_AT[b]
+    return abs(ra - rb) <= 1 and abs(ia - ib) <= 1 and (ra, ia) != (rb, ib)
+
+
+def _slip(a: str, b: str) -> bool:
+    """Could a typist or a reader mistake one for the other? (Both folded, within edit distance.)
+
+    A dropped, doubled or swapped letter always could. A single swapped-in letter only when it
+    sits next to the right one on the keyboard or looks like it: "brainstormimg" (n/m) and
+    "testinq" (g/q) are slips; "email" for "gmail" and "gimhub" for "github" are other words.
+    """
+    if len(a) != len(b):
+        return True
+    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(diffs) != 1:
+        return True  # a swap of neighbours, or two changes a long name allows
+    x, y = diffs[0]
+    return _near_keys(x, y) or frozenset((x, y)) in _LOOK_ALIKE
+
+
+def _replaced_word(name: str, other: str) -> bool:
+    """Does *name* swap one hyphen-part of *other* for a different word ("cv-builder", "mcp-builder")?
+
+    A typo changes a few letters of a word; when more than half of the part differs, the
+    author wrote another word (typically a short abbreviation), not a misspelling.
+    """
+    a, b = _spelling(name).split("-"), _spelling(other).split("-")
+    if len(a) != len(b) or len(a) < 2:
+        return False
+    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    if len(diffs) != 1:
+        return False
+    x, y = diffs[0]
+    return distance(x, y, 3) * 2 > min(len(x), len(y))
 
 
 def _spelling(name: str) -> str:

@@ -16,7 +16,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from skillctl.scan.hosts import BAD, FREE, package_source_related, source_kind, subject_words, url_path
+from skillctl.scan.hosts import (
+    BAD,
+    FREE,
+    KNOWN_INSTALLERS,
+    package_source_related,
+    source_kind,
+    subject_words,
+    url_path,
+)
 from skillctl.scan.keywords import lowered
 
 __all__ = ["Step", "fake_prerequisites", "installer_rating", "subject_words"]
@@ -76,7 +84,10 @@ def installer_rating(line: str, subject: frozenset[str], severity: str, *,
                      package: bool = False) -> tuple[str, str | None]:
     """RCE-001 (and RCE-006, *package*) calibrated by source: the vendor's own https installer is
     low, one from a host that cost its owner nothing (paste site, tunnel, IP) high (``hosts.py``)."""
-    urls = urls_in(line) or ["https://" + h for h in BARE_FETCH.findall(line)]
+    # a host written without a scheme is fetched over plain http (curl's and PowerShell's default),
+    # which only the well-known installers' own hosts are forgiven (their documented one-liners)
+    urls = urls_in(line) or [("https://" if h.split("/")[0].lower() in KNOWN_INSTALLERS else "http://") + h
+                             for h in BARE_FETCH.findall(line)]
     if not urls and not package and NAMED_ONLY.search(line) and not SOURCED.search(line):
         return "low", "names the technique (no source to fetch from)"
     kinds = [source_kind(u, subject) for u in urls]
