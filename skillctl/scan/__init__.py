@@ -39,6 +39,7 @@ from skillctl.scan.context import (
 )
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
+from skillctl.scan.hosts import source_kind
 from skillctl.scan.instructions import agent_instructions
 from skillctl.scan.names import NameIndex, established_names
 from skillctl.scan.prereq import fake_prerequisites, installer_rating, subject_words
@@ -67,6 +68,56 @@ _USERINFO = re.compile(r"(?<!\]\()(?<!src=[\"'])\b[a-z][a-z0-9+.-]*://[^\s/@:'\"
 # Claude Code's hook input and transcripts record the session's mode under this key; settings
 # files set it under ``defaultMode``, which keeps its severity.
 _RECORDED_MODE = re.compile(r"[\"']permission_mode[\"']\s*:\s*[\"']bypassPermissions[\"']")
+# A file-drop upload of a picture, video or document the user works on (to get a public link):
+# the form field names a media file or a variable that holds one.
+_MEDIA_UPLOAD = re.compile(r"(?:fileToUpload|file)=@[\"']?(?:[^\s\"'@]*\."
+                           r"(?:png|jpe?g|gif|webp|svg|mp4|mov|webm|mp3|wav|m4a|pdf)\b"
+                           r"|\$\{?(?:image|img|photo|picture|video|audio|media|slide|logo|screenshot)\w*)",
+                           re.IGNORECASE)
+_PLACEHOLDER_PATH = re.compile(r"(?:your\w*|[x-]{6,}|example\w*|sample\w*|test\w*|abc\d*|id|token|uuid|unique\w*)"
+                               r"(?:[-_]\w+)*|.*[<{*$].*|\.\.\..*", re.IGNORECASE)
+
+
+def capture_address(line: str, start: int, end: int) -> bool:
+    """Does a request-capture host on *line* carry an address of its own (where data would land)?
+
+    A capture URL holds a token: in the path (``webhook.site/3f1c...``) or as a subdomain
+    (``x8923.dnslog.cn``). The bare service name is what scanners list, threat write-ups cite and
+    webhook tutorials point to ("test with webhook.site", ``https://webhook.site/your-id``).
+    """
+    if start > 1 and line[start - 1] == "." and (line[start - 2].isalnum() or line[start - 2] in "-_"):
+        return True
+    rest = line[end:end + 80]
+    if not rest.startswith("/"):
+        return False
+    segment = re.match(r"/+([^\s/?#\"'`)]*)", rest)
+    token = segment.group(1) if segment else ""
+    return len(token) >= 6 and _PLACEHOLDER_PATH.fullmatch(token) is None
+
+
+_OWN_SKILL_FILE = re.compile(r"\b(?:curl|wget|irm|iwr)\b[^\n>]*?(?P<url>https?://[^\s'\"`)>]+)[^\n>]*>\s*['\"]?"
+                             r"[\w~./$-]*skills/(?P<name>[\w.-]+)/SKILL\.md\b", re.IGNORECASE)
+# Wording that keeps the agent coming back for a new copy: a remote server then steers it for good.
+_REFETCH = re.compile(r"heartbeat|re-?fetch|re-?download|check (?:for|back for) updates|auto-?updat|"
+                      r"(?:every|each)\s+\d+\s*(?:-\s*\d+\s*)?(?:min\w*|hours?|h|days?)\b|periodically", re.IGNORECASE)
+
+
+def installs_itself_once(line: str, text: str, subject: frozenset[str]) -> bool:
+    """Does a PERSIST-004 hit download the skill's own SKILL.md, once, from the skill's own host?
+
+    ``curl https://vendor.example/skill.md > ~/.openclaw/skills/vendor/SKILL.md`` is how hub
+    skills tell you to install them. It stays a finding (high) when the skill also asks for the
+    file to be fetched again (a heartbeat, "check for updates", "every 4 hours"): then whoever
+    runs the server rewrites the agent's instructions whenever they like.
+    """
+    m = _OWN_SKILL_FILE.search(line)
+    if m is None or _REFETCH.search(text):
+        return False
+    folder = "".join(re.findall(r"[a-z0-9]+", m.group("name").lower()))
+    return folder in subject and source_kind(m.group("url"), subject) == "related" \
+        and m.group("url").lower().startswith("https://")
+
+
 # An enumeration of the environment that picks variables by their name right away.
 _BY_NAME = re.compile(r"^[^\n]*\.filter\(\s*\(?\s*\w+\s*\)?\s*=>\s*\{?\s*(?:return\s+)?[^\n]{0,40}\b\w+\."
                       r"(?:startsWith|endsWith|test|match|includes)\(|^[^\n]*\n[^\n]*\bif\s+\w+\."
@@ -282,6 +333,14 @@ class Scanner:
             if rule.id == "MDEXFIL-002" and why is None \
                     and _USERINFO.search(line + _following(text, lineno, line, len(line), 400)):
                 severity, why = cap(severity, "low"), "credentials in a URL's user part (basic auth to a server)"
+            if rule.id == "EXFIL-005" and why is None and not capture_address(line, m.start(), m.end()) \
+                    and (kind != "scripts" or "://" not in line[max(0, m.start() - 12):m.start()]):
+                # (in code a URL of the service is a destination whatever follows: "https://webhook.site/" + id)
+                severity, why = cap(severity, "low"), "the service named, with no capture address of its own"
+            if rule.id == "EXFIL-006" and why is None and _MEDIA_UPLOAD.search(line):
+                severity, why = cap(severity, "low"), "uploads an image or media file to get a public link for it"
+            if rule.id == "PERSIST-004" and why is None and installs_itself_once(line, text, subject):
+                severity, why = cap(severity, "low"), "installs the skill's own file once, from its own host"
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):

@@ -612,6 +612,7 @@ _INLINE_PROGRAM = re.compile(r"^\s+(?:-[a-zA-Z]+\s+)*?-[ceE]\s+(?P<q>[\"'])")
 _EVALUATES = re.compile(r"\b(?:exec\w*|eval|compile|system|popen|spawn\w*|Function|__import__|import_module)\s*\(|"
                         r"\b(?:subprocess|child_process|runpy|pickle|marshal|ctypes)\b")
 _INTERPRETERS = ("python", "python2", "python3", "node", "perl", "ruby", "php")
+_SCRIPT_FILE = re.compile(r"^\s+(?:-[a-zA-Z]\w*\s+)*[\w.~/$-]*\.(?:py|js|mjs|cjs|ts|rb|pl|php)\b")
 
 
 def feeds_inline_program(match: str, after: str) -> bool:
@@ -625,6 +626,8 @@ def feeds_inline_program(match: str, after: str) -> bool:
     """
     if not match.lower().rstrip().endswith(_INTERPRETERS):
         return False
+    if _SCRIPT_FILE.match(after):
+        return True  # ``| node scripts/chart.mjs``: the program is a file the skill ships
     m = _INLINE_PROGRAM.match(after)
     if m is None:
         return False

@@ -71,7 +71,7 @@ VENDOR_ACCOUNTS = frozenset({
     "microsoft", "azure", "aws", "awslabs", "aws-samples", "google", "googlecloudplatform", "google-gemini",
     "hashicorp", "docker", "kubernetes", "kubernetes-sigs", "github", "cli", "oracle", "ibm", "redhat",
     "nvidia", "apple", "meta-llama", "facebook", "openai", "anthropics", "cloudflare", "vercel", "mozilla",
-    "jetbrains", "dotnet", "powershell", "golang", "rust-lang", "nodejs", "python", "astral-sh",
+    "jetbrains", "dotnet", "powershell", "golang", "rust-lang", "nodejs", "python", "astral-sh", "openclaw",
 })
 # The same, served from a shared host under the project's own account.
 KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubusercontent.com/nvm-sh/",
@@ -79,7 +79,7 @@ KNOWN_INSTALLER_PATHS = ("raw.githubusercontent.com/homebrew/", "raw.githubuserc
                          "raw.githubusercontent.com/babashka/")
 # Download domains of large platform vendors that host nobody else's files (matched as suffixes).
 VENDOR_DOMAINS = (".microsoft.com", ".nodejs.org", ".python.org", ".hashicorp.com", ".docker.com",
-                  ".jetbrains.com", ".oracle.com")
+                  ".jetbrains.com", ".oracle.com", ".openclaw.ai")
 # Hosts that serve many owners' files: the owner (first path segment) is the identity.
 SHARED_HOSTS = frozenset({
     "github.com", "raw.githubusercontent.com", "objects.githubusercontent.com", "gist.github.com",

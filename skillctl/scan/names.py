@@ -133,7 +133,7 @@ class NameIndex:
         folded = fold(name)
         for other in sorted(self.exact.get(folded, set()) | self.exact.get(folded.replace("-", ""), set())):
             return other, "homoglyph" if fold(other) == folded else "typo"
-        if not name.isascii():
+        if not name.isascii() and any(_latin_like(c) for c in name if not c.isascii()):
             return name, "non-ascii"
         candidates: set[str] = set()
         for key in _deletions(folded, 1):
@@ -142,7 +142,7 @@ class NameIndex:
             if fold(other) == folded:
                 continue
             limit = 1 if len(other) < 8 else 2
-            if not _is_family(name, other) and not self._other_word(name, other) \
+            if not _is_family(_spelling(name), other) and not self._other_word(name, other) \
                     and distance(folded, fold(other), limit) <= limit \
                     and _slip(folded, fold(other)) and not _replaced_word(name, other):
                 return other, "typo"
@@ -164,6 +164,17 @@ _KEY_AT = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
 _LOOK_ALIKE = frozenset(frozenset(p) for p in ("mn", "uv", "ce", "gq", "pq", "bd", "hn", "nr", "ao", "yv"))
 
 
+def _latin_like(char: str) -> bool:
+    """Could *char* pass for a Latin letter or digit (Cyrillic а, accented é, fullwidth ａ)?
+
+    Names written in another script ("图像生成"), emoji and dashes of a display name imitate
+    nothing: a homoglyph has to be read as the ASCII character it replaces.
+    """
+    if char in _CONFUSABLE:
+        return True
+    return any(c.isascii() and c.isalnum() for c in unicodedata.normalize("NFKD", char))
+
+
 def _near_keys(a: str, b: str) -> bool:
     """Are *a* and *b* neighbours on a QWERTY keyboard (same row or the row above or below)?"""
     if a not in _KEY_AT or b not in _KEY_AT:
@@ -180,7 +191,8 @@ def _slip(a: str, b: str) -> bool:
     "testinq" (g/q) are slips; "email" for "gmail" and "gimhub" for "github" are other words.
     """
     if len(a) != len(b):
-        return True
+        # a letter added or dropped at the very start makes another word ("mail", "gmail")
+        return a[1:] != b and b[1:] != a
     diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     if len(diffs) != 1:
         return True  # a swap of neighbours, or two changes a long name allows
@@ -230,4 +242,19 @@ def _is_family(name: str, other: str) -> bool:
     # a version number appended ("pytorch-fsdp2") names a successor, not a slip of the keyboard
     digits = "0123456789"
     versioned = x.rstrip(digits) == y.rstrip(digits) and (x[-1:].isdigit() or y[-1:].isdigit())
-    return x.rstrip("s") == y.rstrip("s") or (x.isdigit() and y.isdigit()) or versioned
+    return x.rstrip("s") == y.rstrip("s") or (x.isdigit() and y.isdigit()) or versioned or _derived(x, y)
+
+
+_ADDED = ("r", "er", "s", "es", "o", "d", "ed", "ing")
+_ENDINGS = frozenset({"or", "ion", "er", "ing", "ed", "ation", "ator", "ive", "ist", "ism", "ure"})
+
+
+def _derived(x: str, y: str) -> bool:
+    """One word derived from the other: "summarizer" from "summarize", "pro" from "pr",
+    "ideator" and "ideation" from one stem. A misspelling changes letters inside a word."""
+    if any(x == y + s or y == x + s for s in _ADDED):
+        return True
+    stem = 0
+    while stem < min(len(x), len(y)) and x[stem] == y[stem]:
+        stem += 1
+    return stem >= 4 and x[stem:] in _ENDINGS and y[stem:] in _ENDINGS

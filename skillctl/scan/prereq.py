@@ -76,8 +76,10 @@ BARE_FETCH = re.compile(r"\b(?:curl|wget|irm|iwr|Invoke-RestMethod|Invoke-WebReq
 
 # "curl|bash" as a term (a table cell, a category, a shell case pattern): the fetcher is followed
 # directly by the pipe, with no URL, host, variable or option to fetch from.
-NAMED_ONLY = re.compile(r"\b(?:curl|wget|fetch|aria2c)\s*\|", re.IGNORECASE)
-SOURCED = re.compile(r"\b(?:curl|wget|fetch|aria2c)\s+[^\s|]", re.IGNORECASE)
+# (in a markdown table the pipe is escaped: ``curl \| sh``; ``curl -sSL .../install.sh`` elides its source)
+NAMED_ONLY = re.compile(r"\b(?:curl|wget|fetch|aria2c)\s*\\?\||\b(?:curl|wget)\s+(?:-\w+\s+)*(?:\.\.\.|\u2026)/",
+                        re.IGNORECASE)
+SOURCED = re.compile(r"\b(?:curl|wget|fetch|aria2c)\s+(?!(?:-\w+\s+)*(?:\.\.\.|\u2026)/)[^\s|\\]", re.IGNORECASE)
 
 
 def installer_rating(line: str, subject: frozenset[str], severity: str, *,
