@@ -230,7 +230,8 @@ def quote_opening(before: str) -> int:
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 # The line that opens a list of what not to do ("**DON'T:**", "Avoid:", "Anti-patterns", "Common mistakes").
 _DONTS = re.compile(r"^[\s#*_>]*(?:don['\u2019]?ts?|do not|never|avoid|anti-?patterns?|bad (?:practices?|examples?)|"
-                    r"(?:common )?(?:mistakes|pitfalls)|what not to do|wrong)[\s*_]*:?[\s*_]*$", re.IGNORECASE)
+                    r"(?:common )?(?:mistakes|pitfalls)|what not to do|wrong)[\s*_]*:?[\s*_]*$"
+                    r"|.*\b(?:never|do not|don['\u2019]t|must not)[\s*_]*:[\s*_]*$", re.IGNORECASE)  # "..., NEVER:"
 LIST_LOOKBACK = 12
 
 
