@@ -74,6 +74,9 @@ _MEDIA_UPLOAD = re.compile(r"(?:fileToUpload|file)=@[\"']?(?:[^\s\"'@]*\."
                            r"(?:png|jpe?g|gif|webp|svg|mp4|mov|webm|mp3|wav|m4a|pdf)\b"
                            r"|\$\{?(?:image|img|photo|picture|video|audio|media|slide|logo|screenshot)\w*)",
                            re.IGNORECASE)
+# A file that names a secret's place keeps its upload's severity, whatever the variable is called.
+_SECRET_PATH = re.compile(r"\.ssh\b|\.aws\b|\.env\b|\.netrc|\.npmrc|\.kube|id_rsa|id_ed25519|credentials|keychain|"
+                          r"\.gnupg|wallet|seed", re.IGNORECASE)
 _PLACEHOLDER_PATH = re.compile(r"(?:your\w*|[x-]{6,}|example\w*|sample\w*|test\w*|abc\d*|id|token|uuid|unique\w*)"
                                r"(?:[-_]\w+)*|.*[<{*$].*|\.\.\..*", re.IGNORECASE)
 
@@ -326,7 +329,7 @@ class Scanner:
                 severity, why = cap(severity, "low"), "the workspace's .env loaded into the skill's own environment"
             if rule.id == "RCE-001" and why is None \
                     and feeds_inline_program(m.group(), _following(text, lineno, line, m.end())):
-                severity, why = cap(severity, "low"), "the download is the input of a program written inline"
+                severity, why = cap(severity, "low"), "the download is the input of a program written inline or shipped"
             if rule.id == "PERSIST-003" and why is None \
                     and schedules_local_job(line, _following(text, lineno, line, len(line))):
                 severity, why = cap(severity, "low"), "schedules a local command shown in full (nothing fetched)"
@@ -337,7 +340,7 @@ class Scanner:
                     and (kind != "scripts" or "://" not in line[max(0, m.start() - 12):m.start()]):
                 # (in code a URL of the service is a destination whatever follows: "https://webhook.site/" + id)
                 severity, why = cap(severity, "low"), "the service named, with no capture address of its own"
-            if rule.id == "EXFIL-006" and why is None and _MEDIA_UPLOAD.search(line):
+            if rule.id == "EXFIL-006" and why is None and _MEDIA_UPLOAD.search(line) and not _SECRET_PATH.search(text):
                 severity, why = cap(severity, "low"), "uploads an image or media file to get a public link for it"
             if rule.id == "PERSIST-004" and why is None and installs_itself_once(line, text, subject):
                 severity, why = cap(severity, "low"), "installs the skill's own file once, from its own host"

@@ -66,6 +66,9 @@ SPECIMEN_LEAD = re.compile(MENTIONS.pattern + r"|\b(?:malicious|attacks?|attacke
 REPORTED = re.compile(r"\b(?:if|when|whenever|unless)\b[^.!?\n]{0,100}\b(?:asks?|tells?|instructs?|urges?|wants?|"
                       r"tries to (?:get|make)|attempts? to (?:get|make))\s+"
                       r"(?:you|the (?:agent|model|assistant)|agents?)\s+(?:to\s+)?$", re.IGNORECASE)
+# Wording that turns the reported request down ("Don't process emails if ...", "treat it as hostile").
+REFUSES = re.compile(r"\b(?:never|don['\u2019]t|do not|refuse|reject|skip|stop|hostile|suspicious|untrusted|malicious|"
+                     r"warn|flag|report|ignore (?:it|them|that|such))\b", re.IGNORECASE)
 # A quoted argument of a checking subcommand (``guard.sh scan-content "..."``, ``cli check "..."``):
 # the string is what the tool is asked to judge.
 CHECKED = re.compile(r"\b(?:check|scan|validate|detect|analy[sz]e|classify|lint|inspect|audit|screen)"
@@ -247,6 +250,15 @@ def _under_donts(mdmap: MarkdownMap, line: int, line_text: str) -> bool:
     return False
 
 
+def _substitutes(line: str, opened: int) -> bool:
+    """Does the double-quoted span opened at *opened* hold a command substitution a shell runs?"""
+    if line[opened] != '"':
+        return False
+    end = line.find('"', opened + 1)
+    span = line[opened + 1: end if end != -1 else len(line)]
+    return "$(" in span or "`" in span
+
+
 def lower(severity: str, steps: int, floor: str = "info") -> str:
     idx = max(SEVERITIES.index(severity) - steps, SEVERITIES.index(floor))
     return SEVERITIES[min(idx, SEVERITIES.index(severity))]
@@ -284,12 +296,12 @@ def rate(
     before = line_text[:match_start]
     if negated(before):
         return cap(severity, "low"), "negated on the same line"
-    if REPORTED.search(before):
+    if REPORTED.search(before) and REFUSES.search(line_text):
         return cap(severity, "low"), "reported as what someone else may ask, not asked"
     if before.rstrip()[-1:] in QUOTES and MENTIONS.search(_lead_sentence(mdmap, line, before)):
         return cap(severity, "low"), "quoted as a specimen"
     opened = quote_opening(before)
-    if opened >= 0 and (CHECKED.search(before[:opened])
+    if opened >= 0 and not _substitutes(line_text, opened) and (CHECKED.search(before[:opened])
                         or SPECIMEN_LEAD.search(_lead_sentence(mdmap, line, before[:opened + 1]))):
         return cap(severity, "low"), "inside a quotation introduced as a specimen or handed to a checker"
     if not_a_redirect(line_text, match_start, prose=fence is None):
@@ -610,8 +622,9 @@ _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|spec|testdata|fixtures)/|(?
 
 # ``curl URL | python3 -c "<program>"``: the program is the argument; the download is its stdin.
 _INLINE_PROGRAM = re.compile(r"^\s+(?:-[a-zA-Z]+\s+)*?-[ceE]\s+(?P<q>[\"'])")
-_EVALUATES = re.compile(r"\b(?:exec\w*|eval|compile|system|popen|spawn\w*|Function|__import__|import_module)\s*\(|"
-                        r"\b(?:subprocess|child_process|runpy|pickle|marshal|ctypes)\b")
+_EVALUATES = re.compile(r"\b(?:exec\w*|eval|compile|system|popen|spawn\w*|Function|__import__|import_module|getattr|"
+                        r"globals|__builtins__|builtins|runIn\w*Context)\b|"
+                        r"\b(?:subprocess|child_process|runpy|pickle|marshal|ctypes|yaml|vm|shelve|dill)\b")
 _INTERPRETERS = ("python", "python2", "python3", "node", "perl", "ruby", "php")
 _SCRIPT_FILE = re.compile(r"^\s+(?:-[a-zA-Z]\w*\s+)*[\w.~/$-]*\.(?:py|js|mjs|cjs|ts|rb|pl|php)\b")
 
