@@ -9,8 +9,9 @@ Sets (see tests/security/labelled/README.md for which were tuned on):
 - ``corpora``: the curated public collections in ../shared/corpora (benign, scanned as team skills);
 - ``community``: the measurement corpus of benchmarks/community (materialize it first), benign by
   presumption, used only for the real-world block rate; the peers get a seeded sample of it;
-- ``fresh`` corpora (``fresh-manifest.json`` to ``fresh8-manifest.json``): further real-world sets,
-  skillctl only, whole-corpus block rates (see docs/scan-measurement.md for when each was measured).
+- ``fresh`` corpora (``fresh-manifest.json`` to ``fresh8-manifest.json``) and the ClawHub snapshots
+  (``clawhub-manifest.json`` to ``clawhub3-manifest.json``): further real-world sets, skillctl only,
+  whole-corpus block rates (see docs/scan-measurement.md for when each was measured).
 
 The peers are installed by this script into venvs under ``~/.cache/skillctl-bench/venvs`` (they
 conflict with each other): ``cisco-ai-skill-scanner`` with its offline analyzers (static,
@@ -51,7 +52,8 @@ CACHE = Path(os.environ.get("SKILLCTL_BENCH_CACHE", Path.home() / ".cache" / "sk
 COMMUNITY = Path(os.environ.get("SKILLCTL_COMMUNITY", CACHE / "community"))
 FRESH = (CACHE / "community-fresh", CACHE / "community-fresh2", CACHE / "community-fresh3",
          CACHE / "community-fresh4", CACHE / "community-fresh5", CACHE / "community-fresh6",
-         CACHE / "community-fresh7", CACHE / "community-fresh8")  # fresh*-manifest.json
+         CACHE / "community-fresh7", CACHE / "community-fresh8",  # fresh*-manifest.json
+         CACHE / "community-clawhub", CACHE / "community-clawhub2", CACHE / "community-clawhub3")  # clawhub*
 PEERS = {
     "cisco": ("cisco-ai-skill-scanner==2.3.2", HERE / "peers" / "cisco_driver.py"),
     "hermes": ("hermes-agent==0.19.0", HERE / "peers" / "hermes_driver.py"),
