@@ -297,7 +297,7 @@ def test_a_version_digit_is_family_but_a_letter_swap_is_not():
 
 # --- sixth round (classes from fresh5's false positives) ---
 
-from skillctl.scan import shell_hook_of  # noqa: E402
+from skillctl.scan.allowances import shell_hook_of  # noqa: E402
 
 DIRENV = frozenset({"direnv"})
 
@@ -490,7 +490,7 @@ def test_a_bare_host_is_fetched_over_plain_http(line, http):
 def test_which_capture_hosts_carry_an_address(line, address):
     import re
 
-    from skillctl.scan import capture_address
+    from skillctl.scan.allowances import capture_address
 
     m = re.search(r"webhook\.site|dnslog\.cn", line)
     assert capture_address(line, m.start(), m.end()) is address
@@ -519,7 +519,7 @@ def test_which_characters_can_pass_for_latin(char, latin):
     ("curl -s https://pixels.example.invalid/s.md > ~/.openclaw/skills/pixelboard/SKILL.md", False),  # other host
 ])
 def test_a_skill_installing_its_own_file_once(text, once):
-    from skillctl.scan import installs_itself_once
+    from skillctl.scan.allowances import installs_itself_once
 
     subject = subject_words("pixelboard", "Paint on a shared pixel board.")
     assert installs_itself_once(text.split("\n")[0], text, subject) is once

@@ -22,24 +22,21 @@ from skillctl.errors import InputError
 from skillctl.model import Finding, Skill
 from skillctl.policy import CAPABILITY_RULE, Policy, TierDecision, capability_problem, effective_tier
 from skillctl.repo import relpath
+from skillctl.scan.allowances import ALLOWED, Hit, allowance, following
 from skillctl.scan.code import analyze_script, private_keys
 from skillctl.scan.context import (
     QUOTING_LANGS,
     CodeFile,
     MarkdownMap,
     cap,
-    feeds_inline_program,
     hidden_comments,
     is_defensive,
     is_education,
-    loads_env_file,
     rate,
     rate_code,
-    schedules_local_job,
 )
 from skillctl.scan.decode import decode_blobs
 from skillctl.scan.files import SkillFile, asks_to_run, read_text, skill_files
-from skillctl.scan.hosts import source_kind
 from skillctl.scan.instructions import agent_instructions
 from skillctl.scan.names import NameIndex, established_names
 from skillctl.scan.prereq import fake_prerequisites, installer_rating, subject_words
@@ -61,66 +58,6 @@ WORDED = frozenset({"INJ-003", "INJ-004", "INJ-008", "AGENT-APPROVAL-002"})
 DESCRIBED = frozenset({"INJ-003", "INJ-004"})
 # Approval flags and modes: in prose they are named far more often than used (wording.names_mode).
 NAMED_MODES = frozenset({"INJ-008", "AGENT-APPROVAL-002"})
-# ``scheme://user:secret@host``: credentials written where HTTP basic auth reads them (a proxy, a git
-# remote). Not as a markdown link or image target, which a client would fetch with whatever it holds.
-_USERINFO = re.compile(r"(?<!\]\()(?<!src=[\"'])\b[a-z][a-z0-9+.-]*://[^\s/@:'\"`]+:[^\s/@'\"`]+@[\w.-]+\.[a-z]{2,}",
-                       re.IGNORECASE)
-# Claude Code's hook input and transcripts record the session's mode under this key; settings
-# files set it under ``defaultMode``, which keeps its severity.
-_RECORDED_MODE = re.compile(r"[\"']permission_mode[\"']\s*:\s*[\"']bypassPermissions[\"']")
-# A file-drop upload of a picture, video or document the user works on (to get a public link):
-# the form field names a media file or a variable that holds one.
-_MEDIA_UPLOAD = re.compile(r"(?:fileToUpload|file)=@[\"']?(?:[^\s\"'@]*\."
-                           r"(?:png|jpe?g|gif|webp|svg|mp4|mov|webm|mp3|wav|m4a|pdf)\b"
-                           r"|\$\{?(?:image|img|photo|picture|video|audio|media|slide|logo|screenshot)\w*)",
-                           re.IGNORECASE)
-# A file that names a secret's place keeps its upload's severity, whatever the variable is called.
-_SECRET_PATH = re.compile(r"\.ssh\b|\.aws\b|\.env\b|\.netrc|\.npmrc|\.kube|id_rsa|id_ed25519|credentials|keychain|"
-                          r"\.gnupg|wallet|seed", re.IGNORECASE)
-_PLACEHOLDER_PATH = re.compile(r"(?:your\w*|[x-]{6,}|example\w*|sample\w*|test\w*|abc\d*|id|token|uuid|unique\w*)"
-                               r"(?:[-_]\w+)*|.*[<{*$].*|\.\.\..*", re.IGNORECASE)
-
-
-def capture_address(line: str, start: int, end: int) -> bool:
-    """Does a request-capture host on *line* carry an address of its own (where data would land)?
-
-    A capture URL holds a token: in the path (``webhook.site/3f1c...``) or as a subdomain
-    (``x8923.dnslog.cn``). The bare service name is what scanners list, threat write-ups cite and
-    webhook tutorials point to ("test with webhook.site", ``https://webhook.site/your-id``).
-    """
-    if start > 1 and line[start - 1] == "." and (line[start - 2].isalnum() or line[start - 2] in "-_"):
-        return True
-    rest = line[end:end + 80]
-    if not rest.startswith("/"):
-        return False
-    segment = re.match(r"/+([^\s/?#\"'`)]*)", rest)
-    token = segment.group(1) if segment else ""
-    return len(token) >= 6 and _PLACEHOLDER_PATH.fullmatch(token) is None
-
-
-_OWN_SKILL_FILE = re.compile(r"\b(?:curl|wget|irm|iwr)\b[^\n>]*?(?P<url>https?://[^\s'\"`)>]+)[^\n>]*>\s*['\"]?"
-                             r"[\w~./$-]*skills/(?P<name>[\w.-]+)/SKILL\.md\b", re.IGNORECASE)
-# Wording that keeps the agent coming back for a new copy: a remote server then steers it for good.
-_REFETCH = re.compile(r"heartbeat|re-?fetch|re-?download|check (?:for|back for) updates|auto-?updat|"
-                      r"(?:every|each)\s+\d+\s*(?:-\s*\d+\s*)?(?:min\w*|hours?|h|days?)\b|periodically", re.IGNORECASE)
-
-
-def installs_itself_once(line: str, text: str, subject: frozenset[str]) -> bool:
-    """Does a PERSIST-004 hit download the skill's own SKILL.md, once, from the skill's own host?
-
-    ``curl https://vendor.example/skill.md > ~/.openclaw/skills/vendor/SKILL.md`` is how hub
-    skills tell you to install them. It stays a finding (high) when the skill also asks for the
-    file to be fetched again (a heartbeat, "check for updates", "every 4 hours"): then whoever
-    runs the server rewrites the agent's instructions whenever they like.
-    """
-    m = _OWN_SKILL_FILE.search(line)
-    if m is None or _REFETCH.search(text):
-        return False
-    folder = "".join(re.findall(r"[a-z0-9]+", m.group("name").lower()))
-    return folder in subject and source_kind(m.group("url"), subject) == "related" \
-        and m.group("url").lower().startswith("https://")
-
-
 # An enumeration of the environment that picks variables by their name right away.
 _BY_NAME = re.compile(r"^[^\n]*\.filter\(\s*\(?\s*\w+\s*\)?\s*=>\s*\{?\s*(?:return\s+)?[^\n]{0,40}\b\w+\."
                       r"(?:startsWith|endsWith|test|match|includes)\(|^[^\n]*\n[^\n]*\bif\s+\w+\."
@@ -318,32 +255,10 @@ class Scanner:
                 severity, why = cap(rule.severity, "low"), "pattern data in a security skill"
             if rule.id in WORDED and severity != "low" and (option_help(line, m.start()) or usage_line(line)):
                 severity, why = cap(severity, "low"), "the help or usage text of a command-line option"
-            if rule.id == "INJ-002" and why is None and m.group().lower().startswith("developer") \
-                    and _DEVICE_SETTING.search(line):
-                severity, why = cap(severity, "low"), "the Developer Mode setting of a device or an OS"
-            if rule.id == "PERSIST-001" and why is None and shell_hook_of(line, subject):
-                severity, why = cap(severity, "low"), "the documented shell hook of the tool the skill is about"
-            if rule.id in NAMED_MODES and why is None and _RECORDED_MODE.search(line):
-                severity, why = cap(severity, "low"), "the mode a recorded session ran in (a log), not a setting"
-            if rule.id == "TRAV-001" and why is None and loads_env_file(m.group(), line, text):
-                severity, why = cap(severity, "low"), "the workspace's .env loaded into the skill's own environment"
-            if rule.id == "RCE-001" and why is None \
-                    and feeds_inline_program(m.group(), _following(text, lineno, line, m.end())):
-                severity, why = cap(severity, "low"), "the download is the input of a program written inline or shipped"
-            if rule.id == "PERSIST-003" and why is None \
-                    and schedules_local_job(line, _following(text, lineno, line, len(line))):
-                severity, why = cap(severity, "low"), "schedules a local command shown in full (nothing fetched)"
-            if rule.id == "MDEXFIL-002" and why is None \
-                    and _USERINFO.search(line + _following(text, lineno, line, len(line), 400)):
-                severity, why = cap(severity, "low"), "credentials in a URL's user part (basic auth to a server)"
-            if rule.id == "EXFIL-005" and why is None and not capture_address(line, m.start(), m.end()) \
-                    and (kind != "scripts" or "://" not in line[max(0, m.start() - 12):m.start()]):
-                # (in code a URL of the service is a destination whatever follows: "https://webhook.site/" + id)
-                severity, why = cap(severity, "low"), "the service named, with no capture address of its own"
-            if rule.id == "EXFIL-006" and why is None and _MEDIA_UPLOAD.search(line) and not _SECRET_PATH.search(text):
-                severity, why = cap(severity, "low"), "uploads an image or media file to get a public link for it"
-            if rule.id == "PERSIST-004" and why is None and installs_itself_once(line, text, subject):
-                severity, why = cap(severity, "low"), "installs the skill's own file once, from its own host"
+            if why is None and rule.id in ALLOWED:
+                reason = allowance(Hit(rule.id, line, m, text, lineno, subject, kind))
+                if reason is not None:
+                    severity, why = cap(severity, "low"), reason
             if rule.id in SOURCE_RATED and why is None:
                 severity, why = installer_rating(line, subject, severity, package=rule.id == "RCE-006")
             if rule.id in LOCAL_ONLY and not m.group().lstrip().lower().startswith(("env", "printenv")):
@@ -351,7 +266,7 @@ class Scanner:
                     sends = _SENDS.search(text) is not None
                 if not sends:
                     severity, why = cap(severity, "low"), "enumerated in a file that sends nothing over the network"
-                elif _BY_NAME.search(line[m.end():] + _following(text, lineno, line, len(line), 160)):
+                elif _BY_NAME.search(line[m.end():] + following(text, lineno, line, len(line), 160)):
                     severity, why = cap(severity, "low"), "variables picked by name from the environment"
             message = rule.message if why is None else f"{rule.message} (rated {severity}, was {rule.severity}: {why})"
             out.append(Finding(rule_id=rule.id, category=rule.category, severity=severity, path=path,
@@ -497,29 +412,6 @@ class Scanner:
         return out
 
 
-# "Developer Mode enabled" is word for word a jailbreak phrase and a setting of phones, watches
-# and Windows; next to a device or an OS it is the setting (the other jailbreak phrasings of
-# INJ-002 still match on the same line).
-_DEVICE_SETTING = re.compile(r"\b(?:devices?|iphone|ipad|watch|android|windows|xcode|macos|ios|visionos|tvos|"
-                             r"machine|phone|tablet|computer|pc|settings|sideload\w*|winappdriver|appium)\b",
-                             re.IGNORECASE)
-
-
-# ``eval "$(mise activate bash)"`` appended to a shell start-up file: the tool's own documented
-# activation. Only a line that runs nothing else (no fetcher, decoder, pipe or second command) qualifies.
-_SHELL_HOOK = re.compile(r"""\beval\s+["']?(\$\(\s*([\w.-]+)\s+[\w\s=.-]*\))["']?""")
-_FETCH_OR_DECODE = re.compile(r"\b(?:curl|wget|nc|base64|python[23]?|perl|ruby|node|bash|sh)\b|/dev/tcp|[|;&`]|\$\(")
-
-
-def shell_hook_of(line: str, subject: frozenset[str]) -> bool:
-    """Is *line* the shell hook (activate, init, completion) of the skill's own subject tool?"""
-    m = _SHELL_HOOK.search(line)
-    if m is None or m.group(2).lower() not in subject:
-        return False
-    rest = re.sub(r">>\s*\S+", " ", line[:m.start(1)] + line[m.end(1):])  # without the hook and the rc file
-    return _FETCH_OR_DECODE.search(rest) is None
-
-
 def _instruction(rule: Any) -> bool:
     """Is *rule* about words to the agent? Those reach it from a comment too; a flag named there runs nothing."""
     return bool(rule.category == "prompt-injection" and rule.id != "INJ-008")
@@ -558,14 +450,6 @@ def _lock_at(root: Path | None) -> Any:
 @lru_cache(maxsize=8)
 def _index(names: frozenset[str]) -> NameIndex:
     return NameIndex(names)
-
-
-def _following(text: str, lineno: int, line: str, col: int, limit: int = 4000) -> str:
-    """The text after column *col* of line *lineno* (1-based) of *text*, at most *limit* characters."""
-    start = 0
-    for _ in range(lineno - 1):
-        start = text.index("\n", start) + 1
-    return text[start + col: start + col + limit] if text.startswith(line, start) else line[col:]
 
 
 def _snip(line: str) -> str:
