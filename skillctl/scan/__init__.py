@@ -45,6 +45,7 @@ from skillctl.scan.suppress import apply_suppressions, repo_suppressions
 from skillctl.scan.tools import tool_breadth
 from skillctl.scan.unicode import ANY_HIDDEN, find_hidden, strip_invisible
 from skillctl.scan.wording import describes, documents_option, names_mode, option_help, usage_line
+from skillctl.vocab import SEVERITIES
 
 SNIPPET = 160
 # Rules (piped installers, pip/npm installs from URLs) whose severity also depends on where the code comes from (``prereq.installer_rating``).  # noqa: E501
@@ -210,7 +211,12 @@ class Scanner:
         return tier, self._finish(findings, texts, tier)
 
     def _finish(self, findings: list[Finding], texts: dict[str, str], tier: str) -> list[Finding]:
-        unique = {(f.rule_id, f.path, f.line, f.snippet): f for f in findings}
+        # one finding per rule and line; of two on the same line (two URLs of one step) the more severe
+        unique: dict[tuple[str, str, int | None, str], Finding] = {}
+        for f in findings:
+            key = (f.rule_id, f.path, f.line, f.snippet)
+            if key not in unique or SEVERITIES.index(f.severity) > SEVERITIES.index(unique[key].severity):
+                unique[key] = f
         result = apply_suppressions(list(unique.values()), texts, self.suppress, tier, self.policy, self.root)
         for f in result:
             f.blocking = not f.suppressed and self.policy.blocks(f.severity, tier)
@@ -307,8 +313,9 @@ class Scanner:
         """Fake prerequisites and plain-language instructions to the agent, rated in context."""
         out = []
         for step in fake_prerequisites(text, subject):
+            # rated where its URL sits: a blockquote's ">" before it is no redirect to rate down
             severity, why = rate(step.severity, mdmap=mdmap, line=step.line + offset, line_text=step.text,
-                                 match_start=0, education=bool(education))
+                                 match_start=max(step.text.find(step.url), 0), education=bool(education))
             out.append(Finding(rule_id="PREREQ-001", category="fake-prerequisite", severity=severity, path=path,
                                line=step.line + offset, snippet=_snip(step.text),
                                message=step.message + (f" (rated {severity}: {why})" if why else ""),

@@ -112,6 +112,7 @@ class Step:
     severity: str
     message: str
     text: str
+    url: str = ""
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, str]]:
@@ -139,13 +140,37 @@ def _pastes(para: str) -> bool:
     return _TERMINALS.search(lowered(para)) is not None and PASTE_TERMINAL.search(para) is not None
 
 
+_SOURCE_ARCHIVE = re.compile(r"^https?://(?:www\.)?(?:github\.com|gitlab\.com|codeberg\.org)/[^/\s]+/[^/\s]+/"
+                             r"(?:-/)?archive/", re.IGNORECASE)
+# How far a step reaches: the download is one numbered line, "extract with password" and "run it"
+# the next ones, often each its own paragraph; the step ends at the next heading.
+STEP_REACH = 1500
+_RUN_LATER = re.compile(r"\b(?:before (?:using|starting|you)|without (?:this|it)|(?:will not|won't|cannot|can't) "
+                        r"(?:work|function)|must|required?)\b", re.IGNORECASE)
+
+
+def _step_text(paras: list[tuple[int, str]], index: int) -> str:
+    """The paragraph at *index* and the ones after it up to the next heading (at most STEP_REACH)."""
+    parts: list[str] = []
+    size = 0
+    for _start, para in paras[index:]:
+        if parts and para.lstrip().startswith("#"):
+            break
+        parts.append(para)
+        size += len(para)
+        if size >= STEP_REACH:
+            break
+    return "\n".join(parts)[:STEP_REACH]
+
+
 def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
     """Download-and-run or paste-into-terminal steps whose source is not the skill's own."""
     if "://" not in text:  # every URL has one
         return []
     out: list[Step] = []
     heading = ""
-    for start, para in _paragraphs(text):
+    paras = list(_paragraphs(text))
+    for index, (start, para) in enumerate(paras):
         first = para.lstrip()
         if first.startswith("#"):
             heading = first.split("\n", 1)[0]
@@ -163,8 +188,10 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             end = para.find("\n", at)
             line = para[para.rfind("\n", 0, at) + 1: end if end != -1 else len(para)]
             piped = _FETCHERS.search(lowered(line)) is not None and PIPE_RUN.search(line) is not None
+            if _SOURCE_ARCHIVE.search(url) is not None:
+                continue  # a code host's snapshot of a repository's source: files to read, not a program
             asset = _EXEC_ASSET.search(url_path(url)) is not None or "/releases/download/" in url
-            if not (piped or (asset and RUN_WORDS.search(para) is not None)):
+            if not (piped or (asset and RUN_WORDS.search(_step_text(paras, index)) is not None)):
                 if paste is None:
                     paste = _pastes(para)
                 if not paste:
@@ -176,6 +203,8 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
                 paste = _pastes(para)
             if required is None:
                 required = bool(REQUIRED.search(heading) or REQUIRED.search(para))
+            if not required and _RUN_LATER.search(_step_text(paras, index)):
+                required = True  # the campaign's shape: "1. DOWNLOAD ..." then "3. RUN it BEFORE starting the skill"
             how = ("paste a command into a terminal" if paste and not piped
                    else "download and run" if not piped else "pipe a download into a shell")
             if kind in FREE:
@@ -190,5 +219,5 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             what = "a required step" if required else "a step"
             out.append(Step(line_no, severity,
                             f"fake prerequisite: {what} tells the user to {how} from {BAD[kind]} ({url[:80]})",
-                            line))
+                            line, url))
     return out
