@@ -17,10 +17,97 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from skillctl.scan.context import feeds_inline_program, loads_env_file, schedules_local_job
 from skillctl.scan.hosts import source_kind
 
-__all__ = ["ALLOWED", "Hit", "allowance", "capture_address", "following", "installs_itself_once", "shell_hook_of"]
+__all__ = ["ALLOWED", "Hit", "allowance", "capture_address", "feeds_inline_program", "following",
+           "installs_itself_once", "loads_env_file", "schedules_local_job", "shell_hook_of"]
+
+
+# ``curl URL | python3 -c "<program>"``: the program is the argument; the download is its stdin.
+_INLINE_PROGRAM = re.compile(r"^\s+(?:-[a-zA-Z]+\s+)*?-[ceE]\s+(?P<q>[\"'])")
+_EVALUATES = re.compile(r"\b(?:exec\w*|eval|compile|system|popen|spawn\w*|Function|__import__|import_module|getattr|"
+                        r"globals|__builtins__|builtins|runIn\w*Context)\b|"
+                        r"\b(?:subprocess|child_process|runpy|pickle|marshal|ctypes|yaml|vm|shelve|dill)\b")
+_INTERPRETERS = ("python", "python2", "python3", "node", "perl", "ruby", "php")
+_SCRIPT_FILE = re.compile(r"^\s+(?:-[a-zA-Z]\w*\s+)*[\w.~/$-]*\.(?:py|js|mjs|cjs|ts|rb|pl|php)\b")
+
+
+def feeds_inline_program(match: str, after: str) -> bool:
+    """Is a download piped into an interpreter whose program is given inline (``-c``/``-e``)?
+
+    The program is then the quoted argument, which the reader sees, and the download only its
+    input: ``curl api | python3 -c "import json,sys; print(json.load(sys.stdin)['x'])"`` parses
+    JSON. It still counts as running the download when the inline program evaluates, imports,
+    unpickles or shells out (``exec(sys.stdin.read())``), or when it is not closed within
+    *after* (the text following the match: the rest of the line and the lines after it).
+    """
+    if not match.lower().rstrip().endswith(_INTERPRETERS):
+        return False
+    if _SCRIPT_FILE.match(after):
+        return True  # ``| node scripts/chart.mjs``: the program is a file the skill ships
+    m = _INLINE_PROGRAM.match(after)
+    if m is None:
+        return False
+    quote, end = m.group("q"), m.end()
+    while (end := after.find(quote, end)) != -1 and quote == '"' and _escaped(after, end):
+        end += 1  # a shell's "...\"..." goes on past an escaped quote
+    return end != -1 and _EVALUATES.search(after[m.end():end]) is None
+
+
+def _escaped(text: str, pos: int) -> bool:
+    """Is the character at *pos* preceded by an odd number of backslashes?"""
+    run = len(text[:pos]) - len(text[:pos].rstrip("\\"))
+    return run % 2 == 1
+
+
+# A scheduled job (cron line, systemd unit, launchd agent) and the signs of one that fetches,
+# connects out or decodes what it runs.
+_SCHEDULES = re.compile(r"crontab\s+-|/etc/cron|systemd/(?:system|user)/|Library/Launch(?:Agents|Daemons)/",
+                        re.IGNORECASE)
+_DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>", re.IGNORECASE)  # a plist's DTD address is never fetched to run
+_HEREDOC = re.compile(r"<<-?\s*['\"]?(?P<tag>[A-Za-z_]\w*)['\"]?")
+_REMOTE_JOB = re.compile(r"\b(?:curl|wget|nc|ncat|socat|telnet|scp|rsync|ssh|base64|iex|Invoke-\w+|eval)\b|https?://|"
+                         r"/dev/(?:tcp|udp)/|\b(?:ba|z)?sh\s+-c\b|\bpython[23]?\s+-c\b|\bnode\s+-e\b|\$\(",
+                         re.IGNORECASE)
+
+
+def schedules_local_job(line: str, after: str) -> bool:
+    """Does a PERSIST-003 hit schedule a job that runs only a local command, shown in full?
+
+    A reminder in cron or a backup timer under systemd is what such skills are for; persistence
+    is the attack when the job fetches or connects out (PERSIST-001 and RCE-001 rate those
+    higher). The job is the line itself, or the here-document it writes (``cat > x.service
+    << 'EOF'`` ... ``EOF``), read from *after* (the lines that follow). authorized_keys and
+    git hooks are not jobs and keep their severity.
+    """
+    if _SCHEDULES.search(line) is None:
+        return False
+    job = line
+    if (doc := _HEREDOC.search(line)) is not None:
+        body, sep, _rest = after.partition("\n" + doc.group("tag"))
+        if not sep:
+            return False  # an unterminated document: its end, and so the job, is not known
+        job += body
+    return _REMOTE_JOB.search(_DOCTYPE.sub("", job)) is None
+
+
+# A dotenv loader, or a shell sourcing an env file: the file's variables go into the program's
+# own environment (``require('dotenv').config({path: '../../.env'})``, ``source ../../.env``).
+_DOTENV = re.compile(r"\b(?:dotenv|load_dotenv|godotenv|dotenvy|DotNetEnv)\b")
+_SOURCES_ENV = re.compile(r"^\s*(?:source|\.)\s+[^;&|<>]*\.env\b[\"']?\s*(?:$|[;&|#])")
+
+
+def loads_env_file(match: str, line: str, text: str) -> bool:
+    """Does a ``../../.env`` climb load the workspace's env file into the skill's own environment?
+
+    Skills installed in an agent's workspace (``workspace/skills/<name>``) read their API keys
+    from the workspace's ``.env``, two or three levels up. Loading it is configuration; sending
+    it anywhere is judged by the exfiltration rules, which this does not touch. Only a ``.env``
+    target qualifies: a climb to ``.ssh`` or ``.aws`` keeps its severity.
+    """
+    if not match.rstrip("'\"").endswith(".env"):
+        return False
+    return _SOURCES_ENV.search(line) is not None or _DOTENV.search(text) is not None
 
 
 # ``scheme://user:secret@host``: credentials written where HTTP basic auth reads them (a proxy, a git
