@@ -12,10 +12,10 @@ judge what it says.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 from skillctl.scan.hosts import source_kind
 
@@ -193,12 +193,18 @@ def shell_hook_of(line: str, subject: frozenset[str]) -> bool:
     return _FETCH_OR_DECODE.search(rest) is None
 
 
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> tuple[int, ...]:
+    """Where each line of *text* starts. Several hits of one file ask; the file is walked once
+    (the cache is keyed on the string, whose hash Python keeps after the first lookup)."""
+    return (0, *(m.end() for m in re.finditer("\n", text)))
+
+
 def following(text: str, lineno: int, line: str, col: int, limit: int = 4000) -> str:
     """The text after column *col* of line *lineno* (1-based) of *text*, at most *limit* characters."""
-    start = 0
-    for _ in range(lineno - 1):
-        start = text.index("\n", start) + 1
-    return text[start + col: start + col + limit] if text.startswith(line, start) else line[col:]
+    starts = _line_starts(text)
+    start = starts[lineno - 1] if 0 < lineno <= len(starts) else -1
+    return text[start + col: start + col + limit] if start >= 0 and text.startswith(line, start) else line[col:]
 
 
 @dataclass
@@ -213,11 +219,11 @@ class Hit:
     subject: frozenset[str]
     kind: str
 
-    @cached_property
+    @functools.cached_property
     def after_match(self) -> str:
         return following(self.text, self.lineno, self.line, self.match.end())
 
-    @cached_property
+    @functools.cached_property
     def after_line(self) -> str:
         return following(self.text, self.lineno, self.line, len(self.line))
 
