@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from skillctl.scan.hosts import source_kind
+from skillctl.scan.hosts import joined_name, source_kind
 
 __all__ = ["ALLOWED", "Hit", "allowance", "capture_address", "feeds_inline_program", "following",
            "installs_itself_once", "loads_env_file", "schedules_local_job", "shell_hook_of"]
@@ -165,8 +165,7 @@ def installs_itself_once(line: str, text: str, subject: frozenset[str]) -> bool:
     m = _OWN_SKILL_FILE.search(line)
     if m is None or _REFETCH.search(text):
         return False
-    folder = "".join(re.findall(r"[a-z0-9]+", m.group("name").lower()))
-    return folder in subject and source_kind(m.group("url"), subject) == "related" \
+    return joined_name(m.group("name")) in subject and source_kind(m.group("url"), subject) == "related" \
         and m.group("url").lower().startswith("https://")
 
 

@@ -113,12 +113,16 @@ BAD = {"paste": "a paste site", "shortener": "a URL shortener", "raw-ip": "a raw
 FREE = ("paste", "shortener", "raw-ip", "tunnel")
 
 
+def joined_name(name: str) -> str:
+    """*name* without case or separators: "Private-Connect" and "private_connect" are "privateconnect"."""
+    return "".join(_WORD.findall(name.lower()))
+
+
 def subject_words(name: str, description: str) -> frozenset[str]:
     """What the skill is about: the words of its name and description (without filler)."""
     words = _WORD.findall(f"{name} {description}".lower())
     # the name without its separators too: "private-connect" is served from privateconnect.co
-    joined = "".join(_WORD.findall(name.lower()))
-    return frozenset(w for w in (*words, joined) if len(w) >= 3 and w not in GENERIC)
+    return frozenset(w for w in (*words, joined_name(name)) if len(w) >= 3 and w not in GENERIC)
 
 
 def url_path(url: str) -> str:
