@@ -230,7 +230,8 @@ def quote_opening(before: str) -> int:
     return found
 
 
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+# A markdown list item ("- ", "* ", "3. ", "2) "): prose reads each as a sentence of its own.
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 # The line that opens a list of what not to do ("**DON'T:**", "Avoid:", "Anti-patterns", "Common mistakes").
 _DONTS = re.compile(r"^[\s#*_>]*(?:don['\u2019]?ts?|do not|never|avoid|anti-?patterns?|bad (?:practices?|examples?)|"
                     r"(?:common )?(?:mistakes|pitfalls)|what not to do|wrong)[\s*_]*:?[\s*_]*$"
@@ -240,11 +241,11 @@ LIST_LOOKBACK = 12
 
 def _under_donts(mdmap: MarkdownMap, line: int, line_text: str) -> bool:
     """Is *line* an item of a list that a "DON'T:"-style line opens (items and blank lines between)?"""
-    if _LIST_ITEM.match(line_text) is None:
+    if LIST_ITEM.match(line_text) is None:
         return False
     for above in range(line - 1, max(mdmap.first_line, line - LIST_LOOKBACK) - 1, -1):
         text = mdmap.line_text(above)
-        if not text.strip() or _LIST_ITEM.match(text) or text.startswith((" ", "\t")):
+        if not text.strip() or LIST_ITEM.match(text) or text.startswith((" ", "\t")):
             continue  # another item, a blank line or an item's continuation
         return _DONTS.match(text) is not None
     return False

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from skillctl.scan.context import LIST_ITEM
 from skillctl.scan.keywords import lowered
 
 _LOCAL_SECRET = (
@@ -104,9 +105,6 @@ class Hit:
     start: int  # offset of the match within *sentence*
 
 
-_ITEM = re.compile(r"(?:[-*+]|\d{1,3}[.)])\s")
-
-
 def _prose(text: str, low: str) -> Iterator[tuple[int, str, str]]:
     """``(first line, paragraph, lower-case paragraph)`` for prose outside fenced code, line breaks
     folded to spaces; *low* is ``lowered(text)`` (same length, so its lines match)."""
@@ -127,7 +125,7 @@ def _prose(text: str, low: str) -> Iterator[tuple[int, str, str]]:
                 yield start, " ".join(buf), " ".join(lbuf)
             buf, lbuf = [], []
             continue
-        if buf and _ITEM.match(stripped):
+        if buf and LIST_ITEM.match(stripped):
             yield start, " ".join(buf), " ".join(lbuf)  # each list item is a sentence of its own
             buf, lbuf = [], []
         if not buf:
