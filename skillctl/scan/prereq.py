@@ -182,6 +182,7 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
         # Each test runs only when the decision needs it: most URLs are plain links, never run.
         required: bool | None = None
         paste: bool | None = None
+        step: str | None = None  # the paragraph and those after it to the next heading (_step_text)
         for url in dict.fromkeys(urls):
             at = para.find(url)  # the line of its first occurrence, without splitting a long block per URL
             line_no = start + para.count("\n", 0, at)
@@ -191,7 +192,9 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             if _SOURCE_ARCHIVE.search(url) is not None:
                 continue  # a code host's snapshot of a repository's source: files to read, not a program
             asset = _EXEC_ASSET.search(url_path(url)) is not None or "/releases/download/" in url
-            if not (piped or (asset and RUN_WORDS.search(_step_text(paras, index)) is not None)):
+            if asset and not piped and step is None:
+                step = _step_text(paras, index)
+            if not (piped or (asset and RUN_WORDS.search(step or "") is not None)):
                 if paste is None:
                     paste = _pastes(para)
                 if not paste:
@@ -202,9 +205,10 @@ def fake_prerequisites(text: str, subject: frozenset[str]) -> list[Step]:
             if paste is None:
                 paste = _pastes(para)
             if required is None:
-                required = bool(REQUIRED.search(heading) or REQUIRED.search(para))
-            if not required and _RUN_LATER.search(_step_text(paras, index)):
-                required = True  # the campaign's shape: "1. DOWNLOAD ..." then "3. RUN it BEFORE starting the skill"
+                if step is None:
+                    step = _step_text(paras, index)
+                # the campaign's shape: "1. DOWNLOAD ..." then "3. RUN it BEFORE starting the skill"
+                required = bool(REQUIRED.search(heading) or REQUIRED.search(para) or _RUN_LATER.search(step))
             how = ("paste a command into a terminal" if paste and not piped
                    else "download and run" if not piped else "pipe a download into a shell")
             if kind in FREE:
