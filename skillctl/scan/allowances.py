@@ -184,12 +184,31 @@ _FETCH_OR_DECODE = re.compile(r"\b(?:curl|wget|nc|base64|python[23]?|perl|ruby|n
 
 
 def shell_hook_of(line: str, subject: frozenset[str]) -> bool:
-    """Is *line* the shell hook (activate, init, completion) of the skill's own subject tool?"""
+    """Is *line* the shell hook (activate, init, completion) of the skill's own subject tool?
+
+    A comment after the hook (``>> ~/.bashrc   # bash``, naming the shell) is not run, so it
+    is not read for fetches; what comes before the hook is, comment or not.
+    """
     m = _SHELL_HOOK.search(line)
     if m is None or m.group(2).lower() not in subject:
         return False
-    rest = re.sub(r">>\s*\S+", " ", line[:m.start(1)] + line[m.end(1):])  # without the hook and the rc file
+    end = _comment_start(line, m.end())
+    rest = re.sub(r">>\s*\S+", " ", line[:m.start(1)] + line[m.end(1):end])  # without the hook and the rc file
     return _FETCH_OR_DECODE.search(rest) is None
+
+
+def _comment_start(line: str, start: int) -> int:
+    """Where a shell comment starts in *line* at or after *start*: a ``#`` after blank space and
+    outside quotes, the quotes counted from the line's start (or the line's length)."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and i >= start and line[i - 1] in " \t":
+            return i
+    return len(line)
 
 
 @functools.lru_cache(maxsize=4)
