@@ -310,15 +310,58 @@ def skill_digest(folder: Path, root: Path | None = None) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path]) -> None:
+def copy_digests(folder: Path) -> tuple[str, str]:
+    """``skill_digest(folder)``, and the digest of sync's copy of it, from one read of every file.
+
+    A copy in an agent's folder cannot keep a link that leaves the skill folder (a script
+    shared from elsewhere in the repo): its relative text would point somewhere else there. So
+    the copy holds the file the link points to, and its digest (``skill_digest(copy,
+    root=copy)``) differs from the skill's. Both are computed in the same pass, each file read
+    once, so a copy can be checked against a source state whose own digest was verified. A link
+    leaving the folder for a folder or for nothing has no faithful copy (SC065).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("skill folder does not exist", path=folder, code="SK007")
+    from skillctl.repo import find_repo_root
+
+    h, flat = hashlib.sha256(), hashlib.sha256()
+    _hash_tree(h, folder, find_repo_root(folder), set(), copy=(flat, folder.resolve()))
+    return "sha256:" + h.hexdigest(), "sha256:" + flat.hexdigest()
+
+
+class _Both:
+    """Two hashers fed the same bytes."""
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+
+    def update(self, data: bytes) -> None:
+        self.a.update(data)
+        self.b.update(data)
+
+
+def leaves(link: Path, folder: Path) -> Path | None:
+    """Where the symlink *link* resolves, when that is outside the (resolved) *folder*; else None."""
+    try:
+        resolved = link.resolve()
+    except (OSError, RuntimeError):
+        return None  # a loop: refused by the digest itself
+    return resolved if resolved != folder and folder not in resolved.parents else None
+
+
+def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
+               copy: tuple[Any, Path] | None = None) -> None:
+    """Hash *folder* into *h*; with *copy* (a second hasher, the skill folder), also as sync copies it."""
     seen = seen | {folder.resolve()}
     entries: list[tuple[str, Path]] = []
     for dirpath, _dirnames, filenames in walk(folder):
         base = Path(dirpath)  # a link to a folder is among the files: hashed as a link, never entered
         for f in filenames:
             entries.append(((base / f).relative_to(folder).as_posix(), base / f))
+    both = _Both(h, copy[0]) if copy is not None else h
     for rel, path in sorted(entries):
-        h.update(rel.encode("utf-8", "surrogateescape") + b"\0")
+        both.update(rel.encode("utf-8", "surrogateescape") + b"\0")
         try:
             mode = os.lstat(path).st_mode
         except OSError as exc:
@@ -326,11 +369,20 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path]) -> None:
         refuse_special(path, mode)  # a FIFO would block the read below forever
         if stat.S_ISLNK(mode):
             target = os.readlink(path)
-            h.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
-            _hash_link_target(h, path, boundary, seen)
+            outside = leaves(path, copy[1]) if copy is not None else None
+            if copy is not None and outside is not None:
+                _check_boundary(path, outside, boundary)
+                if not outside.is_file():
+                    raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot "
+                                     "hold it (sync it with --mode link)", path=path, code="SC065")
+                h.update(b"symlink\0" + target.encode("utf-8", "surrogateescape") + b"\0target\0")
+                _hash_file(_Both(h, copy[0]), outside)  # the copy holds the target's bytes, read once
+            else:
+                both.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
+                _hash_link_target(both, path, boundary, seen)
         else:
-            _hash_file(h, path)
-        h.update(b"\0")
+            _hash_file(both, path)
+        both.update(b"\0")
 
 
 def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> None:
@@ -338,9 +390,7 @@ def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> No
         resolved = link.resolve()
     except (OSError, RuntimeError):  # a loop of links
         raise InputError("symlink loop; refused", path=link, code="SK006") from None
-    if resolved != boundary and boundary not in resolved.parents:
-        raise InputError(f"symlink points outside the repository (to {resolved}); refused", path=link,
-                         code="SK006")
+    _check_boundary(link, resolved, boundary)
     if resolved.is_dir():
         if resolved in seen or any(resolved in p.parents for p in seen):
             h.update(b"\0cycle")  # a link back into a tree already being hashed adds nothing new
@@ -352,6 +402,12 @@ def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> No
         _hash_file(h, resolved)
     else:
         h.update(b"\0missing")
+
+
+def _check_boundary(link: Path, resolved: Path, boundary: Path) -> None:
+    if resolved != boundary and boundary not in resolved.parents:
+        raise InputError(f"symlink points outside the repository (to {resolved}); refused", path=link,
+                         code="SK006")
 
 
 def _hash_file(h: Any, path: Path) -> None:

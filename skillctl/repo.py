@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from skillctl.errors import InputError
@@ -57,16 +58,42 @@ def discover_skills(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def stat_identity(st: os.stat_result) -> str | None:
-    """``inode:size:mtime_ns:ctime_ns`` of a regular file's ``lstat``, or None for anything else.
+#: How long after its last change an ``lstat`` is trusted to stand for the content (ns). A
+#: file's times come from a clock that may tick only every few milliseconds (a kernel without
+#: fine-grained timestamps) or every 2 s (FAT): two same-size writes within one tick leave the
+#: same ``lstat``. Git calls such an entry "racily clean" and reads it again; here an ``lstat``
+#: younger than this never vouches for what was read, so the next look reads the files again.
+#: It must be at least the coarsest tick: then any later write gets a later time.
+RACY_NS = 2_000_000_000
+
+
+def wall_clock_ns() -> int:
+    """The kernel's real-time clock, which stamps file times (``time.time_ns`` is what freezegun
+    moves in tests; the file times it would be compared with never move)."""
+    return time.clock_gettime_ns(time.CLOCK_REALTIME)
+
+
+def settled(st: os.stat_result, now_ns: int) -> bool:
+    """Has the entry *st* been left alone long enough (``RACY_NS``) for its ``lstat`` to vouch
+    for its content? A time in the future (clock skew, ``touch -d``) never has."""
+    return max(st.st_mtime_ns, st.st_ctime_ns) <= now_ns - RACY_NS
+
+
+def stat_identity(st: os.stat_result, now_ns: int | None = None) -> str | None:
+    """``inode:size:mtime_ns:ctime_ns`` of a regular file's ``lstat``, or None when it cannot
+    stand for the file's content.
 
     The cache key of everything derived from a file (parsed facts, the search index): like
     git's index, an unchanged identity means the file need not be read again. The change
     time is in it because the mtime is not evidence: ``touch -r`` puts it back after an
     in-place edit that kept the size, while no unprivileged call can set the ctime. Symlinks
-    and special files get None, so they are always re-read and their checks always run.
+    and special files get None, so they are always re-read and their checks always run; so
+    does a file changed within ``RACY_NS`` of *now_ns* (default: the wall clock), whose next
+    same-size write may keep every field.
     """
     if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
+        return None
+    if not settled(st, wall_clock_ns() if now_ns is None else now_ns):
         return None
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 

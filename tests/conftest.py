@@ -165,6 +165,18 @@ def cli(capsys, monkeypatch):
 
 
 @pytest.fixture
+def settled_at_once(monkeypatch) -> None:
+    """File times vouch for content as soon as they are written (``repo.RACY_NS`` = 0).
+
+    For tests of a cache's reuse logic, which otherwise would have to wait out the window in
+    which a file just written is read again every time (tests/test_racy_stamps.py tests that).
+    """
+    import skillctl.repo
+
+    monkeypatch.setattr(skillctl.repo, "RACY_NS", 0)
+
+
+@pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """An initialised skills repo (git, lock, config) with one committed skill."""
     import git

@@ -19,7 +19,7 @@ def facts(root, folders):
         db.close()
 
 
-def test_unchanged_files_are_not_parsed_again(tmp_path, monkeypatch):
+def test_unchanged_files_are_not_parsed_again(tmp_path, monkeypatch, settled_at_once):
     folder = make_skill(tmp_path, "demo")
     first = facts(tmp_path, [folder])[folder]
     assert first.name == "demo" and first.ttl == "30d" and first.pins[0].package == "python3"

@@ -285,7 +285,7 @@ def test_sync_config_schema_names_the_key(setup, cli):
     assert (project / ".claude/skills/alpha-skill").is_symlink()
 
 
-def test_cached_verdicts_never_outlive_a_change(setup, cli):
+def test_cached_verdicts_never_outlive_a_change(setup, cli, settled_at_once):
     """The no-change fast path reuses the loader's verdict only while nothing it read changed."""
     repo, project, _ = setup
     assert cli("sync", "claude", "--repo", str(repo), "--project", str(project)).code == 0

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillctl.errors import InputError
-from skillctl.repo import SKILL_FILE, SKIP_DIRS, SYNC_MANIFEST, stat_identity
+from skillctl.repo import SKILL_FILE, SKIP_DIRS, SYNC_MANIFEST, settled, stat_identity, wall_clock_ns
 
 if TYPE_CHECKING:
     from skillctl.loader import Observed
@@ -40,9 +40,12 @@ def folder_signature(folder: Path) -> str | None:
     Equal signatures mean the digest need not be recomputed, so each entry's change time is
     in it: an in-place edit of the same size followed by ``touch -r`` keeps the size and the
     mtime, never the ctime (nor does a ``chmod +x``, which the digest counts). None when the folder is or holds
-    a symlink (the digest covers the link's target, wherever in the repo it is) or cannot be
-    listed, so the caller always digests it (and the loader refuses what it must).
+    a symlink (the digest covers the link's target, wherever in the repo it is), cannot be
+    listed, or holds an entry changed within ``repo.RACY_NS`` (a same-size rewrite in the same
+    clock tick would keep the signature), so the caller always digests it (and the loader
+    refuses what it must).
     """
+    now = wall_clock_ns()
     try:
         if os.path.islink(folder):
             return None
@@ -53,7 +56,7 @@ def folder_signature(folder: Path) -> str | None:
             with os.scandir(stack.pop()) as entries:
                 for entry in entries:
                     st = entry.stat(follow_symlinks=False)
-                    if stat.S_ISLNK(st.st_mode):
+                    if stat.S_ISLNK(st.st_mode) or not settled(st, now):
                         return None
                     if stat.S_ISDIR(st.st_mode):
                         if entry.name == ".git":
@@ -144,6 +147,7 @@ def walk_skills(conn: sqlite3.Connection, root_path: Path) -> dict[str, str | No
     Path objects: this loop runs once per skill on every refresh.
     """
     root = str(root_path)
+    now = wall_clock_ns()
     is_skill, ident = _skill_md(root)
     if is_skill:
         return {"": ident}
@@ -167,9 +171,11 @@ def walk_skills(conn: sqlite3.Connection, root_path: Path) -> dict[str, str | No
             continue
         # with the ctime: a folder renamed away and a symlink put in its place, the parent's
         # mtime restored (touch -r), must not be found through a listing cached before
-        dir_ident = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+        # (a folder changed within RACY_NS is listed every time: a second change in the same
+        # clock tick would keep its lstat, and a listing cached in between would miss it)
+        dir_ident = f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}" if settled(st, now) else ""
         hit = cache.get(rel)
-        if hit is not None and hit[0] == dir_ident:
+        if hit is not None and dir_ident and hit[0] == dir_ident:
             subdirs = json.loads(hit[1])
         else:
             subdirs = _list_dir(path, top=not rel)

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from skillctl.errors import InputError
-from skillctl.lock import atomic_write, skill_digest
-from skillctl.repo import SYNC_MANIFEST
+from skillctl.lock import atomic_write, leaves, skill_digest
+from skillctl.repo import SYNC_MANIFEST, settled, wall_clock_ns
+from skillctl.safeio import walk
 
 MANIFEST_NAME = SYNC_MANIFEST
 MANIFEST_VERSION = 1
@@ -36,6 +37,10 @@ class Entry:
     manifest is written before the folders change), so an interrupted sync still recognises
     its own folder on the next run. ``stamp`` lets an unchanged folder be trusted without
     re-reading every file (sizes, mtimes and inodes of all files; any edit changes it).
+    ``written`` is the digest of the copy itself (``skill_digest(copy, root=copy)``): it differs
+    from ``digest`` (the verified skill's) when links leaving the skill folder were copied as
+    the files they point to (``lock.copy_digests``). "" in entries of older manifests, whose
+    copies may still hold such links (``legacy_links``).
     """
 
     digest: str
@@ -43,11 +48,14 @@ class Entry:
     source: str = ""
     prior: str | None = None
     stamp: str = ""
+    written: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"digest": self.digest, "mode": self.mode, "source": self.source, "stamp": self.stamp}
         if self.prior:
             data["prior"] = self.prior
+        if self.written:
+            data["written"] = self.written
         return data
 
 
@@ -101,11 +109,12 @@ def read_manifest(target: Path) -> Manifest:
                 value.get("mode", "copy") not in ("copy", "link"):
             manifest.problems.append(f"manifest entry {name!r} is malformed: ignored")
             continue
-        prior = value.get("prior")
+        prior, written = value.get("prior"), value.get("written")
         manifest.entries[name] = Entry(digest=value["digest"], mode=value.get("mode", "copy"),
                                        source=str(value.get("source", "")),
                                        prior=prior if isinstance(prior, str) else None,
-                                       stamp=str(value.get("stamp", "")))
+                                       stamp=str(value.get("stamp", "")),
+                                       written=written if isinstance(written, str) else "")
     return manifest
 
 
@@ -120,14 +129,17 @@ def stamp(folder: Path) -> str:
     ``chmod +x``, which the digest counts, changes only the ctime) and the mode. A symlink adds
     what it points to, as the digest reads through it (a shared file elsewhere in the repo
     turning malicious changes no ``lstat`` inside the folder); a link to a folder makes the
-    stamp "", which is never trusted.
+    stamp "", which is never trusted. So does any entry changed within ``repo.RACY_NS``: a
+    folder stamped right after sync wrote it could be edited again within the same clock tick
+    and keep the stamp, so its first stamp is taken on a later run (``owned``).
     """
     top = os.fspath(folder)
+    now = wall_clock_ns()
     try:
         st = os.lstat(top)
         if stat_mod.S_ISLNK(st.st_mode):
             return f"link:{os.readlink(top)}"
-        if not stat_mod.S_ISDIR(st.st_mode):
+        if not stat_mod.S_ISDIR(st.st_mode) or not settled(st, now):
             return ""
         parts = [f".:{st.st_mode}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"]
         cut = len(top) + 1
@@ -136,6 +148,8 @@ def stamp(folder: Path) -> str:
             with os.scandir(stack.pop()) as it:
                 for entry in it:
                     s = entry.stat(follow_symlinks=False)
+                    if not settled(s, now):
+                        return ""
                     parts.append(f"{entry.path[cut:]}:{s.st_mode}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}:"
                                  f"{s.st_ino}")
                     if stat_mod.S_ISDIR(s.st_mode):
@@ -146,7 +160,7 @@ def stamp(folder: Path) -> str:
                         except OSError:
                             parts.append(f"{entry.path[cut:]}>-")  # dangling: the digest refuses it, as before
                             continue
-                        if stat_mod.S_ISDIR(t.st_mode):
+                        if stat_mod.S_ISDIR(t.st_mode) or not settled(t, now):
                             return ""
                         parts.append(f"{entry.path[cut:]}>{t.st_dev}:{t.st_ino}:{t.st_mode}:{t.st_size}:"
                                      f"{t.st_mtime_ns}:{t.st_ctime_ns}")
@@ -157,16 +171,41 @@ def stamp(folder: Path) -> str:
 
 
 def owned(folder: Path, entry: Entry) -> bool:
-    """Whether *folder* is still exactly what skillctl wrote (so replacing it loses nothing)."""
+    """Whether *folder* is still exactly what skillctl wrote (so replacing it loses nothing).
+
+    A folder whose recorded stamp no longer matches is digested; when it still holds what was
+    written, its stamp (taken *before* the digest read the files, so an edit racing the read
+    changes it) is recorded in *entry* for the caller to save. A stamp is "" while the folder
+    is too fresh to vouch for (``stamp``), which is never recorded as proof.
+    """
     if entry.mode == "link":
         return folder.is_symlink() and os.readlink(folder) == entry.source
     now = stamp(folder)
-    if not now or now.startswith("link:"):
+    if now.startswith("link:"):
         return False
-    if entry.stamp and now == entry.stamp:
+    if now and entry.stamp and now == entry.stamp:
         return True
+    expected = entry.written or entry.digest
     try:
-        current = skill_digest(folder)
+        current = skill_digest(folder, root=folder)
     except InputError:
         return False
-    return current in (entry.digest, entry.prior)
+    if current == expected and entry.prior is None:
+        entry.stamp = now
+    return current in (expected, entry.prior)
+
+
+def legacy_links(folder: Path, entry: Entry) -> bool:
+    """Does a copy written before ``Entry.written`` existed hold a link leaving its folder (whose
+    relative text points somewhere else in the agent's folder than in the repo)? Sync copies
+    such a folder again; one without them gets ``written`` recorded and is never walked again."""
+    if entry.mode != "copy" or entry.written:
+        return False
+    top = folder.resolve()
+    for dirpath, _dirnames, filenames in walk(folder, strict=False):
+        for name in filenames:  # links (to folders too) are listed among the files
+            path = Path(dirpath) / name
+            if path.is_symlink() and leaves(path, top) is not None:
+                return True
+    entry.written = entry.digest
+    return False

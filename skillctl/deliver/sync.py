@@ -28,14 +28,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from skillctl.deliver.manifest import MANIFEST_NAME, Entry, Manifest, owned, read_manifest, safe_folder_name, stamp
+from skillctl.deliver.manifest import (
+    MANIFEST_NAME,
+    Entry,
+    Manifest,
+    legacy_links,
+    owned,
+    read_manifest,
+    safe_folder_name,
+    stamp,
+)
 from skillctl.deliver.targets import Target, double_reads, hermes_home
 from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
-from skillctl.lock import skill_digest
+from skillctl.lock import copy_digests, leaves, skill_digest
 from skillctl.repo import MAX_DISCOVERY_DEPTH
 from skillctl.safecopy import copy_tree, remove_tree
-from skillctl.safeio import walk
+from skillctl.safeio import read_regular, walk
 
 TMP_PREFIX = ".skillctl-tmp-"
 OLD_PREFIX = ".skillctl-old-"
@@ -186,6 +195,9 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
                                                             "(remove it to let sync restore the verified copy)"))
         elif entry.prior is not None:  # recorded before an update that never finished
             actions.append(Action("update", name, folder, "finishing an interrupted sync"))
+        elif legacy_links(folder, entry):
+            actions.append(Action("update", name, folder, "copied again: a link leaving the skill folder now "
+                                                          "becomes the file it points to"))
         elif entry.digest != skill.digest or entry.mode != mode or (mode == "link" and entry.source != str(
                 skill.folder)):
             actions.append(Action("update", name, folder, "verified content changed" if entry.digest != skill.digest
@@ -206,34 +218,74 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
     return actions
 
 
-def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> None:
+def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
     """Write *skill* at the temporary *dest*: a symlink, or a copy of the bytes the loader judged.
+    Returns the copy's own digest ("" for a link).
 
-    *judged* is the source folder's stamp taken before the loader read it. If the source still
-    has that stamp after copying, the copy holds the verified bytes; if anything changed in
-    between (an edit racing sync), the copy is checked against the lock digest instead.
+    A link inside the skill folder stays a link. One that leaves it (a script shared from
+    elsewhere in the repo) would point somewhere else from the agent's folder, so the copy
+    holds the file it points to instead (``lock.copy_digests``). *judged* is the source
+    folder's stamp taken before the loader read it (its links' targets included). If the source
+    still has that stamp after copying, the copy holds the verified bytes; if anything changed
+    in between (an edit racing sync), or the stamp was too fresh to vouch, the source is
+    digested again: it must still be the verified skill, and the copy what copying it gives.
     """
     if mode == "link":
         os.symlink(str(skill.folder), dest)
-        return
+        return ""
     try:
         copy_tree(str(skill.folder), str(dest))
+        resolved = _resolve_leaving_links(skill.folder, dest)
+        unchanged = bool(judged) and stamp(skill.folder) == judged
+        if not resolved:  # a plain copy: the same bytes, so the same digest as the skill's
+            if not unchanged and skill_digest(dest, root=dest) != skill.digest:
+                raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
+                                 code="SC063")
+            return skill.digest
+        written = skill_digest(dest, root=dest)
+        if not unchanged and copy_digests(skill.folder) != (skill.digest, written):
+            raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
+                             code="SC063")
     except BaseException:
         with contextlib.suppress(OSError):
             remove_tree(dest)
         raise
-    if judged and stamp(skill.folder) == judged:
-        return
-    if skill_digest(dest) != skill.digest:
-        remove_tree(dest)
-        raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
-                         code="SC063")
+    return written
+
+
+def _resolve_leaving_links(source: Path, copy: Path) -> int:
+    """In *copy* of *source*, replace each link that leaves the skill folder by the file it
+    points to (read from the source's side, as the digest reads it), mode bits kept; how many."""
+    top = source.resolve()
+    count = 0
+    for dirpath, _dirnames, filenames in walk(copy):
+        for name in filenames:
+            link = Path(dirpath) / name
+            if not link.is_symlink():
+                continue
+            outside = leaves(source / link.relative_to(copy), top)
+            if outside is None:
+                continue
+            if not outside.is_file():
+                raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold "
+                                 "it (sync it with --mode link)", path=source / link.relative_to(copy), code="SC065")
+            data, perms = read_regular(outside), os.stat(outside).st_mode & 0o777
+            link.unlink()
+            fd = os.open(link, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, perms)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            count += 1
+    return count
 
 
 def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest,
-                 actions: list[Action], judged: dict[Path, str] | None = None) -> None:
+                 actions: list[Action], judged: dict[Path, str] | None = None, restamped: bool = False) -> None:
+    """Carry out *actions*; *restamped*: planning recorded new stamps for folders it had to digest
+    (``manifest.owned``), saved even when nothing else changes, so the next run need not digest."""
     changes = [a for a in actions if a.kind in ("write", "update", "remove", "forget")]
     if not changes:
+        if restamped:
+            manifest.save()
         return
     # First save: new digests recorded with the old ones as "prior", so a crash part-way
     # leaves every folder recognisable as ours on the next run.
@@ -257,7 +309,7 @@ def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manife
             else:
                 skill = want[a.name]
                 tmp = target.path / f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
-                _materialize(skill, tmp, mode, (judged or {}).get(skill.folder, ""))
+                written = _materialize(skill, tmp, mode, (judged or {}).get(skill.folder, ""))
                 if a.kind == "update":
                     aside = target.path / f"{OLD_PREFIX}{uuid.uuid4().hex[:8]}-{a.name}"
                     os.rename(final, aside)
@@ -268,6 +320,7 @@ def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manife
                 entry = manifest.entries[a.name]
                 entry.prior = None
                 entry.stamp = stamp(final)
+                entry.written = written
         except (OSError, SkillctlError) as exc:
             a.kind, a.reason = "error", f"{a.kind} failed: {getattr(exc, 'strerror', None) or exc}"
     manifest.save()
@@ -433,6 +486,7 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
             local = _hermes_local_names()
             result.notes.extend(f"{n}: Hermes prefers its own {hermes_home() / 'skills'} copy of this name and "
                                 "drops the managed one" for n in sorted(set(want) & local))
+        stamps = {name: e.stamp for name, e in manifest.entries.items()}
         result.actions = [*refused, *plan_target(target, want, mode, manifest)] if target.path.exists() else [
             *refused, *[Action("write", n, target.path / n, "loadable, not yet in this folder") for n in sorted(want)]]
         result.notes.extend(_listed_elsewhere(target, want, project))
@@ -445,7 +499,8 @@ def run_sync(repo: Path, targets: list[Target], *, mode: str = "copy", dry_run: 
                         result.notes.append(f"would register {target.path} in skills.external_dirs")
             continue
         _sweep(target.path)
-        apply_target(target, want, mode, manifest, result.actions, judged)
+        apply_target(target, want, mode, manifest, result.actions, judged,
+                     restamped=any(e.stamp != stamps.get(name) for name, e in manifest.entries.items()))
         if target.hermes_external:
             from skillctl.deliver.hermes import register_external_dir
 

@@ -308,4 +308,6 @@ def load_rules(extra: Iterable[Path | str] = (), *, builtin: bool = True) -> Rul
     # The file identity includes the change time: an in-place edit that kept size and mtime
     # (``touch -r``) must not keep a long-running process (mcp, schedule --every) on the old pack.
     identities = tuple(stat_identity(f.stat()) for f in files)
+    if None in identities:  # a pack just written (or not a regular file): its identity proves nothing
+        return _load_cached.__wrapped__(tuple(str(f) for f in files), identities)
     return _load_cached(tuple(str(f) for f in files), identities)
