@@ -326,7 +326,7 @@ def copy_digests(folder: Path) -> tuple[str, str]:
     from skillctl.repo import find_repo_root
 
     h, flat = hashlib.sha256(), hashlib.sha256()
-    _hash_tree(h, folder, find_repo_root(folder), set(), copy=(flat, folder.resolve()))
+    _hash_tree(h, folder, find_repo_root(folder), set(), copy=(flat, folder))
     return "sha256:" + h.hexdigest(), "sha256:" + flat.hexdigest()
 
 
@@ -341,13 +341,23 @@ class _Both:
         self.b.update(data)
 
 
-def leaves(link: Path, folder: Path) -> Path | None:
-    """Where the symlink *link* resolves, when that is outside the (resolved) *folder*; else None."""
+def leaves(link: Path, folder: Path) -> bool:
+    """Could a copy of *folder* kept elsewhere not keep the symlink *link* (below *folder*) as a link?
+
+    So when its text is absolute, or climbs out of *folder* (even to come back in: from the
+    copy's place it would climb into whatever surrounds the copy), both decided from the text
+    alone, or when it resolves outside *folder* through other links (or loops). A link that
+    stays resolves the same way in a copy.
+    """
+    text = os.readlink(link)
+    where = os.path.normpath(os.path.join(os.path.dirname(os.path.relpath(link, folder)), text))
+    if os.path.isabs(text) or where == ".." or where.startswith("../"):
+        return True
     try:
-        resolved = link.resolve()
+        resolved, top = link.resolve(strict=False), folder.resolve()
     except (OSError, RuntimeError):
-        return None  # a loop: refused by the digest itself
-    return resolved if resolved != folder and folder not in resolved.parents else None
+        return True  # a loop: no copy of it either (the digest refuses it)
+    return resolved != top and top not in resolved.parents
 
 
 def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
@@ -369,8 +379,11 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
         refuse_special(path, mode)  # a FIFO would block the read below forever
         if stat.S_ISLNK(mode):
             target = os.readlink(path)
-            outside = leaves(path, copy[1]) if copy is not None else None
-            if copy is not None and outside is not None:
+            if copy is not None and leaves(path, copy[1]):
+                try:
+                    outside = path.resolve()
+                except (OSError, RuntimeError):
+                    raise InputError("symlink loop; refused", path=path, code="SK006") from None
                 _check_boundary(path, outside, boundary)
                 if not outside.is_file():
                     raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot "

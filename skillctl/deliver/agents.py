@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from skillctl.deliver.manifest import MANIFEST_NAME, Manifest, owned, read_manifest
+from skillctl.deliver.manifest import MANIFEST_NAME, Manifest, owned, read_manifest, written_matches
 from skillctl.deliver.targets import AGENTS, agent_roots, installed_agents, walk_skill_folders
 from skillctl.errors import InputError, SkillctlError
 from skillctl.lock import skill_digest
@@ -93,12 +93,14 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
 
     report = Checkup(repo=str(repo) if repo else None)
     loadable: dict[str, str] = {}
+    sources: dict[str, Path] = {}
     rejected: dict[str, str] = {}
     by_digest: dict[str, str] = {}
     if repo is not None:
         try:
             load = explain_load(repo, now)
             loadable = {s.name: s.digest for s in load.loaded}
+            sources = {s.name: s.folder for s in load.loaded}
             rejected = {r.name: r.reason for r in load.rejected}
             from skillctl.lock import read_lock
 
@@ -129,7 +131,8 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
             skip = HERMES_SKIP if agent == "hermes" else frozenset()
             for folder in walk_skill_folders(root, recursive=spec.recursive, skip=skip):
                 name, note = _listed_name(agent, folder)
-                view.skills.append(_classify(name, folder, root, manifest, loadable, rejected, by_digest, note))
+                view.skills.append(_classify(name, folder, root, manifest, loadable, sources, rejected, by_digest,
+                                             note))
         counts: dict[str, int] = {}
         for s in view.skills:
             if not s.detail.startswith("Codex refuses"):
@@ -141,7 +144,7 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
 
 
 def _classify(name: str, folder: Path, root: Path, manifest: Manifest | None, loadable: dict[str, str],
-              rejected: dict[str, str], by_digest: dict[str, str], note: str) -> SeenSkill:
+              sources: dict[str, Path], rejected: dict[str, str], by_digest: dict[str, str], note: str) -> SeenSkill:
     seen = SeenSkill(name=name, path=str(folder), root=str(root), state="unmanaged")
     entry = manifest.entries.get(folder.name) if manifest and folder.parent == root else None
     if entry is None:
@@ -152,7 +155,8 @@ def _classify(name: str, folder: Path, root: Path, manifest: Manifest | None, lo
         copy_of = by_digest.get(digest)
         seen.detail = f"not written by skillctl; same content as {copy_of}" if copy_of else \
             "not written by skillctl: never verified"
-    elif not owned(folder, entry):
+    elif not owned(folder, entry) or (loadable.get(folder.name) == entry.digest
+                                      and not written_matches(entry, sources.get(folder.name))):
         seen.state, seen.detail = "edited", "changed since skillctl wrote it: what the agent loads was never verified"
     elif loadable.get(folder.name) == entry.digest:
         seen.state, seen.detail = "loadable", "managed, verified and unchanged"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from skillctl.errors import InputError
-from skillctl.lock import atomic_write, leaves, skill_digest
+from skillctl.lock import atomic_write, copy_digests, leaves, skill_digest
 from skillctl.repo import SYNC_MANIFEST, settled, wall_clock_ns
 from skillctl.safeio import walk
 
@@ -195,17 +195,34 @@ def owned(folder: Path, entry: Entry) -> bool:
     return current in (expected, entry.prior)
 
 
+def written_matches(entry: Entry, source: Path | None) -> bool:
+    """Is the copy digest the manifest records (``written``) what copying *source* gives?
+
+    The manifest sits in the agent's folder, so an agent can write into it as easily as into
+    the copy; a ``written`` of its own choosing would make an edited copy "owned". A plain
+    copy's is the skill's digest; any other is checked against the verified source (only
+    skills with links leaving their folder have one), and without a source it proves nothing.
+    """
+    if entry.written in ("", entry.digest):
+        return True
+    if source is None:
+        return False
+    try:
+        return copy_digests(source) == (entry.digest, entry.written)
+    except InputError:
+        return False
+
+
 def legacy_links(folder: Path, entry: Entry) -> bool:
     """Does a copy written before ``Entry.written`` existed hold a link leaving its folder (whose
     relative text points somewhere else in the agent's folder than in the repo)? Sync copies
     such a folder again; one without them gets ``written`` recorded and is never walked again."""
     if entry.mode != "copy" or entry.written:
         return False
-    top = folder.resolve()
     for dirpath, _dirnames, filenames in walk(folder, strict=False):
         for name in filenames:  # links (to folders too) are listed among the files
             path = Path(dirpath) / name
-            if path.is_symlink() and leaves(path, top) is not None:
+            if path.is_symlink() and leaves(path, folder):
                 return True
     entry.written = entry.digest
     return False

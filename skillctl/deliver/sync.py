@@ -37,12 +37,13 @@ from skillctl.deliver.manifest import (
     read_manifest,
     safe_folder_name,
     stamp,
+    written_matches,
 )
 from skillctl.deliver.targets import Target, double_reads, hermes_home
 from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
 from skillctl.lock import copy_digests, leaves, skill_digest
-from skillctl.repo import MAX_DISCOVERY_DEPTH
+from skillctl.repo import MAX_DISCOVERY_DEPTH, find_repo_root
 from skillctl.safecopy import copy_tree, remove_tree
 from skillctl.safeio import read_regular, walk
 
@@ -190,7 +191,7 @@ def plan_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifes
         elif entry is None:
             actions.append(Action("conflict", name, folder, "a folder skillctl did not create has this name: "
                                                             "left untouched"))
-        elif not owned(folder, entry):
+        elif not owned(folder, entry) or (entry.digest == skill.digest and not written_matches(entry, skill.folder)):
             actions.append(Action("conflict", name, folder, "edited since skillctl wrote it: left in place "
                                                             "(remove it to let sync restore the verified copy)"))
         elif entry.prior is not None:  # recorded before an update that never finished
@@ -235,15 +236,16 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
         return ""
     try:
         copy_tree(str(skill.folder), str(dest))
-        resolved = _resolve_leaving_links(skill.folder, dest)
-        unchanged = bool(judged) and stamp(skill.folder) == judged
-        if not resolved:  # a plain copy: the same bytes, so the same digest as the skill's
-            if not unchanged and skill_digest(dest, root=dest) != skill.digest:
+        if not _resolve_leaving_links(skill.folder, dest):
+            # a plain copy, every link kept resolving inside it: the same bytes as the skill's
+            if not (judged and stamp(skill.folder) == judged) and skill_digest(dest, root=dest) != skill.digest:
                 raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
                                  code="SC063")
             return skill.digest
+        # Bytes were read through links, whose every hop no stamp covers: always checked against a
+        # source state whose own digest is the verified one (each file read once for both digests).
         written = skill_digest(dest, root=dest)
-        if not unchanged and copy_digests(skill.folder) != (skill.digest, written):
+        if copy_digests(skill.folder) != (skill.digest, written):
             raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
                              code="SC063")
     except BaseException:
@@ -254,28 +256,35 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
 
 
 def _resolve_leaving_links(source: Path, copy: Path) -> int:
-    """In *copy* of *source*, replace each link that leaves the skill folder by the file it
-    points to (read from the source's side, as the digest reads it), mode bits kept; how many."""
-    top = source.resolve()
-    count = 0
-    for dirpath, _dirnames, filenames in walk(copy):
-        for name in filenames:
-            link = Path(dirpath) / name
-            if not link.is_symlink():
-                continue
-            outside = leaves(source / link.relative_to(copy), top)
-            if outside is None:
-                continue
-            if not outside.is_file():
-                raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold "
-                                 "it (sync it with --mode link)", path=source / link.relative_to(copy), code="SC065")
-            data, perms = read_regular(outside), os.stat(outside).st_mode & 0o777
-            link.unlink()
-            fd = os.open(link, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, perms)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            count += 1
-    return count
+    """In *copy* of *source*, replace each link that leaves the copy by the file it points to,
+    mode bits kept; how many.
+
+    Which links leave is decided on the copy as written, all before any is replaced (a link
+    to a link that leaves, leaves too); the bytes are read where the source's link resolves, as
+    the digest reads them, only inside the repository. Should the source have changed since
+    it was copied, the two disagree and ``lock.copy_digests`` refuses the copy.
+    """
+    boundary = find_repo_root(source)
+    leaving = [link for dirpath, _dirnames, filenames in walk(copy) for name in filenames
+               if (link := Path(dirpath) / name).is_symlink() and leaves(link, copy)]
+    for link in leaving:
+        origin = source / link.relative_to(copy)
+        try:
+            outside = origin.resolve()
+        except (OSError, RuntimeError):
+            raise InputError("symlink loop; refused", path=origin, code="SK006") from None
+        if outside != boundary and boundary not in outside.parents:  # refused before anything is read
+            raise InputError(f"symlink points outside the repository (to {outside}); refused", path=origin,
+                             code="SK006")
+        if not outside.is_file():
+            raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold it "
+                             "(sync it with --mode link)", path=origin, code="SC065")
+        data, perms = read_regular(outside), os.stat(outside).st_mode & 0o777
+        link.unlink()
+        fd = os.open(link, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, perms)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    return len(leaving)
 
 
 def apply_target(target: Target, want: dict[str, LoadedSkill], mode: str, manifest: Manifest,
