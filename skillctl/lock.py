@@ -29,7 +29,7 @@ from skillctl.clock import format_ts
 from skillctl.errors import InputError, LockError
 from skillctl.lockmodel import Lock, LockEntry
 from skillctl.repo import LOCK_NAME
-from skillctl.safeio import load_bounded, read_regular, refuse_special, walk
+from skillctl.safeio import MAX_TREE_DEPTH, TREE_LIMIT, load_bounded, read_regular, refuse_special, walk
 
 LOCK_VERSION = 1
 MAX_LOCK_BYTES = 64 * 1024 * 1024
@@ -361,8 +361,19 @@ def leaves(link: Path, folder: Path) -> bool:
 
 
 def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
-               copy: tuple[Any, Path] | None = None) -> None:
-    """Hash *folder* into *h*; with *copy* (a second hasher, the skill folder), also as sync copies it."""
+               copy: tuple[Any, Path] | None = None, entered: set[Path] | None = None) -> None:
+    """Hash *folder* into *h*; with *copy* (a second hasher, the skill folder), also as sync copies it.
+
+    *seen*: the folders on the way here (a link back into one is a cycle). *entered*: every
+    linked folder this digest has hashed, each hashed once: folders that each link twice to the
+    next would otherwise be hashed 2**n times, and a chain of links too deep for the stack is
+    refused (SK020) instead of overflowing it.
+    """
+    if entered is None:
+        entered = set()
+    elif len(seen) > MAX_TREE_DEPTH:
+        raise InputError(f"links to folders nest deeper than {MAX_TREE_DEPTH}; refusing to read further",
+                         path=folder, code=TREE_LIMIT)
     seen = seen | {folder.resolve()}
     entries: list[tuple[str, Path]] = []
     for dirpath, _dirnames, filenames in walk(folder):
@@ -392,13 +403,13 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
                 _hash_file(_Both(h, copy[0]), outside)  # the copy holds the target's bytes, read once
             else:
                 both.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
-                _hash_link_target(both, path, boundary, seen)
+                _hash_link_target(both, path, boundary, seen, entered)
         else:
             _hash_file(both, path)
         both.update(b"\0")
 
 
-def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> None:
+def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path], entered: set[Path]) -> None:
     try:
         resolved = link.resolve()
     except (OSError, RuntimeError):  # a loop of links
@@ -408,8 +419,12 @@ def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path]) -> No
         if resolved in seen or any(resolved in p.parents for p in seen):
             h.update(b"\0cycle")  # a link back into a tree already being hashed adds nothing new
             return
+        if resolved in entered:  # hashed once already in this digest: which folder it is, not again
+            h.update(b"\0again\0" + resolved.relative_to(boundary).as_posix().encode("utf-8", "surrogateescape"))
+            return
+        entered.add(resolved)
         h.update(b"\0tree\0")
-        _hash_tree(h, resolved, boundary, seen)
+        _hash_tree(h, resolved, boundary, seen, entered=entered)
     elif resolved.exists():
         h.update(b"\0target\0")
         _hash_file(h, resolved)
@@ -424,14 +439,27 @@ def _check_boundary(link: Path, resolved: Path, boundary: Path) -> None:
 
 
 def _hash_file(h: Any, path: Path) -> None:
-    """Mode bit and bytes of a regular file (a link's target included); anything else is SK017."""
+    """Mode bit and bytes of a regular file (a link's target included); anything else is SK017.
+
+    The digest strings its fields together with NUL bytes, so it stays one-to-one only while
+    no field can hold a NUL. Paths and link texts cannot; text files do not. Bytes that do (a
+    PNG, a zip) could otherwise spell out "the end of this file, then another file": a skill
+    verified with ``logo.png`` ending in ``\0run.sh\0file\0x\0<script>`` could later be
+    split into a shorter ``logo.png`` and an executable ``run.sh`` with the same digest. Such
+    content is hashed as a ``blob`` with its length first, so it ends where the digest says.
+    The digests of NUL-free trees, every one recorded before this rule, are unchanged.
+    """
     try:
         st = os.stat(path)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
     refuse_special(path, st.st_mode)  # also behind a link: a FIFO is never opened for reading
-    h.update(b"file\0" + (b"x\0" if st.st_mode & 0o111 else b"-\0"))
     try:
-        h.update(read_regular(path))
+        data = read_regular(path)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
+    mode = b"x\0" if st.st_mode & 0o111 else b"-\0"
+    if b"\0" in data:
+        h.update(b"blob\0" + mode + str(len(data)).encode() + b"\0" + data)
+    else:
+        h.update(b"file\0" + mode + data)

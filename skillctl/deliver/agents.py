@@ -155,9 +155,14 @@ def _classify(name: str, folder: Path, root: Path, manifest: Manifest | None, lo
         copy_of = by_digest.get(digest)
         seen.detail = f"not written by skillctl; same content as {copy_of}" if copy_of else \
             "not written by skillctl: never verified"
-    elif not owned(folder, entry) or (loadable.get(folder.name) == entry.digest
-                                      and not written_matches(entry, sources.get(folder.name))):
+    elif not owned(folder, entry) or (loadable.get(folder.name) == entry.digest and (
+            not written_matches(entry, sources.get(folder.name))
+            or (entry.mode == "link" and entry.source != str(sources.get(folder.name))))):
+        # the manifest sits beside the copies: a copy digest or a link source it records is
+        # held against the verified skill, never taken on its word
         seen.state, seen.detail = "edited", "changed since skillctl wrote it: what the agent loads was never verified"
+    elif entry.prior is not None:  # owned() also accepts the version an unfinished update replaces
+        seen.state, seen.detail = "outdated", "an update skillctl began did not finish: run skillctl sync"
     elif loadable.get(folder.name) == entry.digest:
         seen.state, seen.detail = "loadable", "managed, verified and unchanged"
     elif folder.name in loadable:

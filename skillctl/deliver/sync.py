@@ -235,7 +235,7 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
         os.symlink(str(skill.folder), dest)
         return ""
     try:
-        copy_tree(str(skill.folder), str(dest))
+        copy_tree(str(skill.folder), str(dest), skip_names=frozenset({".git"}))  # as the digest: not verified
         if not _resolve_leaving_links(skill.folder, dest):
             # a plain copy, every link kept resolving inside it: the same bytes as the skill's
             if not (judged and stamp(skill.folder) == judged) and skill_digest(dest, root=dest) != skill.digest:
