@@ -18,6 +18,7 @@ import re
 import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -360,17 +361,27 @@ def leaves(link: Path, folder: Path) -> bool:
     return resolved != top and top not in resolved.parents
 
 
+@dataclass
+class _Walk:
+    """What one digest carries down into linked folders."""
+
+    boundary: Path  # links may not resolve outside it (the repository)
+    top: Path  # the skill folder, resolved: cycles are named relative to it
+    entered: dict[Path, str] = field(default_factory=dict)  # linked folder -> the link that hashed it
+
+
 def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
-               copy: tuple[Any, Path] | None = None, entered: set[Path] | None = None) -> None:
+               copy: tuple[Any, Path] | None = None, walk_state: _Walk | None = None, prefix: str = "") -> None:
     """Hash *folder* into *h*; with *copy* (a second hasher, the skill folder), also as sync copies it.
 
-    *seen*: the folders on the way here (a link back into one is a cycle). *entered*: every
-    linked folder this digest has hashed, each hashed once: folders that each link twice to the
-    next would otherwise be hashed 2**n times, and a chain of links too deep for the stack is
-    refused (SK020) instead of overflowing it.
+    *seen*: the folders on the way here (a link back into one is a cycle). Every linked folder
+    is hashed once per digest; a later link to it names the first link, by its path in the
+    skill (*prefix* is the path of the link this folder was entered by). Otherwise folders
+    that each link twice to the next would be hashed 2**n times; a chain of links too deep for
+    the stack is refused (SK020) instead of overflowing it.
     """
-    if entered is None:
-        entered = set()
+    if walk_state is None:
+        walk_state = _Walk(boundary, folder.resolve())
     elif len(seen) > MAX_TREE_DEPTH:
         raise InputError(f"links to folders nest deeper than {MAX_TREE_DEPTH}; refusing to read further",
                          path=folder, code=TREE_LIMIT)
@@ -391,45 +402,62 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
         if stat.S_ISLNK(mode):
             target = os.readlink(path)
             if copy is not None and leaves(path, copy[1]):
-                try:
-                    outside = path.resolve()
-                except (OSError, RuntimeError):
-                    raise InputError("symlink loop; refused", path=path, code="SK006") from None
-                _check_boundary(path, outside, boundary)
-                if not outside.is_file():
+                outside = resolve_link(path, boundary)
+                if outside is None or not outside.is_file():
                     raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot "
                                      "hold it (sync it with --mode link)", path=path, code="SC065")
                 h.update(b"symlink\0" + target.encode("utf-8", "surrogateescape") + b"\0target\0")
                 _hash_file(_Both(h, copy[0]), outside)  # the copy holds the target's bytes, read once
             else:
                 both.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
-                _hash_link_target(both, path, boundary, seen, entered)
+                _hash_link_target(both, path, seen, walk_state, prefix + rel)
         else:
             _hash_file(both, path)
         both.update(b"\0")
 
 
-def _hash_link_target(h: Any, link: Path, boundary: Path, seen: set[Path], entered: set[Path]) -> None:
+def resolve_link(link: Path, boundary: Path) -> Path | None:
+    """Where *link* resolves as the operating system resolves it (None when a hop is missing:
+    ``Path.resolve`` would go on by text past a missing folder, ``E/../x`` to ``x``, while
+    the system resolves nothing). Refused (SK006) when that is outside the repository, inside a
+    ``.git`` folder (whose files no digest covers), or a loop."""
     try:
-        resolved = link.resolve()
+        resolved = link.resolve(strict=True)
+    except FileNotFoundError:
+        try:
+            _check_boundary(link, link.resolve(), boundary)  # a dangling link out of the repo is refused too
+        except (OSError, RuntimeError):
+            raise InputError("symlink loop; refused", path=link, code="SK006") from None
+        return None
     except (OSError, RuntimeError):  # a loop of links
         raise InputError("symlink loop; refused", path=link, code="SK006") from None
     _check_boundary(link, resolved, boundary)
-    if resolved.is_dir():
+    if ".git" in resolved.relative_to(boundary).parts:
+        raise InputError("symlink points into a .git folder, which no digest covers; refused", path=link,
+                         code="SK006")
+    return resolved
+
+
+def _hash_link_target(h: Any, link: Path, seen: set[Path], state: _Walk, logical: str) -> None:
+    resolved = resolve_link(link, state.boundary)
+    if resolved is None:
+        h.update(b"\0missing")
+    elif resolved.is_dir():
+        if resolved in state.top.parents:
+            raise InputError("symlink points to a folder that holds the skill: everything in it would count as "
+                             "part of the skill; refused", path=link, code="SK006")
         if resolved in seen or any(resolved in p.parents for p in seen):
-            h.update(b"\0cycle")  # a link back into a tree already being hashed adds nothing new
-            return
-        if resolved in entered:  # hashed once already in this digest: which folder it is, not again
-            h.update(b"\0again\0" + resolved.relative_to(boundary).as_posix().encode("utf-8", "surrogateescape"))
-            return
-        entered.add(resolved)
-        h.update(b"\0tree\0")
-        _hash_tree(h, resolved, boundary, seen, entered=entered)
-    elif resolved.exists():
+            # a link back into a tree being hashed adds nothing new, but which folder it is counts
+            h.update(b"\0cycle\0" + os.path.relpath(resolved, state.top).encode("utf-8", "surrogateescape"))
+        elif resolved in state.entered:  # hashed once already: the link that hashed it, not again
+            h.update(b"\0again\0" + state.entered[resolved].encode("utf-8", "surrogateescape"))
+        else:
+            state.entered[resolved] = logical
+            h.update(b"\0tree\0")
+            _hash_tree(h, resolved, state.boundary, seen, walk_state=state, prefix=logical + "/")
+    else:
         h.update(b"\0target\0")
         _hash_file(h, resolved)
-    else:
-        h.update(b"\0missing")
 
 
 def _check_boundary(link: Path, resolved: Path, boundary: Path) -> None:

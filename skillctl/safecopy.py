@@ -73,12 +73,14 @@ def open_real_dir(path: Path | str) -> int:
 
 
 def copy_tree(src: Path | str, dest: Path | str, *, caps: Caps = Caps(), keep_times: bool = False,
-              skip_special: bool = False, skip_names: frozenset[str] = frozenset()) -> None:
+              skip_special: bool = False, skip_names: frozenset[str] = frozenset(),
+              skip_dirs: frozenset[str] = frozenset()) -> None:
     """Copy the folder *src* (a resolved path) to the new folder *dest*; see the module docstring.
 
     *keep_times*: files and folders keep their modification times. *skip_special*: a FIFO,
     socket or device is left out instead of refused. *skip_names*: names (at any depth) not
-    copied, such as ``.git``.
+    copied, such as ``.git``; *skip_dirs*: the same for folders only (a ``.git`` *file*, a
+    submodule's pointer, is content the digest counts).
     """
     src_fd = open_real_dir(src)
     # one (descriptor, destination, entries still to copy) per level of the folder being walked
@@ -96,7 +98,7 @@ def copy_tree(src: Path | str, dest: Path | str, *, caps: Caps = Caps(), keep_ti
                 stack.pop()
                 continue
             name, st = step
-            if name in skip_names:
+            if name in skip_names or (name in skip_dirs and stat.S_ISDIR(st.st_mode)):
                 continue
             target = f"{out}/{name}"
             if not stat.S_ISDIR(st.st_mode):

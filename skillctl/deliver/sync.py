@@ -42,7 +42,7 @@ from skillctl.deliver.manifest import (
 from skillctl.deliver.targets import Target, double_reads, hermes_home
 from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
-from skillctl.lock import copy_digests, leaves, skill_digest
+from skillctl.lock import copy_digests, leaves, resolve_link, skill_digest
 from skillctl.repo import MAX_DISCOVERY_DEPTH, find_repo_root
 from skillctl.safecopy import copy_tree, remove_tree
 from skillctl.safeio import read_regular, walk
@@ -235,7 +235,7 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
         os.symlink(str(skill.folder), dest)
         return ""
     try:
-        copy_tree(str(skill.folder), str(dest), skip_names=frozenset({".git"}))  # as the digest: not verified
+        copy_tree(str(skill.folder), str(dest), skip_dirs=frozenset({".git"}))  # as the digest: never verified
         if not _resolve_leaving_links(skill.folder, dest):
             # a plain copy, every link kept resolving inside it: the same bytes as the skill's
             if not (judged and stamp(skill.folder) == judged) and skill_digest(dest, root=dest) != skill.digest:
@@ -269,14 +269,8 @@ def _resolve_leaving_links(source: Path, copy: Path) -> int:
                if (link := Path(dirpath) / name).is_symlink() and leaves(link, copy)]
     for link in leaving:
         origin = source / link.relative_to(copy)
-        try:
-            outside = origin.resolve()
-        except (OSError, RuntimeError):
-            raise InputError("symlink loop; refused", path=origin, code="SK006") from None
-        if outside != boundary and boundary not in outside.parents:  # refused before anything is read
-            raise InputError(f"symlink points outside the repository (to {outside}); refused", path=origin,
-                             code="SK006")
-        if not outside.is_file():
+        outside = resolve_link(origin, boundary)  # outside the repository: refused before anything is read
+        if outside is None or not outside.is_file():
             raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold it "
                              "(sync it with --mode link)", path=origin, code="SC065")
         data, perms = read_regular(outside), os.stat(outside).st_mode & 0o777
