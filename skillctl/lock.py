@@ -307,7 +307,7 @@ def skill_digest(folder: Path, root: Path | None = None) -> str:
 
     boundary = Path(root).resolve() if root is not None else find_repo_root(folder)
     h = hashlib.sha256()
-    _hash_tree(h, folder, boundary, set())
+    _hash_tree(h, folder, boundary, {})
     return "sha256:" + h.hexdigest()
 
 
@@ -327,7 +327,7 @@ def copy_digests(folder: Path) -> tuple[str, str]:
     from skillctl.repo import find_repo_root
 
     h, flat = hashlib.sha256(), hashlib.sha256()
-    _hash_tree(h, folder, find_repo_root(folder), set(), copy=(flat, folder))
+    _hash_tree(h, folder, find_repo_root(folder), {}, copy=(flat, folder))
     return "sha256:" + h.hexdigest(), "sha256:" + flat.hexdigest()
 
 
@@ -350,7 +350,10 @@ def leaves(link: Path, folder: Path) -> bool:
     alone, or when it resolves outside *folder* through other links (or loops). A link that
     stays resolves the same way in a copy.
     """
-    text = os.readlink(link)
+    try:
+        text = os.readlink(link)
+    except OSError:
+        return True  # gone or replaced meanwhile: resolved (and refused) by whoever reads it
     where = os.path.normpath(os.path.join(os.path.dirname(os.path.relpath(link, folder)), text))
     if os.path.isabs(text) or where == ".." or where.startswith("../"):
         return True
@@ -370,24 +373,30 @@ class _Walk:
     entered: dict[Path, str] = field(default_factory=dict)  # linked folder -> the link that hashed it
 
 
-def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
+def _hash_tree(h: Any, folder: Path, boundary: Path, seen: dict[Path, str],
                copy: tuple[Any, Path] | None = None, walk_state: _Walk | None = None, prefix: str = "") -> None:
     """Hash *folder* into *h*; with *copy* (a second hasher, the skill folder), also as sync copies it.
 
-    *seen*: the folders on the way here (a link back into one is a cycle). Every linked folder
-    is hashed once per digest; a later link to it names the first link, by its path in the
-    skill (*prefix* is the path of the link this folder was entered by). Otherwise folders
-    that each link twice to the next would be hashed 2**n times; a chain of links too deep for
-    the stack is refused (SK020) instead of overflowing it.
+    *seen*: the folders on the way here, each with the path in the skill it was entered by (a
+    link back to one is a cycle, named by that path: the folder's content sits there in the
+    stream). Every linked folder is hashed once per digest; a later link to it names the first
+    link (*prefix*: the path of the link this folder was entered by). Otherwise folders that
+    each link twice to the next would be hashed 2**n times; a chain of links too deep for the
+    stack is refused (SK020) instead of overflowing it.
     """
     if walk_state is None:
         walk_state = _Walk(boundary, folder.resolve())
     elif len(seen) > MAX_TREE_DEPTH:
         raise InputError(f"links to folders nest deeper than {MAX_TREE_DEPTH}; refusing to read further",
                          path=folder, code=TREE_LIMIT)
-    seen = seen | {folder.resolve()}
+    seen = {**seen, folder.resolve(): prefix}
     entries: list[tuple[str, Path]] = []
-    for dirpath, _dirnames, filenames in walk(folder):
+    # the skill's own .git is left out by design; one inside a linked folder would be files an
+    # agent reads through the link that no digest covers
+    for dirpath, dirnames, filenames in walk(folder, skip=frozenset({".git"}) if not prefix else frozenset()):
+        if ".git" in dirnames:
+            raise InputError("symlink leads to a folder holding a .git folder, which no digest covers; refused",
+                             path=Path(dirpath) / ".git", code="SK006")
         base = Path(dirpath)  # a link to a folder is among the files: hashed as a link, never entered
         for f in filenames:
             entries.append(((base / f).relative_to(folder).as_posix(), base / f))
@@ -400,7 +409,10 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: set[Path],
             raise InputError(f"cannot read file: {exc.strerror}", path=path, code="SK008") from None
         refuse_special(path, mode)  # a FIFO would block the read below forever
         if stat.S_ISLNK(mode):
-            target = os.readlink(path)
+            try:
+                target = os.readlink(path)
+            except OSError as exc:  # replaced since the lstat above
+                raise InputError(f"cannot read link: {exc.strerror}", path=path, code="SK008") from None
             if copy is not None and leaves(path, copy[1]):
                 outside = resolve_link(path, boundary)
                 if outside is None or not outside.is_file():
@@ -438,17 +450,16 @@ def resolve_link(link: Path, boundary: Path) -> Path | None:
     return resolved
 
 
-def _hash_link_target(h: Any, link: Path, seen: set[Path], state: _Walk, logical: str) -> None:
+def _hash_link_target(h: Any, link: Path, seen: dict[Path, str], state: _Walk, logical: str) -> None:
     resolved = resolve_link(link, state.boundary)
     if resolved is None:
         h.update(b"\0missing")
     elif resolved.is_dir():
-        if resolved in state.top.parents:
-            raise InputError("symlink points to a folder that holds the skill: everything in it would count as "
-                             "part of the skill; refused", path=link, code="SK006")
-        if resolved in seen or any(resolved in p.parents for p in seen):
-            # a link back into a tree being hashed adds nothing new, but which folder it is counts
-            h.update(b"\0cycle\0" + os.path.relpath(resolved, state.top).encode("utf-8", "surrogateescape"))
+        if any(resolved in p.parents for p in seen):
+            raise InputError("symlink points to a folder that holds the skill, or a folder linked into it: "
+                             "everything in it would count as part of the skill; refused", path=link, code="SK006")
+        if resolved in seen:  # back to a folder on the way here: its content sits at that path in the stream
+            h.update(b"\0cycle\0" + seen[resolved].encode("utf-8", "surrogateescape"))
         elif resolved in state.entered:  # hashed once already: the link that hashed it, not again
             h.update(b"\0again\0" + state.entered[resolved].encode("utf-8", "surrogateescape"))
         else:

