@@ -352,9 +352,12 @@ def leaves(link: Path, folder: Path) -> bool:
     """
     try:
         text = os.readlink(link)
+        # where the link sits, physically: a link inside a folder reached through another link
+        # (bin -> scripts) sits in scripts/, and its text is read from there
+        here = os.path.relpath(os.path.realpath(os.path.dirname(link)), os.path.realpath(folder))
     except OSError:
         return True  # gone or replaced meanwhile: resolved (and refused) by whoever reads it
-    where = os.path.normpath(os.path.join(os.path.dirname(os.path.relpath(link, folder)), text))
+    where = os.path.normpath(os.path.join(here, text))
     if os.path.isabs(text) or where == ".." or where.startswith("../"):
         return True
     try:
@@ -391,12 +394,15 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: dict[Path, str],
                          path=folder, code=TREE_LIMIT)
     seen = {**seen, folder.resolve(): prefix}
     entries: list[tuple[str, Path]] = []
-    # the skill's own .git is left out by design; one inside a linked folder would be files an
-    # agent reads through the link that no digest covers
-    for dirpath, dirnames, filenames in walk(folder, skip=frozenset({".git"}) if not prefix else frozenset()):
+    # the skill's own .git (at its top) is left out by design; any other would be files an
+    # agent can read that neither the digest nor the scan covers
+    for dirpath, dirnames, filenames in walk(folder, skip=frozenset()):
         if ".git" in dirnames:
-            raise InputError("symlink leads to a folder holding a .git folder, which no digest covers; refused",
-                             path=Path(dirpath) / ".git", code="SK006")
+            if prefix or dirpath != os.fspath(folder):
+                raise InputError("a .git folder below the skill's top (or in a folder linked into it), which "
+                                 "neither the digest nor the scan covers; refused", path=Path(dirpath) / ".git",
+                                 code="SK006")
+            dirnames.remove(".git")
         base = Path(dirpath)  # a link to a folder is among the files: hashed as a link, never entered
         for f in filenames:
             entries.append(((base / f).relative_to(folder).as_posix(), base / f))
@@ -422,7 +428,7 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: dict[Path, str],
                 _hash_file(_Both(h, copy[0]), outside)  # the copy holds the target's bytes, read once
             else:
                 both.update(b"symlink\0" + target.encode("utf-8", "surrogateescape"))
-                _hash_link_target(both, path, seen, walk_state, prefix + rel)
+                _hash_link_target(h, copy, path, seen, walk_state, prefix + rel)
         else:
             _hash_file(both, path)
         both.update(b"\0")
@@ -434,6 +440,7 @@ def resolve_link(link: Path, boundary: Path) -> Path | None:
     the system resolves nothing). Refused (SK006) when that is outside the repository, inside a
     ``.git`` folder (whose files no digest covers), or a loop."""
     try:
+        os.stat(link)  # the kernel's resolution first: it gives up after 40 hops (ELOOP), as agents' reads do
         resolved = link.resolve(strict=True)
     except FileNotFoundError:
         try:
@@ -450,25 +457,30 @@ def resolve_link(link: Path, boundary: Path) -> Path | None:
     return resolved
 
 
-def _hash_link_target(h: Any, link: Path, seen: dict[Path, str], state: _Walk, logical: str) -> None:
+def _hash_link_target(h: Any, copy: tuple[Any, Path] | None, link: Path, seen: dict[Path, str], state: _Walk,
+                      logical: str) -> None:
+    """The rest of a link's record: what it resolves to. With *copy*, the copy's hasher is fed
+    the same, and a linked folder inside the skill is hashed as the copy holds it too."""
+    both = _Both(h, copy[0]) if copy is not None else h
     resolved = resolve_link(link, state.boundary)
     if resolved is None:
-        h.update(b"\0missing")
+        both.update(b"\0missing")
     elif resolved.is_dir():
-        if any(resolved in p.parents for p in seen):
+        inside = resolved == state.top or state.top in resolved.parents
+        if not inside and any(resolved in p.parents for p in seen):
             raise InputError("symlink points to a folder that holds the skill, or a folder linked into it: "
                              "everything in it would count as part of the skill; refused", path=link, code="SK006")
         if resolved in seen:  # back to a folder on the way here: its content sits at that path in the stream
-            h.update(b"\0cycle\0" + seen[resolved].encode("utf-8", "surrogateescape"))
+            both.update(b"\0cycle\0" + seen[resolved].encode("utf-8", "surrogateescape"))
         elif resolved in state.entered:  # hashed once already: the link that hashed it, not again
-            h.update(b"\0again\0" + state.entered[resolved].encode("utf-8", "surrogateescape"))
+            both.update(b"\0again\0" + state.entered[resolved].encode("utf-8", "surrogateescape"))
         else:
             state.entered[resolved] = logical
-            h.update(b"\0tree\0")
-            _hash_tree(h, resolved, state.boundary, seen, walk_state=state, prefix=logical + "/")
+            both.update(b"\0tree\0")
+            _hash_tree(h, resolved, state.boundary, seen, copy=copy, walk_state=state, prefix=logical + "/")
     else:
-        h.update(b"\0target\0")
-        _hash_file(h, resolved)
+        both.update(b"\0target\0")
+        _hash_file(both, resolved)
 
 
 def _check_boundary(link: Path, resolved: Path, boundary: Path) -> None:
