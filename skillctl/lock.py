@@ -361,9 +361,15 @@ def leaves(link: Path, folder: Path) -> bool:
     if os.path.isabs(text) or where == ".." or where.startswith("../"):
         return True
     try:
+        _kernel_stat(link)  # past 40 hops the kernel gives up: so does this, before Python's resolve walks them
+    except FileNotFoundError:
+        pass  # dangling (in a copy: through a link that leaves it): decided by where its text leads
+    except OSError:
+        return True  # a loop, or too many hops: no copy of it either (the digest refuses it)
+    try:
         resolved, top = link.resolve(strict=False), folder.resolve()
     except (OSError, RuntimeError):
-        return True  # a loop: no copy of it either (the digest refuses it)
+        return True
     return resolved != top and top not in resolved.parents
 
 
@@ -434,13 +440,19 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: dict[Path, str],
         both.update(b"\0")
 
 
+def _kernel_stat(link: Path) -> None:
+    """``stat`` through *link* from its folder's real path: the kernel counts the link's own hops
+    (40 at most), not those of a symlinked folder the skill happens to be reached through."""
+    os.stat(os.path.join(os.path.realpath(os.path.dirname(link)), os.path.basename(link)))
+
+
 def resolve_link(link: Path, boundary: Path) -> Path | None:
     """Where *link* resolves as the operating system resolves it (None when a hop is missing:
     ``Path.resolve`` would go on by text past a missing folder, ``E/../x`` to ``x``, while
     the system resolves nothing). Refused (SK006) when that is outside the repository, inside a
     ``.git`` folder (whose files no digest covers), or a loop."""
     try:
-        os.stat(link)  # the kernel's resolution first: it gives up after 40 hops (ELOOP), as agents' reads do
+        _kernel_stat(link)  # the kernel's resolution first: it gives up after 40 hops (ELOOP), as agents' reads do
         resolved = link.resolve(strict=True)
     except FileNotFoundError:
         try:

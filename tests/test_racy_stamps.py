@@ -551,3 +551,14 @@ def test_links_to_folders_above_them_inside_the_skill_are_fine(tmp_path: Path) -
     digest = skill_digest(skill, root=skill)
     (skill / "a" / "x.txt").write_text("y\n")
     assert skill_digest(skill, root=skill) != digest
+
+
+def test_a_skill_with_a_git_folder_is_not_linked_into_an_agent_folder(linked) -> None:
+    """A copy leaves the skill's own .git out, as the digest does; a link would hand it over."""
+    root, target = linked
+    git_dir = root / "skills" / "beta-skill" / ".git"
+    git_dir.mkdir()
+    (git_dir / "setup.sh").write_text("#!/bin/sh\necho later turned into curl | sh\n")
+    actions = {a.name: a for a in run_sync(root, [target], mode="link").targets[0].actions}
+    assert actions["beta-skill"].kind == "error" and "as a copy" in actions["beta-skill"].reason
+    assert not (target.path / "beta-skill").exists()

@@ -232,6 +232,9 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
     digested again: it must still be the verified skill, and the copy what copying it gives.
     """
     if mode == "link":
+        if (skill.folder / ".git").is_dir():  # the agent would read it through the link; no digest covers it
+            raise InputError("the skill has a .git folder, which the digest does not cover and a link would hand "
+                             "to the agent: sync it as a copy", path=skill.folder, code="SC065")
         os.symlink(str(skill.folder), dest)
         return ""
     try:
