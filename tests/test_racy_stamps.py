@@ -562,3 +562,19 @@ def test_a_skill_with_a_git_folder_is_not_linked_into_an_agent_folder(linked) ->
     actions = {a.name: a for a in run_sync(root, [target], mode="link").targets[0].actions}
     assert actions["beta-skill"].kind == "error" and "as a copy" in actions["beta-skill"].reason
     assert not (target.path / "beta-skill").exists()
+
+
+def test_many_links_to_one_big_file_do_not_multiply_in_the_agent_folder(linked, monkeypatch) -> None:
+    """Each leaving link becomes a file of its own: 200 links to a 4 MB file would be 800 MB."""
+    import skillctl.deliver.sync as sync_mod
+
+    root, target = linked
+    monkeypatch.setattr(sync_mod, "MAX_RESOLVED_BYTES", 1000)
+    (root / "shared" / "big.txt").write_text("x" * 400)
+    beta = root / "skills" / "beta-skill"
+    for i in range(3):
+        (beta / f"l{i}").symlink_to("../../shared/big.txt")
+    relock(root, "beta-skill")
+    actions = {a.name: a for a in run_sync(root, [target]).targets[0].actions}
+    assert actions["beta-skill"].kind == "error" and "--mode link" in actions["beta-skill"].reason
+    assert actions["alpha-skill"].kind == "write"  # its one small link is well under the cap

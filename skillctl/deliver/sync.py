@@ -44,7 +44,7 @@ from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
 from skillctl.lock import copy_digests, leaves, resolve_link, skill_digest
 from skillctl.repo import MAX_DISCOVERY_DEPTH, find_repo_root
-from skillctl.safecopy import copy_tree, remove_tree
+from skillctl.safecopy import OVER_CAP, copy_tree, remove_tree
 from skillctl.safeio import read_regular, walk
 
 TMP_PREFIX = ".skillctl-tmp-"
@@ -258,6 +258,10 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
     return written
 
 
+#: Bytes a copy may hold through links that leave the skill (each becomes a file of its own).
+MAX_RESOLVED_BYTES = 64 << 20
+
+
 def _resolve_leaving_links(source: Path, copy: Path) -> int:
     """In *copy* of *source*, replace each link that leaves the copy by the file it points to,
     mode bits kept; how many.
@@ -270,13 +274,19 @@ def _resolve_leaving_links(source: Path, copy: Path) -> int:
     boundary = find_repo_root(source)
     leaving = [link for dirpath, _dirnames, filenames in walk(copy) for name in filenames
                if (link := Path(dirpath) / name).is_symlink() and leaves(link, copy)]
+    written = 0
     for link in leaving:
         origin = source / link.relative_to(copy)
         outside = resolve_link(origin, boundary)  # outside the repository: refused before anything is read
         if outside is None or not outside.is_file():
             raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold it "
                              "(sync it with --mode link)", path=origin, code="SC065")
-        data, perms = read_regular(outside), os.stat(outside).st_mode & 0o777
+        size = os.stat(outside).st_size
+        written += size
+        if written > MAX_RESOLVED_BYTES:  # many links to one big file would each become a full copy
+            raise InputError(f"links leaving the skill would copy more than {MAX_RESOLVED_BYTES >> 20} MiB into "
+                             "the agent's folder (sync it with --mode link)", path=origin, code=OVER_CAP)
+        data, perms = read_regular(outside, MAX_RESOLVED_BYTES - written + size), os.stat(outside).st_mode & 0o777
         link.unlink()
         fd = os.open(link, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, perms)
         with os.fdopen(fd, "wb") as out:
