@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from skillctl.scan.context import comment_start
 from skillctl.scan.hosts import joined_name, source_kind
 
 __all__ = ["ALLOWED", "Hit", "allowance", "capture_address", "feeds_inline_program", "following",
@@ -192,23 +193,9 @@ def shell_hook_of(line: str, subject: frozenset[str]) -> bool:
     m = _SHELL_HOOK.search(line)
     if m is None or m.group(2).lower() not in subject:
         return False
-    end = _comment_start(line, m.end())
+    end = comment_start(line, "#", m.end())
     rest = re.sub(r">>\s*\S+", " ", line[:m.start(1)] + line[m.end(1):end])  # without the hook and the rc file
     return _FETCH_OR_DECODE.search(rest) is None
-
-
-def _comment_start(line: str, start: int) -> int:
-    """Where a shell comment starts in *line* at or after *start*: a ``#`` after blank space and
-    outside quotes, the quotes counted from the line's start (or the line's length)."""
-    quote = ""
-    for i, ch in enumerate(line):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and i >= start and line[i - 1] in " \t":
-            return i
-    return len(line)
 
 
 @functools.lru_cache(maxsize=4)

@@ -357,9 +357,10 @@ _RUNS = re.compile(r"\b(?:system|popen|exec\w*|eval|spawn\w*|run|call|check_outp
                    r"shell_exec|passthru|Invoke-Expression|iex|Start-Process|Function)\s*\(", re.IGNORECASE)
 
 
-def _walk_code(line: str, pos: int, marker: str | None = None) -> tuple[int, bool]:
+def _walk_code(line: str, pos: int, marker: str | None = None, start: int = 0) -> tuple[int, int]:
     """One pass over a code line up to *pos*: where an open string starts (-1 if none), and
-    whether a line comment (*marker* outside a string, after white space or at the start) began."""
+    where a line comment (*marker* outside a string, after white space or at the start) begins
+    at or after *start* (-1 if none; quotes are counted from the line's start either way)."""
     quote, opened = "", -1
     i = 0
     while i < pos:
@@ -371,10 +372,10 @@ def _walk_code(line: str, pos: int, marker: str | None = None) -> tuple[int, boo
                 quote = ""
         elif ch in "\"'`":
             quote, opened = ch, i
-        elif marker is not None and line.startswith(marker, i) and (i == 0 or line[i - 1] in " \t"):
-            return -1, True
+        elif marker is not None and i >= start and line.startswith(marker, i) and (i == 0 or line[i - 1] in " \t"):
+            return -1, i
         i += 1
-    return (opened if quote else -1), False
+    return (opened if quote else -1), -1
 
 
 def string_start(line: str, pos: int) -> int:
@@ -415,7 +416,14 @@ def in_code_comment(line: str, pos: int, marker: str) -> bool:
         return True
     if marker == "#" and stripped[:3] in ('"""', "'''") and ";" not in stripped:
         return True  # a docstring: text, unless code follows it on the line
-    return _walk_code(line, pos, marker)[1]
+    return _walk_code(line, pos, marker)[1] >= 0
+
+
+def comment_start(line: str, marker: str, start: int = 0) -> int:
+    """Where a line comment begins in *line* at or after *start* (as ``in_code_comment`` reads
+    one), or ``len(line)`` when none does."""
+    found = _walk_code(line, len(line), marker, start)[1]
+    return found if found >= 0 else len(line)
 
 
 _TRIPLE = re.compile(r"\"\"\"|'''")
