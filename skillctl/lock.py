@@ -300,15 +300,20 @@ def skill_digest(folder: Path, root: Path | None = None) -> str:
     skillctl never vouches for bytes outside the repository. Only regular files are read;
     anything else (FIFO, device, socket), also behind a link, is refused (SK017), never opened.
     """
+    folder, boundary = _digest_start(folder, root)
+    h = hashlib.sha256()
+    _hash_tree(h, folder, boundary, {})
+    return "sha256:" + h.hexdigest()
+
+
+def _digest_start(folder: Path, root: Path | None) -> tuple[Path, Path]:
+    """The skill folder, and the boundary its links may not leave (*root*, else its repository)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError("skill folder does not exist", path=folder, code="SK007")
     from skillctl.repo import find_repo_root
 
-    boundary = Path(root).resolve() if root is not None else find_repo_root(folder)
-    h = hashlib.sha256()
-    _hash_tree(h, folder, boundary, {})
-    return "sha256:" + h.hexdigest()
+    return folder, Path(root).resolve() if root is not None else find_repo_root(folder)
 
 
 def copy_digests(folder: Path) -> tuple[str, str]:
@@ -321,13 +326,9 @@ def copy_digests(folder: Path) -> tuple[str, str]:
     once, so a copy can be checked against a source state whose own digest was verified. A link
     leaving the folder for a folder or for nothing has no faithful copy (SC065).
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError("skill folder does not exist", path=folder, code="SK007")
-    from skillctl.repo import find_repo_root
-
+    folder, boundary = _digest_start(folder, None)
     h, flat = hashlib.sha256(), hashlib.sha256()
-    _hash_tree(h, folder, find_repo_root(folder), {}, copy=(flat, folder))
+    _hash_tree(h, folder, boundary, {}, copy=(flat, folder))
     return "sha256:" + h.hexdigest(), "sha256:" + flat.hexdigest()
 
 
@@ -426,10 +427,7 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: dict[Path, str],
             except OSError as exc:  # replaced since the lstat above
                 raise InputError(f"cannot read link: {exc.strerror}", path=path, code="SK008") from None
             if copy is not None and leaves(path, copy[1]):
-                outside = resolve_link(path, boundary)
-                if outside is None or not outside.is_file():
-                    raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot "
-                                     "hold it (sync it with --mode link)", path=path, code="SC065")
+                outside = copied_target(path, boundary)
                 h.update(b"symlink\0" + target.encode("utf-8", "surrogateescape") + b"\0target\0")
                 _hash_file(_Both(h, copy[0]), outside)  # the copy holds the target's bytes, read once
             else:
@@ -438,6 +436,17 @@ def _hash_tree(h: Any, folder: Path, boundary: Path, seen: dict[Path, str],
         else:
             _hash_file(both, path)
         both.update(b"\0")
+
+
+def copied_target(link: Path, boundary: Path) -> Path:
+    """The file a copy holds in place of *link*, which leaves the skill folder (``leaves``):
+    where it resolves inside the repository (``resolve_link``). A folder or nothing has no
+    faithful copy (SC065)."""
+    outside = resolve_link(link, boundary)
+    if outside is None or not outside.is_file():
+        raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold it "
+                         "(sync it with --mode link)", path=link, code="SC065")
+    return outside
 
 
 def _kernel_stat(link: Path) -> None:

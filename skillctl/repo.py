@@ -79,7 +79,7 @@ def settled(st: os.stat_result, now_ns: int) -> bool:
     return max(st.st_mtime_ns, st.st_ctime_ns) <= now_ns - RACY_NS
 
 
-def stat_identity(st: os.stat_result, now_ns: int | None = None) -> str | None:
+def stat_identity(st: os.stat_result) -> str | None:
     """``inode:size:mtime_ns:ctime_ns`` of a regular file's ``lstat``, or None when it cannot
     stand for the file's content.
 
@@ -88,12 +88,12 @@ def stat_identity(st: os.stat_result, now_ns: int | None = None) -> str | None:
     time is in it because the mtime is not evidence: ``touch -r`` puts it back after an
     in-place edit that kept the size, while no unprivileged call can set the ctime. Symlinks
     and special files get None, so they are always re-read and their checks always run; so
-    does a file changed within ``RACY_NS`` of *now_ns* (default: the wall clock), whose next
-    same-size write may keep every field.
+    does a file changed within ``RACY_NS`` of the wall clock, whose next same-size write may
+    keep every field.
     """
     if (st.st_mode & 0o170000) != 0o100000:  # not a regular file
         return None
-    if not settled(st, wall_clock_ns() if now_ns is None else now_ns):
+    if not settled(st, wall_clock_ns()):
         return None
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 

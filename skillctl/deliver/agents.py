@@ -19,12 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillctl.deliver.manifest import MANIFEST_NAME, Manifest, owned, read_manifest, written_matches
 from skillctl.deliver.targets import AGENTS, agent_roots, installed_agents, walk_skill_folders
 from skillctl.errors import InputError, SkillctlError
 from skillctl.lock import skill_digest
+
+if TYPE_CHECKING:
+    from skillctl.loader import LoadedSkill
 
 HERMES_SKIP = frozenset({".hub", ".archive", ".curator_backups"})
 
@@ -92,15 +95,13 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
     from skillctl.loader import explain_load
 
     report = Checkup(repo=str(repo) if repo else None)
-    loadable: dict[str, str] = {}
-    sources: dict[str, Path] = {}
+    loadable: dict[str, LoadedSkill] = {}
     rejected: dict[str, str] = {}
     by_digest: dict[str, str] = {}
     if repo is not None:
         try:
             load = explain_load(repo, now)
-            loadable = {s.name: s.digest for s in load.loaded}
-            sources = {s.name: s.folder for s in load.loaded}
+            loadable = {s.name: s for s in load.loaded}
             rejected = {r.name: r.reason for r in load.rejected}
             from skillctl.lock import read_lock
 
@@ -131,8 +132,7 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
             skip = HERMES_SKIP if agent == "hermes" else frozenset()
             for folder in walk_skill_folders(root, recursive=spec.recursive, skip=skip):
                 name, note = _listed_name(agent, folder)
-                view.skills.append(_classify(name, folder, root, manifest, loadable, sources, rejected, by_digest,
-                                             note))
+                view.skills.append(_classify(name, folder, root, manifest, loadable, rejected, by_digest, note))
         counts: dict[str, int] = {}
         for s in view.skills:
             if not s.detail.startswith("Codex refuses"):
@@ -143,10 +143,11 @@ def check_agents(repo: Path | None, *, project: Path, agents: list[str] | None =
     return report
 
 
-def _classify(name: str, folder: Path, root: Path, manifest: Manifest | None, loadable: dict[str, str],
-              sources: dict[str, Path], rejected: dict[str, str], by_digest: dict[str, str], note: str) -> SeenSkill:
+def _classify(name: str, folder: Path, root: Path, manifest: Manifest | None, loadable: dict[str, LoadedSkill],
+              rejected: dict[str, str], by_digest: dict[str, str], note: str) -> SeenSkill:
     seen = SeenSkill(name=name, path=str(folder), root=str(root), state="unmanaged")
     entry = manifest.entries.get(folder.name) if manifest and folder.parent == root else None
+    skill = loadable.get(folder.name)
     if entry is None:
         try:
             digest = skill_digest(folder)
@@ -155,17 +156,16 @@ def _classify(name: str, folder: Path, root: Path, manifest: Manifest | None, lo
         copy_of = by_digest.get(digest)
         seen.detail = f"not written by skillctl; same content as {copy_of}" if copy_of else \
             "not written by skillctl: never verified"
-    elif not owned(folder, entry) or (loadable.get(folder.name) == entry.digest and (
-            not written_matches(entry, sources.get(folder.name))
-            or (entry.mode == "link" and entry.source != str(sources.get(folder.name))))):
+    elif not owned(folder, entry) or (skill is not None and skill.digest == entry.digest and (
+            not written_matches(entry, skill.folder) or (entry.mode == "link" and entry.source != str(skill.folder)))):
         # the manifest sits beside the copies: a copy digest or a link source it records is
         # held against the verified skill, never taken on its word
         seen.state, seen.detail = "edited", "changed since skillctl wrote it: what the agent loads was never verified"
     elif entry.prior is not None:  # owned() also accepts the version an unfinished update replaces
         seen.state, seen.detail = "outdated", "an update skillctl began did not finish: run skillctl sync"
-    elif loadable.get(folder.name) == entry.digest:
+    elif skill is not None and skill.digest == entry.digest:
         seen.state, seen.detail = "loadable", "managed, verified and unchanged"
-    elif folder.name in loadable:
+    elif skill is not None:
         seen.state, seen.detail = "outdated", "managed copy of an older verified version: run skillctl sync"
     else:
         why = rejected.get(folder.name, "not in this repo's lock")

@@ -42,7 +42,7 @@ from skillctl.deliver.manifest import (
 from skillctl.deliver.targets import Target, double_reads, hermes_home
 from skillctl.errors import InputError, SkillctlError
 from skillctl.loader import LoadedSkill
-from skillctl.lock import copy_digests, leaves, resolve_link, skill_digest
+from skillctl.lock import copied_target, copy_digests, leaves, skill_digest
 from skillctl.repo import MAX_DISCOVERY_DEPTH, find_repo_root
 from skillctl.safecopy import OVER_CAP, copy_tree, remove_tree
 from skillctl.safeio import read_regular, walk
@@ -241,14 +241,14 @@ def _materialize(skill: LoadedSkill, dest: Path, mode: str, judged: str) -> str:
         copy_tree(str(skill.folder), str(dest), skip_dirs=frozenset({".git"}))  # as the digest: never verified
         if not _resolve_leaving_links(skill.folder, dest):
             # a plain copy, every link kept resolving inside it: the same bytes as the skill's
-            if not (judged and stamp(skill.folder) == judged) and skill_digest(dest, root=dest) != skill.digest:
-                raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
-                                 code="SC063")
-            return skill.digest
-        # Bytes were read through links, whose every hop no stamp covers: always checked against a
-        # source state whose own digest is the verified one (each file read once for both digests).
-        written = skill_digest(dest, root=dest)
-        if copy_digests(skill.folder) != (skill.digest, written):
+            written = skill.digest
+            faithful = (bool(judged) and stamp(skill.folder) == judged) or skill_digest(dest, root=dest) == written
+        else:
+            # bytes were read through links, whose every hop no stamp covers: always checked against
+            # a source state whose own digest is the verified one (each file read once for both)
+            written = skill_digest(dest, root=dest)
+            faithful = copy_digests(skill.folder) == (skill.digest, written)
+        if not faithful:
             raise InputError("the skill changed while it was being copied; not written", path=skill.folder,
                              code="SC063")
     except BaseException:
@@ -277,16 +277,13 @@ def _resolve_leaving_links(source: Path, copy: Path) -> int:
     written = 0
     for link in leaving:
         origin = source / link.relative_to(copy)
-        outside = resolve_link(origin, boundary)  # outside the repository: refused before anything is read
-        if outside is None or not outside.is_file():
-            raise InputError("links outside the skill folder to a folder or to nothing: a copy cannot hold it "
-                             "(sync it with --mode link)", path=origin, code="SC065")
-        size = os.stat(outside).st_size
-        written += size
+        outside = copied_target(origin, boundary)  # outside the repository: refused before anything is read
+        st = os.stat(outside)
+        written += st.st_size
         if written > MAX_RESOLVED_BYTES:  # many links to one big file would each become a full copy
             raise InputError(f"links leaving the skill would copy more than {MAX_RESOLVED_BYTES >> 20} MiB into "
                              "the agent's folder (sync it with --mode link)", path=origin, code=OVER_CAP)
-        data, perms = read_regular(outside, MAX_RESOLVED_BYTES - written + size), os.stat(outside).st_mode & 0o777
+        data, perms = read_regular(outside, MAX_RESOLVED_BYTES - written + st.st_size), st.st_mode & 0o777
         link.unlink()
         fd = os.open(link, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, perms)
         with os.fdopen(fd, "wb") as out:
